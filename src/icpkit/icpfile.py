@@ -1,0 +1,394 @@
+"""``icp.yaml``: the ICP as code.
+
+A versioned, human-editable file. Its scorecard (points per attribute bin) is
+the single source of truth for every scoring path: the Python scorer, the
+compiled SQL and the HTTP API all read it. A person may edit it by hand:
+change a threshold, pin or drop a criterion, add a disqualifier; loading it
+validates every field and names the path of a bad one.
+
+Conditions
+----------
+A condition tests one attribute with exactly one operator:
+
+- ``in: [a, b]`` / ``not_in: [a, b]``  — category values (case-insensitive)
+- ``between: [low, high]``             — numbers, ``low <= x < high``; ``null`` is open
+- ``has: item`` / ``lacks: item``      — list attributes such as a tech stack
+- ``missing: true``                    — the value is unknown
+- ``other: true``                      — (scorecard bins only) any known value not matched earlier
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import IcpFileError
+from .schema import FAMILIES
+
+SCHEMA_VERSION = 1
+OPS = ("in", "not_in", "between", "has", "lacks", "missing", "other")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Condition(_Model):
+    """One test on one attribute; exactly one operator key is set."""
+
+    attribute: str
+    in_: list[str] | None = Field(default=None, alias="in")
+    not_in: list[str] | None = None
+    between: tuple[float | None, float | None] | None = None
+    has: str | None = None
+    lacks: str | None = None
+    missing: bool | None = None
+    other: bool | None = None
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Condition:
+        ops = [op for op in OPS if self.op_value(op) is not None]
+        if len(ops) != 1:
+            raise ValueError(
+                f"a condition needs exactly one of {', '.join(OPS)}; got {ops or 'none'}"
+            )
+        if self.between is not None:
+            lo, hi = self.between
+            if lo is not None and hi is not None and lo >= hi:
+                raise ValueError(f"between [{lo}, {hi}] is empty: the low end must be below the high end")
+        if self.in_ is not None:
+            self.in_ = [str(v) for v in self.in_]
+        if self.not_in is not None:
+            self.not_in = [str(v) for v in self.not_in]
+        return self
+
+    def op_value(self, op: str) -> Any:
+        return self.in_ if op == "in" else getattr(self, op)
+
+    @property
+    def op(self) -> str:
+        for op in OPS:
+            if self.op_value(op) is not None:
+                return op
+        raise AssertionError
+
+    def text(self) -> str:
+        """Readable form, e.g. ``industry=logistics`` or ``employees 200-499``."""
+        if self.label:
+            return self.label
+        return describe(self)
+
+
+def fmt_number(x: float) -> str:
+    """Short readable number: 1200 -> '1.2k', 3_500_000 -> '3.5M'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "?"
+    a = abs(x)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div * 10 or (a >= div and x == round(x / div, 1) * div):
+            v = x / div
+            return f"{v:.0f}{suffix}" if v == int(v) or abs(v) >= 100 else f"{v:.1f}{suffix}".replace(".0" + suffix, suffix)
+    if x == int(x):
+        return str(int(x))
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def describe(c: Condition) -> str:
+    a = c.attribute
+    op = c.op
+    if op == "in":
+        vals = c.in_ or []
+        return f"{a}={vals[0]}" if len(vals) == 1 else f"{a} in ({', '.join(vals)})"
+    if op == "not_in":
+        vals = c.not_in or []
+        return f"{a}!={vals[0]}" if len(vals) == 1 else f"{a} not in ({', '.join(vals)})"
+    if op == "between":
+        lo, hi = c.between or (None, None)
+        if lo is None and hi is not None:
+            return f"{a} < {fmt_number(hi)}"
+        if hi is None and lo is not None:
+            return f"{a} >= {fmt_number(lo)}"
+        return f"{a} {fmt_number(lo)}-{fmt_number(hi)}"  # type: ignore[arg-type]
+    if op == "has":
+        return f"{a} has {c.has}"
+    if op == "lacks":
+        return f"no {c.lacks} in {a}"
+    if op == "missing":
+        return f"{a} unknown"
+    return f"{a}=other"
+
+
+class Evidence(_Model):
+    """What the data says about a condition, on the training deals."""
+
+    n: int = Field(ge=0, description="closed deals matching")
+    wins: int | None = Field(default=None, ge=0)
+    win_rate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    lift: float | None = None
+    q_value: float | None = None
+    revenue_share: float | None = None
+    health_n: int | None = Field(default=None, description="customers in best/worst-20% comparison")
+    note: str | None = None
+
+
+class Criterion(Condition):
+    family: str = "firmographic"
+    evidence: Evidence | None = None
+    source: Literal["data", "manual"] = "data"
+    pinned: bool = Field(default=False, description="pinned criteria must hold for an account to enter the tier")
+    flag: str | None = Field(default=None, description="e.g. 'small sample'")
+
+
+class Disqualifier(Condition):
+    reason: str = ""
+    family: str = "firmographic"
+    evidence: Evidence | None = None
+    source: Literal["data", "manual"] = "data"
+    enabled: bool = True
+
+
+class Bin(Condition):
+    points: int
+    n: int | None = None
+    win_rate: float | None = None
+
+
+class Feature(_Model):
+    attribute: str
+    family: str = "firmographic"
+    kind: Literal["numeric", "categorical", "flag"]
+    bins: list[Bin]
+
+    @model_validator(mode="after")
+    def _bins_on_attribute(self) -> Feature:
+        for b in self.bins:
+            if b.attribute != self.attribute:
+                raise ValueError(f"bin '{b.text()}' tests '{b.attribute}' inside feature '{self.attribute}'")
+        return self
+
+
+class Scorecard(_Model):
+    model: str = "woe-logistic"
+    base: int
+    points_per_odds_tripling: float = 25.0
+    features: list[Feature] = Field(default_factory=list)
+
+
+class Tier(_Model):
+    tier: Literal[1, 2, 3]
+    name: str
+    min_score: int = Field(ge=0, le=100)
+    criteria: dict[str, list[Criterion]] = Field(default_factory=dict)
+    summary: str | None = None
+
+    @model_validator(mode="after")
+    def _families(self) -> Tier:
+        for fam in self.criteria:
+            if fam not in FAMILIES:
+                raise ValueError(f"unknown attribute family '{fam}'; use one of {', '.join(FAMILIES)}")
+        return self
+
+    def pinned(self) -> list[Criterion]:
+        return [c for cs in self.criteria.values() for c in cs if c.pinned]
+
+
+class Routing(_Model):
+    high_touch: int = Field(default=75, ge=0, le=100)
+    nurture: int = Field(default=50, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _order(self) -> Routing:
+        if self.nurture > self.high_touch:
+            raise ValueError(f"nurture ({self.nurture}) must not be above high_touch ({self.high_touch})")
+        return self
+
+
+class EvidenceSummary(_Model):
+    strength: Literal["strong", "moderate", "weak", "none"]
+    message: str
+    closed_deals: int
+    wins: int
+    base_win_rate: float
+    significant_segments: int = 0
+    min_support: int = 30
+
+
+class Statement(_Model):
+    text: str
+    entity: str
+    trait: str
+    pain: str
+    workaround: str
+    budget: str
+    recognize: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    persona: str = "to be confirmed in interviews"
+
+
+class Training(_Model):
+    deals: int
+    wins: int
+    accounts: int
+    date_from: str | None = None
+    date_to: str | None = None
+
+
+class ICP(_Model):
+    """The whole ICP file."""
+
+    version: Literal[1] = SCHEMA_VERSION
+    generated_at: str | None = None
+    generator: str | None = None
+    evidence: EvidenceSummary
+    statement: Statement
+    routing: Routing = Field(default_factory=Routing)
+    tiers: list[Tier]
+    disqualifiers: list[Disqualifier] = Field(default_factory=list)
+    veto_score: int = Field(default=0, ge=0, le=100, description="score given to an account a disqualifier excludes")
+    scorecard: Scorecard
+    health: dict[str, Any] | None = None
+    training: Training | None = None
+    personas: dict[str, Any] | None = None
+    timing: dict[str, Any] | None = None
+    voc: dict[str, Any] | None = None
+    overrides: list[str] = Field(default_factory=list, description="where a person overruled the data")
+
+    @model_validator(mode="after")
+    def _tiers(self) -> ICP:
+        nums = [t.tier for t in self.tiers]
+        if len(set(nums)) != len(nums):
+            raise ValueError(f"each tier may appear once; got {nums}")
+        by = {t.tier: t.min_score for t in self.tiers}
+        order = sorted(by)
+        for a, b in zip(order, order[1:], strict=False):
+            if by[a] < by[b]:
+                raise ValueError(f"tier {a} min_score ({by[a]}) is below tier {b} min_score ({by[b]})")
+        return self
+
+    def tier(self, n: int) -> Tier | None:
+        for t in self.tiers:
+            if t.tier == n:
+                return t
+        return None
+
+    def attributes(self) -> list[str]:
+        names = {f.attribute for f in self.scorecard.features}
+        names |= {d.attribute for d in self.disqualifiers}
+        names |= {c.attribute for t in self.tiers for c in t.pinned()}
+        return sorted(names)
+
+
+# -- YAML in and out ------------------------------------------------------------
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items() if v is not None and v != [] and v != {}}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, float):
+        if math.isnan(obj):
+            return None
+        return round(obj, 4)
+    return obj
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _repr_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(not isinstance(v, (dict, list)) for v in data) and len(data) <= 12
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+def _repr_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    simple = all(not isinstance(v, (dict, list)) for v in data.values()) and len(data) <= 8 and "reason" not in data and "text" not in data
+    inline = simple and ("points" in data or set(data) <= {"n", "wins", "win_rate", "ci_low", "ci_high", "lift", "q_value", "revenue_share", "health_n"})
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=inline)
+
+
+_Dumper.add_representer(list, _repr_list)
+_Dumper.add_representer(dict, _repr_dict)
+
+HEADER = """\
+# icp.yaml — the Ideal Customer Profile as code (schema version 1).
+# Edit by hand: change a threshold, pin (pinned: true) or drop a criterion, add a
+# disqualifier (source: manual). `icp score` honours every change; keep `version: 1`.
+# Scores: score = base + sum of points of the matching bins, clamped to 0..100;
+# 50 is the average account, and every 25 points triples the odds of winning.
+"""
+
+
+def to_dict(icp: ICP) -> dict[str, Any]:
+    return _clean(icp.model_dump(by_alias=True, exclude_none=True))  # type: ignore[no-any-return]
+
+
+def dumps(icp: ICP) -> str:
+    return HEADER + yaml.dump(to_dict(icp), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _location(loc: tuple[Any, ...], data: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        else:
+            parts.append(("." if parts else "") + str(p))
+        try:
+            node = node[p]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return "".join(parts)
+
+
+def from_dict(data: Any, source: str = "icp.yaml") -> ICP:
+    if not isinstance(data, dict):
+        raise IcpFileError(f"{source}: expected a mapping at the top level")
+    if data.get("version") not in (None, SCHEMA_VERSION):
+        raise IcpFileError(f"{source}: version {data.get('version')!r} is not supported; this icpkit reads version {SCHEMA_VERSION}")
+    try:
+        return ICP.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors()[:10]:
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
+            lines.append(f"  - {_location(loc, data) or '(top level)'}: {err['msg']}")
+        raise IcpFileError(f"{source} is not a valid ICP file:\n" + "\n".join(lines)) from None
+
+
+def loads(text: str, source: str = "icp.yaml") -> ICP:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise IcpFileError(f"{source}: not valid YAML ({exc})") from exc
+    return from_dict(data, source)
+
+
+def load(path: str | Path) -> ICP:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "icp.yaml"
+    if not p.exists():
+        raise IcpFileError(f"{p}: file not found. Build one with `icp run` or `icp build`.")
+    return loads(p.read_text(encoding="utf-8"), str(p))
+
+
+def save(icp: ICP, path: str | Path) -> Path:
+    p = Path(path)
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    tmp.write_text(dumps(icp), encoding="utf-8")
+    tmp.replace(p)
+    return p
+
+
+def now_iso() -> str:
+    return datetime.now().replace(microsecond=0).isoformat()

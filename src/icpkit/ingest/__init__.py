@@ -1,0 +1,210 @@
+"""Data assembly: read the user's files, map them to the canonical tables,
+validate them, and store them in the workspace in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from ..errors import InputError, InputErrors
+from ..schema import FAMILIES, TABLES, ColumnMapping, normalize_name
+from ..workspace import Workspace, file_sha256
+from .canonical import canonicalize
+from .read import read_frame
+
+__all__ = ["IngestResult", "load_mapping", "read_table", "ingest", "infer_family", "DERIVED_TABLES"]
+
+# tables computed from the canonical ones: dropped when inputs change
+DERIVED_TABLES = ["health", "segments", "univariate", "scores", "features", "training"]
+
+_FIRMO = {"industry", "employees", "annual_revenue", "country", "region", "founded_year", "funding_stage"}
+_HINTS = [
+    ("technographic", ("tech", "stack", "cloud", "crm", "erp", "tool", "platform", "software", "uses_", "integration")),
+    ("trigger", ("event", "trigger", "funding_round", "hire", "newcomer", "rank_change", "recent_", "incident", "audit")),
+    ("dmu", ("persona", "champion", "buyer", "decision", "behaviour_profile", "behavior_profile", "contact_role")),
+    (
+        "behavioral",
+        ("plan", "usage", "seat", "trial", "source", "channel", "referral", "origin", "lead_type", "landing",
+         "current_solution", "competitor", "buying", "behaviour", "behavior", "engagement", "visits", "intent", "billing"),
+    ),
+]
+
+
+def infer_family(column: str) -> str:
+    """Guess the attribute family of a column from its name."""
+    if column in _FIRMO:
+        return "firmographic"
+    if column == "tech_stack":
+        return "technographic"
+    low = column.lower()
+    for family, words in _HINTS:
+        if any(w in low for w in words):
+            return family
+    return "firmographic"
+
+
+@dataclass
+class IngestResult:
+    tables: dict[str, int] = field(default_factory=dict)  # name -> rows
+    warnings: list[str] = field(default_factory=list)
+    unchanged: bool = False
+
+
+def load_mapping(path: str | Path | None) -> dict[str, ColumnMapping]:
+    """Read a mapping file (YAML). Each top-level key is a table name."""
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.exists():
+        raise InputError("mapping file not found", file=str(p))
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"the mapping file is not valid YAML ({exc})", file=str(p)) from exc
+    if not isinstance(data, dict):
+        raise InputError("the mapping file must be a mapping of table names", file=str(p))
+    out: dict[str, ColumnMapping] = {}
+    allowed = {"columns", "families", "exclude", "outcomes", "list_separator", "list_columns"}
+    for tbl, spec in data.items():
+        if tbl not in TABLES:
+            raise InputError(f"unknown table '{tbl}' in the mapping file", file=str(p), hint=f"Known tables: {', '.join(TABLES)}")
+        spec = spec or {}
+        unknown = set(spec) - allowed
+        if unknown:
+            raise InputError(f"unknown key(s) {sorted(unknown)} under '{tbl}'", file=str(p), hint=f"Allowed: {', '.join(sorted(allowed))}")
+        fams = {normalize_name(k): v for k, v in (spec.get("families") or {}).items()}
+        bad = {k: v for k, v in fams.items() if v not in FAMILIES}
+        if bad:
+            raise InputError(f"unknown family in {bad}", file=str(p), hint=f"Families: {', '.join(FAMILIES)}")
+        outcomes = {str(k): str(v) for k, v in (spec.get("outcomes") or {}).items()}
+        badout = {k: v for k, v in outcomes.items() if v not in ("won", "lost", "open")}
+        if badout:
+            raise InputError(f"outcomes must map to won, lost or open; got {badout}", file=str(p))
+        out[tbl] = ColumnMapping(
+            columns={str(k): str(v) for k, v in (spec.get("columns") or {}).items()},
+            families=fams,
+            exclude=[str(x) for x in spec.get("exclude") or []],
+            outcomes=outcomes,
+            list_separator=spec.get("list_separator"),
+            list_columns=[normalize_name(x) for x in spec.get("list_columns") or []],
+        )
+    return out
+
+
+def read_table(name: str, path: str | Path, mapping: ColumnMapping | None = None, *, encoding: str | None = None) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """Read and validate one file as canonical table ``name``.
+
+    Raises InputErrors with every problem found. Returns (frame, kinds, warnings).
+    """
+    raw, warnings = read_frame(path, encoding=encoding)
+    df, w, errors, kinds = canonicalize(name, raw, str(path), mapping)
+    if errors:
+        raise InputErrors(errors)
+    return df, kinds, warnings + w
+
+
+def _attribute_families(df: pd.DataFrame, kinds: dict[str, str], mapping: ColumnMapping) -> dict[str, str]:
+    fams: dict[str, str] = {}
+    for col in df.columns:
+        if col in ("account_id", "name"):
+            continue
+        fams[col] = mapping.families.get(col) or infer_family(col)
+    return fams
+
+
+def ingest(
+    workspace: Workspace,
+    paths: dict[str, str | Path | None],
+    *,
+    mapping_path: str | Path | None = None,
+    encoding: str | None = None,
+) -> IngestResult:
+    """Validate the given files and store them in the workspace atomically.
+
+    ``paths`` maps table names (accounts, deals, contacts, revenue, events,
+    tickets, conversations, market) to files. Accounts and deals are required
+    unless the workspace already has them. Re-ingesting identical files changes
+    nothing.
+    """
+    result = IngestResult()
+    mappings = load_mapping(mapping_path)
+    given = {k: Path(v) for k, v in paths.items() if v is not None}
+    unknown = set(given) - set(TABLES)
+    if unknown:
+        raise InputError(f"unknown table(s) {sorted(unknown)}")
+    for req in ("accounts", "deals"):
+        if req not in given and not (workspace.file.exists() and workspace.has(req)):
+            raise InputError(f"--{req} is required", hint=f"Pass --{req} PATH (CSV or Parquet)")
+    hashes = {k: file_sha256(p) if p.exists() else "" for k, p in given.items()}
+    if workspace.file.exists() and all(workspace.source_hash(k) == h for k, h in hashes.items()):
+        result.unchanged = True
+        for k in given:
+            result.tables[k] = int(workspace.query(f'SELECT count(*) AS n FROM "{k}"')["n"][0])
+        result.warnings.append("inputs unchanged since the last ingest; nothing rewritten")
+        return result
+
+    frames: dict[str, pd.DataFrame] = {}
+    kinds: dict[str, dict[str, str]] = {}
+    families: dict[str, dict[str, str]] = {}
+    problems: list[InputError] = []
+    for name, path in given.items():
+        mapping = mappings.get(name, ColumnMapping())
+        try:
+            df, k, w = read_table(name, path, mapping, encoding=encoding)
+        except InputErrors as exc:
+            problems.extend(exc.errors)
+            continue
+        except InputError as exc:
+            problems.append(exc)
+            continue
+        frames[name] = df
+        kinds[name] = k
+        if name in ("accounts", "market"):
+            families[name] = _attribute_families(df, k, mapping)
+        result.warnings.extend(w)
+    if problems:
+        raise InputErrors(problems)
+
+    # cross-table checks
+    accounts = frames.get("accounts")
+    if accounts is None:
+        accounts = workspace.table("accounts")
+    known = set(accounts["account_id"].dropna().astype(str))
+    for name in ("deals", "contacts", "revenue", "events", "tickets", "conversations"):
+        df = frames.get(name)
+        if df is None:
+            continue
+        orphan = ~df["account_id"].astype(str).isin(known)
+        if orphan.any():
+            ex = df.loc[orphan, "account_id"].astype(str).drop_duplicates().head(3).tolist()
+            result.warnings.append(
+                f"{given[name]}: {int(orphan.sum())} row(s) point to accounts not in the accounts file "
+                f"(e.g. {ex}); they were skipped"
+            )
+            frames[name] = df[~orphan].reset_index(drop=True)
+        if name == "deals" and len(frames[name]) == 0:
+            raise InputError(
+                "no deal matches an account",
+                file=str(given[name]),
+                column="account_id",
+                hint="Check that deals.account_id uses the same ids as accounts.account_id",
+            )
+    if "deals" in frames:
+        closed = frames["deals"]["outcome"].isin(["won", "lost"]).sum()
+        if closed == 0:
+            raise InputError(
+                "no closed deals (won or lost) to learn from", file=str(given["deals"]), column="outcome"
+            )
+    for name, df in frames.items():
+        result.tables[name] = len(df)
+    workspace.record_ingest(
+        frames,
+        {k: (str(given[k]), hashes[k]) for k in frames},
+        kinds,
+        families,
+        drop_derived=DERIVED_TABLES,
+    )
+    return result

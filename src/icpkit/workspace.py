@@ -1,0 +1,243 @@
+"""The workspace: one embedded DuckDB file, owned by one class.
+
+Nothing else in icpkit opens the file. Every write is one transaction, so a
+failed ingest or build leaves the previous state intact and readers never see
+a half-written table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from .errors import NoWorkspaceData, WorkspaceError
+
+FILENAME = "workspace.duckdb"
+
+_META_DDL = [
+    """CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS _attributes (
+        tbl VARCHAR, col VARCHAR, kind VARCHAR, family VARCHAR, excluded BOOLEAN,
+        PRIMARY KEY (tbl, col))""",
+    """CREATE TABLE IF NOT EXISTS _sources (
+        tbl VARCHAR PRIMARY KEY, path VARCHAR, sha256 VARCHAR, rows BIGINT, ingested_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS _artifacts (name VARCHAR PRIMARY KEY, content VARCHAR, updated_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS _icp_versions (
+        version INTEGER PRIMARY KEY, created_at TIMESTAMP, yaml VARCHAR, note VARCHAR)""",
+]
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Workspace:
+    """A folder holding ``workspace.duckdb``, the canonical and derived tables.
+
+    Parameters
+    ----------
+    path : str or Path
+        The workspace folder (created if missing) or the ``.duckdb`` file itself.
+    read_only : bool, default False
+        Open without taking the write lock.
+
+    Example
+    -------
+    >>> ws = Workspace("out")            # doctest: +SKIP
+    >>> ws.table("accounts").shape       # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        p = Path(path)
+        if p.suffix == ".duckdb":
+            self.dir = p.parent
+            self.file = p
+        else:
+            self.dir = p
+            self.file = p / FILENAME
+        self.read_only = read_only
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.RLock()
+
+    # -- connection ------------------------------------------------------
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            if self.read_only and not self.file.exists():
+                raise NoWorkspaceData(f"No workspace at {self.file}. Run `icp ingest` or `icp run` first.")
+            self.dir.mkdir(parents=True, exist_ok=True)
+            try:
+                self._con = duckdb.connect(str(self.file), read_only=self.read_only)
+            except duckdb.IOException as exc:
+                raise WorkspaceError(
+                    f"Cannot open the workspace {self.file}: {exc}. Is another icp process using it?"
+                ) from exc
+            if not self.read_only:
+                for ddl in _META_DDL:
+                    self._con.execute(ddl)
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------
+    def tables(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema='main' ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows if not r[0].startswith("_")]
+
+    def has(self, name: str) -> bool:
+        return name in self.tables()
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Return a whole table as a pandas frame."""
+        if not self.has(name):
+            if name in ("accounts", "deals"):
+                raise NoWorkspaceData()
+            raise WorkspaceError(f"The workspace has no '{name}' table yet.")
+        with self._lock:
+            return self.con.execute(f'SELECT * FROM "{name}"').df()
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        with self._lock:
+            return self.con.execute(sql, params or []).df()
+
+    def attributes(self, tbl: str = "accounts") -> pd.DataFrame:
+        return self.query("SELECT col, kind, family, excluded FROM _attributes WHERE tbl = ? ORDER BY col", [tbl])
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.con.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def artifact(self, name: str) -> str | None:
+        row = self.con.execute("SELECT content FROM _artifacts WHERE name = ?", [name]).fetchone()
+        return row[0] if row else None
+
+    def json_artifact(self, name: str) -> Any:
+        text = self.artifact(name)
+        return json.loads(text) if text else None
+
+    def sources(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM _sources ORDER BY tbl")
+
+    # -- writing -----------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One writer at a time; commit on success, roll back on any error."""
+        if self.read_only:
+            raise WorkspaceError("The workspace is open read-only.")
+        with self._lock:
+            con = self.con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            else:
+                con.execute("COMMIT")
+
+    @staticmethod
+    def _put(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
+        view = f"_incoming_{name}"
+        con.register(view, df)
+        try:
+            con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM "{view}"')
+        finally:
+            con.unregister(view)
+
+    def write(
+        self,
+        tables: dict[str, pd.DataFrame],
+        *,
+        artifacts: dict[str, str] | None = None,
+        meta: dict[str, str] | None = None,
+        drop: list[str] | None = None,
+    ) -> None:
+        """Replace tables, artifacts and meta values in one transaction."""
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        with self.transaction() as con:
+            for name in drop or []:
+                con.execute(f'DROP TABLE IF EXISTS "{name}"')
+            for name, df in tables.items():
+                self._put(con, name, df)
+            for name, content in (artifacts or {}).items():
+                con.execute(
+                    "INSERT OR REPLACE INTO _artifacts VALUES (?, ?, ?)", [name, content, now]
+                )
+            for key, value in (meta or {}).items():
+                con.execute("INSERT OR REPLACE INTO _meta VALUES (?, ?)", [key, value])
+
+    def record_ingest(
+        self,
+        tables: dict[str, pd.DataFrame],
+        sources: dict[str, tuple[str, str]],
+        kinds: dict[str, dict[str, str]],
+        families: dict[str, dict[str, str]],
+        *,
+        drop_derived: list[str] | None = None,
+    ) -> None:
+        """Store canonical tables with their sources and attribute metadata, atomically."""
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        with self.transaction() as con:
+            for name in drop_derived or []:
+                con.execute(f'DROP TABLE IF EXISTS "{name}"')
+            for name, df in tables.items():
+                self._put(con, name, df)
+                path, sha = sources[name]
+                con.execute(
+                    "INSERT OR REPLACE INTO _sources VALUES (?, ?, ?, ?, ?)", [name, path, sha, len(df), now]
+                )
+                con.execute("DELETE FROM _attributes WHERE tbl = ?", [name])
+                for col, kind in kinds.get(name, {}).items():
+                    fam = families.get(name, {}).get(col)
+                    con.execute(
+                        "INSERT INTO _attributes VALUES (?, ?, ?, ?, ?)", [name, col, kind, fam, False]
+                    )
+
+    def source_hash(self, tbl: str) -> str | None:
+        if not self.file.exists():
+            return None
+        row = self.con.execute("SELECT sha256 FROM _sources WHERE tbl = ?", [tbl]).fetchone()
+        return row[0] if row else None
+
+    # -- ICP versions ------------------------------------------------------
+    def save_icp_version(self, yaml_text: str, note: str = "") -> int:
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        with self.transaction() as con:
+            row = con.execute("SELECT coalesce(max(version), 0) FROM _icp_versions").fetchone()
+            version = int(row[0]) + 1 if row else 1
+            con.execute("INSERT INTO _icp_versions VALUES (?, ?, ?, ?)", [version, now, yaml_text, note])
+            con.execute("INSERT OR REPLACE INTO _artifacts VALUES ('icp.yaml', ?, ?)", [yaml_text, now])
+        return version
+
+    def icp_versions(self) -> pd.DataFrame:
+        return self.query("SELECT version, created_at, note FROM _icp_versions ORDER BY version")
+
+    def icp_version(self, version: int | None = None) -> str | None:
+        if version is None:
+            return self.artifact("icp.yaml")
+        row = self.con.execute("SELECT yaml FROM _icp_versions WHERE version = ?", [version]).fetchone()
+        return row[0] if row else None
