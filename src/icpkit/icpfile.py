@@ -61,7 +61,9 @@ class Condition(_Model):
         if self.between is not None:
             lo, hi = self.between
             if lo is not None and hi is not None and lo >= hi:
-                raise ValueError(f"between [{lo}, {hi}] is empty: the low end must be below the high end")
+                raise ValueError(
+                    f"between [{lo}, {hi}] is empty: the low end must be below the high end"
+                )
         if self.in_ is not None:
             self.in_ = [str(v) for v in self.in_]
         if self.not_in is not None:
@@ -90,10 +92,16 @@ def fmt_number(x: float) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "?"
     a = abs(x)
+    if a < 10000 and x == int(x):
+        return str(int(x))
     for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if a >= div * 10 or (a >= div and x == round(x / div, 1) * div):
             v = x / div
-            return f"{v:.0f}{suffix}" if v == int(v) or abs(v) >= 100 else f"{v:.1f}{suffix}".replace(".0" + suffix, suffix)
+            return (
+                f"{v:.0f}{suffix}"
+                if v == int(v) or abs(v) >= 100
+                else f"{v:.1f}{suffix}".replace(".0" + suffix, suffix)
+            )
     if x == int(x):
         return str(int(x))
     return f"{x:.2f}".rstrip("0").rstrip(".")
@@ -143,7 +151,9 @@ class Criterion(Condition):
     family: str = "firmographic"
     evidence: Evidence | None = None
     source: Literal["data", "manual"] = "data"
-    pinned: bool = Field(default=False, description="pinned criteria must hold for an account to enter the tier")
+    pinned: bool = Field(
+        default=False, description="pinned criteria must hold for an account to enter the tier"
+    )
     flag: str | None = Field(default=None, description="e.g. 'small sample'")
 
 
@@ -171,7 +181,9 @@ class Feature(_Model):
     def _bins_on_attribute(self) -> Feature:
         for b in self.bins:
             if b.attribute != self.attribute:
-                raise ValueError(f"bin '{b.text()}' tests '{b.attribute}' inside feature '{self.attribute}'")
+                raise ValueError(
+                    f"bin '{b.text()}' tests '{b.attribute}' inside feature '{self.attribute}'"
+                )
         return self
 
 
@@ -193,7 +205,9 @@ class Tier(_Model):
     def _families(self) -> Tier:
         for fam in self.criteria:
             if fam not in FAMILIES:
-                raise ValueError(f"unknown attribute family '{fam}'; use one of {', '.join(FAMILIES)}")
+                raise ValueError(
+                    f"unknown attribute family '{fam}'; use one of {', '.join(FAMILIES)}"
+                )
         return self
 
     def pinned(self) -> list[Criterion]:
@@ -207,7 +221,9 @@ class Routing(_Model):
     @model_validator(mode="after")
     def _order(self) -> Routing:
         if self.nurture > self.high_touch:
-            raise ValueError(f"nurture ({self.nurture}) must not be above high_touch ({self.high_touch})")
+            raise ValueError(
+                f"nurture ({self.nurture}) must not be above high_touch ({self.high_touch})"
+            )
         return self
 
 
@@ -252,14 +268,18 @@ class ICP(_Model):
     routing: Routing = Field(default_factory=Routing)
     tiers: list[Tier]
     disqualifiers: list[Disqualifier] = Field(default_factory=list)
-    veto_score: int = Field(default=0, ge=0, le=100, description="score given to an account a disqualifier excludes")
+    veto_score: int = Field(
+        default=0, ge=0, le=100, description="score given to an account a disqualifier excludes"
+    )
     scorecard: Scorecard
     health: dict[str, Any] | None = None
     training: Training | None = None
     personas: dict[str, Any] | None = None
     timing: dict[str, Any] | None = None
     voc: dict[str, Any] | None = None
-    overrides: list[str] = Field(default_factory=list, description="where a person overruled the data")
+    overrides: list[str] = Field(
+        default_factory=list, description="where a person overruled the data"
+    )
 
     @model_validator(mode="after")
     def _tiers(self) -> ICP:
@@ -270,7 +290,9 @@ class ICP(_Model):
         order = sorted(by)
         for a, b in zip(order, order[1:], strict=False):
             if by[a] < by[b]:
-                raise ValueError(f"tier {a} min_score ({by[a]}) is below tier {b} min_score ({by[b]})")
+                raise ValueError(
+                    f"tier {a} min_score ({by[a]}) is below tier {b} min_score ({by[b]})"
+                )
         return self
 
     def tier(self, n: int) -> Tier | None:
@@ -287,6 +309,7 @@ class ICP(_Model):
 
 
 # -- YAML in and out ------------------------------------------------------------
+
 
 def _clean(obj: Any) -> Any:
     if isinstance(obj, dict):
@@ -310,8 +333,27 @@ def _repr_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 
 
 def _repr_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
-    simple = all(not isinstance(v, (dict, list)) for v in data.values()) and len(data) <= 8 and "reason" not in data and "text" not in data
-    inline = simple and ("points" in data or set(data) <= {"n", "wins", "win_rate", "ci_low", "ci_high", "lift", "q_value", "revenue_share", "health_n"})
+    simple = (
+        all(not isinstance(v, (dict, list)) for v in data.values())
+        and len(data) <= 8
+        and "reason" not in data
+        and "text" not in data
+    )
+    inline = simple and (
+        "points" in data
+        or set(data)
+        <= {
+            "n",
+            "wins",
+            "win_rate",
+            "ci_low",
+            "ci_high",
+            "lift",
+            "q_value",
+            "revenue_share",
+            "health_n",
+        }
+    )
     return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=inline)
 
 
@@ -332,7 +374,9 @@ def to_dict(icp: ICP) -> dict[str, Any]:
 
 
 def dumps(icp: ICP) -> str:
-    return HEADER + yaml.dump(to_dict(icp), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return HEADER + yaml.dump(
+        to_dict(icp), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
+    )
 
 
 def _location(loc: tuple[Any, ...], data: Any) -> str:
@@ -354,13 +398,17 @@ def from_dict(data: Any, source: str = "icp.yaml") -> ICP:
     if not isinstance(data, dict):
         raise IcpFileError(f"{source}: expected a mapping at the top level")
     if data.get("version") not in (None, SCHEMA_VERSION):
-        raise IcpFileError(f"{source}: version {data.get('version')!r} is not supported; this icpkit reads version {SCHEMA_VERSION}")
+        raise IcpFileError(
+            f"{source}: version {data.get('version')!r} is not supported; this icpkit reads version {SCHEMA_VERSION}"
+        )
     try:
         return ICP.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors()[:10]:
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after"))
+            )
             lines.append(f"  - {_location(loc, data) or '(top level)'}: {err['msg']}")
         raise IcpFileError(f"{source} is not a valid ICP file:\n" + "\n".join(lines)) from None
 

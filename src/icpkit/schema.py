@@ -72,7 +72,9 @@ _ACCOUNT_COLUMNS = (
         doc="unique id of the account",
     ),
     Column("name", STR, ("name", "company_name", "account_name", "company"), doc="company name"),
-    Column("domain", STR, ("domain", "company_domain_name", "website", "domain_name"), doc="web domain"),
+    Column(
+        "domain", STR, ("domain", "company_domain_name", "website", "domain_name"), doc="web domain"
+    ),
     Column("industry", STR, ("industry", "sector", "vertical", "business_segment"), doc="industry"),
     Column(
         "employees",
@@ -97,7 +99,14 @@ _ACCOUNT_COLUMNS = (
     Column(
         "country",
         STR,
-        ("country", "country_region", "billingcountry", "billing_country", "office_location", "hq_country"),
+        (
+            "country",
+            "country_region",
+            "billingcountry",
+            "billing_country",
+            "office_location",
+            "hq_country",
+        ),
         doc="country of the headquarters",
     ),
     Column("region", STR, ("region", "sales_region", "geo"), doc="sales region"),
@@ -107,7 +116,9 @@ _ACCOUNT_COLUMNS = (
         ("founded_year", "year_established", "year_founded", "founded"),
         doc="year the company was founded",
     ),
-    Column("funding_stage", STR, ("funding_stage", "stage_of_funding", "funding"), doc="funding stage"),
+    Column(
+        "funding_stage", STR, ("funding_stage", "stage_of_funding", "funding"), doc="funding stage"
+    ),
     Column(
         "tech_stack",
         LIST,
@@ -141,7 +152,14 @@ _DEAL_COLUMNS = (
     Column(
         "created_at",
         DATE,
-        ("created_at", "createddate", "create_date", "created", "engage_date", "first_contact_date"),
+        (
+            "created_at",
+            "createddate",
+            "create_date",
+            "created",
+            "engage_date",
+            "first_contact_date",
+        ),
         doc="when the deal was created or engaged",
     ),
     Column(
@@ -157,29 +175,75 @@ _DEAL_COLUMNS = (
         required=True,
         doc="won / lost / open, or a CRM stage label such as 'Closed Won'",
     ),
-    Column("amount", NUM, ("amount", "close_value", "deal_amount", "value", "amount_in_company_currency"), doc="deal value"),
+    Column(
+        "amount",
+        NUM,
+        ("amount", "close_value", "deal_amount", "value", "amount_in_company_currency"),
+        doc="deal value",
+    ),
     Column("product", STR, ("product", "product_name", "plan"), doc="product sold"),
-    Column("source", STR, ("source", "lead_source", "leadsource", "origin", "channel"), doc="lead source"),
-    Column("lost_reason", STR, ("lost_reason", "closed_lost_reason", "loss_reason", "reason_lost"), doc="why the deal was lost"),
+    Column(
+        "source",
+        STR,
+        ("source", "lead_source", "leadsource", "origin", "channel"),
+        doc="lead source",
+    ),
+    Column(
+        "lost_reason",
+        STR,
+        ("lost_reason", "closed_lost_reason", "loss_reason", "reason_lost"),
+        doc="why the deal was lost",
+    ),
 )
 
 _CONTACT_COLUMNS = (
-    Column("contact_id", STR, ("contact_id", "contactid", "record_id", "id"), doc="unique id of the contact"),
-    Column("account_id", STR, ("account_id", "accountid", "company_id", "associated_company_id", "account"), required=True),
+    Column(
+        "contact_id",
+        STR,
+        ("contact_id", "contactid", "record_id", "id"),
+        doc="unique id of the contact",
+    ),
+    Column(
+        "account_id",
+        STR,
+        ("account_id", "accountid", "company_id", "associated_company_id", "account"),
+        required=True,
+    ),
     Column("title", STR, ("title", "job_title", "jobtitle", "position"), doc="free-text job title"),
     Column("department", STR, ("department", "function"), doc="department"),
     Column("seniority", STR, ("seniority", "level", "job_level"), doc="seniority, if known"),
     Column("email", STR, ("email", "email_address"), doc="email"),
-    Column("deal_id", STR, ("deal_id", "opportunity_id", "opportunityid"), doc="deal the contact was involved in"),
-    Column("deal_role", STR, ("deal_role", "role", "contact_role", "opportunity_contact_role"), doc="role on the deal"),
+    Column(
+        "deal_id",
+        STR,
+        ("deal_id", "opportunity_id", "opportunityid"),
+        doc="deal the contact was involved in",
+    ),
+    Column(
+        "deal_role",
+        STR,
+        ("deal_role", "role", "contact_role", "opportunity_contact_role"),
+        doc="role on the deal",
+    ),
 )
 
 _REVENUE_COLUMNS = (
     Column("account_id", STR, ("account_id", "accountid", "company_id", "account"), required=True),
-    Column("period", DATE, ("period", "month", "date", "start_date", "period_start"), required=True),
-    Column("mrr", NUM, ("mrr", "mrr_amount", "monthly_recurring_revenue", "revenue"), required=True),
-    Column("end_date", DATE, ("end_date", "period_end"), doc="end of a subscription period (blank = active)"),
-    Column("churned", BOOL, ("churned", "churn_flag", "is_churned"), doc="this period ended in churn"),
+    Column(
+        "period", DATE, ("period", "month", "date", "start_date", "period_start"), required=True
+    ),
+    Column(
+        "mrr", NUM, ("mrr", "mrr_amount", "monthly_recurring_revenue", "revenue"), required=True
+    ),
+    Column(
+        "end_date",
+        DATE,
+        ("end_date", "period_end"),
+        doc="end of a subscription period (blank = active)",
+    ),
+    Column(
+        "churned", BOOL, ("churned", "churn_flag", "is_churned"), doc="this period ended in churn"
+    ),
 )
 
 _EVENT_COLUMNS = (
@@ -192,7 +256,9 @@ _EVENT_COLUMNS = (
 _TICKET_COLUMNS = (
     Column("ticket_id", STR, ("ticket_id", "id"), doc="unique id"),
     Column("account_id", STR, ("account_id", "accountid", "company_id", "account"), required=True),
-    Column("occurred_at", DATE, ("occurred_at", "submitted_at", "created_at", "date"), required=True),
+    Column(
+        "occurred_at", DATE, ("occurred_at", "submitted_at", "created_at", "date"), required=True
+    ),
     Column("priority", STR, ("priority",)),
     Column("escalated", BOOL, ("escalated", "escalation_flag", "is_escalated")),
 )
@@ -201,7 +267,12 @@ _CONVERSATION_COLUMNS = (
     Column("id", STR, ("id", "conversation_id", "message_id"), doc="unique id"),
     Column("account_id", STR, ("account_id", "accountid", "company_id", "account"), required=True),
     Column("contact_id", STR, ("contact_id",)),
-    Column("occurred_at", DATE, ("occurred_at", "date", "created_at", "timestamp", "created"), required=True),
+    Column(
+        "occurred_at",
+        DATE,
+        ("occurred_at", "date", "created_at", "timestamp", "created"),
+        required=True,
+    ),
     Column("channel", STR, ("channel", "type", "source")),
     Column("speaker", STR, ("speaker", "author_role", "from")),
     Column("text", STR, ("text", "body", "content", "transcript", "message"), required=True),
@@ -209,30 +280,75 @@ _CONVERSATION_COLUMNS = (
 
 TABLES: dict[str, Table] = {
     "accounts": Table("accounts", _ACCOUNT_COLUMNS, key="account_id", doc="one row per company"),
-    "deals": Table("deals", _DEAL_COLUMNS, key="deal_id", doc="one row per opportunity", keep_extra=True),
+    "deals": Table(
+        "deals", _DEAL_COLUMNS, key="deal_id", doc="one row per opportunity", keep_extra=True
+    ),
     "contacts": Table("contacts", _CONTACT_COLUMNS, key="contact_id", doc="people at accounts"),
     "revenue": Table("revenue", _REVENUE_COLUMNS, doc="MRR by period or subscriptions"),
     "events": Table("events", _EVENT_COLUMNS, doc="triggering events and signals"),
     "tickets": Table("tickets", _TICKET_COLUMNS, key="ticket_id", doc="support tickets"),
-    "conversations": Table("conversations", _CONVERSATION_COLUMNS, key="id", doc="calls, emails, notes"),
-    "market": Table("market", _ACCOUNT_COLUMNS, key="account_id", doc="prospects to size and score"),
+    "conversations": Table(
+        "conversations", _CONVERSATION_COLUMNS, key="id", doc="calls, emails, notes"
+    ),
+    "market": Table(
+        "market", _ACCOUNT_COLUMNS, key="account_id", doc="prospects to size and score"
+    ),
 }
 
 # Outcome labels (normalised with normalize_name) -> canonical outcome
 WON_LABELS = {
-    "won", "closed_won", "closedwon", "win", "true", "1", "yes", "signed", "closed_won_signed",
-    "customer", "converted",
+    "won",
+    "closed_won",
+    "closedwon",
+    "win",
+    "true",
+    "1",
+    "yes",
+    "signed",
+    "closed_won_signed",
+    "customer",
+    "converted",
 }
 LOST_LABELS = {
-    "lost", "closed_lost", "closedlost", "loss", "false", "0", "no", "disqualified",
-    "closed_disqualified", "churned_lost", "not_won",
+    "lost",
+    "closed_lost",
+    "closedlost",
+    "loss",
+    "false",
+    "0",
+    "no",
+    "disqualified",
+    "closed_disqualified",
+    "churned_lost",
+    "not_won",
 }
 OPEN_LABELS = {
-    "open", "prospecting", "engaging", "qualification", "qualified", "qualifying", "discovery",
-    "demo", "demo_scheduled", "proposal", "proposal_sent", "negotiation", "negotiation_review",
-    "id_decision_makers", "perception_analysis", "value_proposition", "needs_analysis",
-    "appointment_scheduled", "qualified_to_buy", "presentation_scheduled", "decision_maker_bought_in",
-    "contract_sent", "in_progress", "pending", "new", "working",
+    "open",
+    "prospecting",
+    "engaging",
+    "qualification",
+    "qualified",
+    "qualifying",
+    "discovery",
+    "demo",
+    "demo_scheduled",
+    "proposal",
+    "proposal_sent",
+    "negotiation",
+    "negotiation_review",
+    "id_decision_makers",
+    "perception_analysis",
+    "value_proposition",
+    "needs_analysis",
+    "appointment_scheduled",
+    "qualified_to_buy",
+    "presentation_scheduled",
+    "decision_maker_bought_in",
+    "contract_sent",
+    "in_progress",
+    "pending",
+    "new",
+    "working",
 }
 
 

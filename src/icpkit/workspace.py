@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,9 @@ class Workspace:
     def con(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             if self.read_only and not self.file.exists():
-                raise NoWorkspaceData(f"No workspace at {self.file}. Run `icp ingest` or `icp run` first.")
+                raise NoWorkspaceData(
+                    f"No workspace at {self.file}. Run `icp ingest` or `icp run` first."
+                )
             self.dir.mkdir(parents=True, exist_ok=True)
             try:
                 self._con = duckdb.connect(str(self.file), read_only=self.read_only)
@@ -125,7 +127,9 @@ class Workspace:
             return self.con.execute(sql, params or []).df()
 
     def attributes(self, tbl: str = "accounts") -> pd.DataFrame:
-        return self.query("SELECT col, kind, family, excluded FROM _attributes WHERE tbl = ? ORDER BY col", [tbl])
+        return self.query(
+            "SELECT col, kind, family, excluded FROM _attributes WHERE tbl = ? ORDER BY col", [tbl]
+        )
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = self.con.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchone()
@@ -177,7 +181,7 @@ class Workspace:
         drop: list[str] | None = None,
     ) -> None:
         """Replace tables, artifacts and meta values in one transaction."""
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction() as con:
             for name in drop or []:
                 con.execute(f'DROP TABLE IF EXISTS "{name}"')
@@ -200,7 +204,7 @@ class Workspace:
         drop_derived: list[str] | None = None,
     ) -> None:
         """Store canonical tables with their sources and attribute metadata, atomically."""
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction() as con:
             for name in drop_derived or []:
                 con.execute(f'DROP TABLE IF EXISTS "{name}"')
@@ -208,13 +212,15 @@ class Workspace:
                 self._put(con, name, df)
                 path, sha = sources[name]
                 con.execute(
-                    "INSERT OR REPLACE INTO _sources VALUES (?, ?, ?, ?, ?)", [name, path, sha, len(df), now]
+                    "INSERT OR REPLACE INTO _sources VALUES (?, ?, ?, ?, ?)",
+                    [name, path, sha, len(df), now],
                 )
                 con.execute("DELETE FROM _attributes WHERE tbl = ?", [name])
                 for col, kind in kinds.get(name, {}).items():
                     fam = families.get(name, {}).get(col)
                     con.execute(
-                        "INSERT INTO _attributes VALUES (?, ?, ?, ?, ?)", [name, col, kind, fam, False]
+                        "INSERT INTO _attributes VALUES (?, ?, ?, ?, ?)",
+                        [name, col, kind, fam, False],
                     )
 
     def source_hash(self, tbl: str) -> str | None:
@@ -225,12 +231,16 @@ class Workspace:
 
     # -- ICP versions ------------------------------------------------------
     def save_icp_version(self, yaml_text: str, note: str = "") -> int:
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction() as con:
             row = con.execute("SELECT coalesce(max(version), 0) FROM _icp_versions").fetchone()
             version = int(row[0]) + 1 if row else 1
-            con.execute("INSERT INTO _icp_versions VALUES (?, ?, ?, ?)", [version, now, yaml_text, note])
-            con.execute("INSERT OR REPLACE INTO _artifacts VALUES ('icp.yaml', ?, ?)", [yaml_text, now])
+            con.execute(
+                "INSERT INTO _icp_versions VALUES (?, ?, ?, ?)", [version, now, yaml_text, note]
+            )
+            con.execute(
+                "INSERT OR REPLACE INTO _artifacts VALUES ('icp.yaml', ?, ?)", [yaml_text, now]
+            )
         return version
 
     def icp_versions(self) -> pd.DataFrame:
@@ -239,5 +249,7 @@ class Workspace:
     def icp_version(self, version: int | None = None) -> str | None:
         if version is None:
             return self.artifact("icp.yaml")
-        row = self.con.execute("SELECT yaml FROM _icp_versions WHERE version = ?", [version]).fetchone()
+        row = self.con.execute(
+            "SELECT yaml FROM _icp_versions WHERE version = ?", [version]
+        ).fetchone()
         return row[0] if row else None

@@ -20,15 +20,80 @@ __all__ = ["IngestResult", "load_mapping", "read_table", "ingest", "infer_family
 # tables computed from the canonical ones: dropped when inputs change
 DERIVED_TABLES = ["health", "segments", "univariate", "scores", "features", "training"]
 
-_FIRMO = {"industry", "employees", "annual_revenue", "country", "region", "founded_year", "funding_stage"}
+_FIRMO = {
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "region",
+    "founded_year",
+    "funding_stage",
+}
 _HINTS = [
-    ("technographic", ("tech", "stack", "cloud", "crm", "erp", "tool", "platform", "software", "uses_", "integration")),
-    ("trigger", ("event", "trigger", "funding_round", "hire", "newcomer", "rank_change", "recent_", "incident", "audit")),
-    ("dmu", ("persona", "champion", "buyer", "decision", "behaviour_profile", "behavior_profile", "contact_role")),
+    (
+        "technographic",
+        (
+            "tech",
+            "stack",
+            "cloud",
+            "crm",
+            "erp",
+            "tool",
+            "platform",
+            "software",
+            "uses_",
+            "integration",
+        ),
+    ),
+    (
+        "trigger",
+        (
+            "event",
+            "trigger",
+            "funding_round",
+            "hire",
+            "newcomer",
+            "rank_change",
+            "recent_",
+            "incident",
+            "audit",
+        ),
+    ),
+    (
+        "dmu",
+        (
+            "persona",
+            "champion",
+            "buyer",
+            "decision",
+            "behaviour_profile",
+            "behavior_profile",
+            "contact_role",
+        ),
+    ),
     (
         "behavioral",
-        ("plan", "usage", "seat", "trial", "source", "channel", "referral", "origin", "lead_type", "landing",
-         "current_solution", "competitor", "buying", "behaviour", "behavior", "engagement", "visits", "intent", "billing"),
+        (
+            "plan",
+            "usage",
+            "seat",
+            "trial",
+            "source",
+            "channel",
+            "referral",
+            "origin",
+            "lead_type",
+            "landing",
+            "current_solution",
+            "competitor",
+            "buying",
+            "behaviour",
+            "behavior",
+            "engagement",
+            "visits",
+            "intent",
+            "billing",
+        ),
     ),
 ]
 
@@ -70,15 +135,25 @@ def load_mapping(path: str | Path | None) -> dict[str, ColumnMapping]:
     allowed = {"columns", "families", "exclude", "outcomes", "list_separator", "list_columns"}
     for tbl, spec in data.items():
         if tbl not in TABLES:
-            raise InputError(f"unknown table '{tbl}' in the mapping file", file=str(p), hint=f"Known tables: {', '.join(TABLES)}")
+            raise InputError(
+                f"unknown table '{tbl}' in the mapping file",
+                file=str(p),
+                hint=f"Known tables: {', '.join(TABLES)}",
+            )
         spec = spec or {}
         unknown = set(spec) - allowed
         if unknown:
-            raise InputError(f"unknown key(s) {sorted(unknown)} under '{tbl}'", file=str(p), hint=f"Allowed: {', '.join(sorted(allowed))}")
+            raise InputError(
+                f"unknown key(s) {sorted(unknown)} under '{tbl}'",
+                file=str(p),
+                hint=f"Allowed: {', '.join(sorted(allowed))}",
+            )
         fams = {normalize_name(k): v for k, v in (spec.get("families") or {}).items()}
         bad = {k: v for k, v in fams.items() if v not in FAMILIES}
         if bad:
-            raise InputError(f"unknown family in {bad}", file=str(p), hint=f"Families: {', '.join(FAMILIES)}")
+            raise InputError(
+                f"unknown family in {bad}", file=str(p), hint=f"Families: {', '.join(FAMILIES)}"
+            )
         outcomes = {str(k): str(v) for k, v in (spec.get("outcomes") or {}).items()}
         badout = {k: v for k, v in outcomes.items() if v not in ("won", "lost", "open")}
         if badout:
@@ -94,7 +169,13 @@ def load_mapping(path: str | Path | None) -> dict[str, ColumnMapping]:
     return out
 
 
-def read_table(name: str, path: str | Path, mapping: ColumnMapping | None = None, *, encoding: str | None = None) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+def read_table(
+    name: str,
+    path: str | Path,
+    mapping: ColumnMapping | None = None,
+    *,
+    encoding: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """Read and validate one file as canonical table ``name``.
 
     Raises InputErrors with every problem found. Returns (frame, kinds, warnings).
@@ -106,7 +187,9 @@ def read_table(name: str, path: str | Path, mapping: ColumnMapping | None = None
     return df, kinds, warnings + w
 
 
-def _attribute_families(df: pd.DataFrame, kinds: dict[str, str], mapping: ColumnMapping) -> dict[str, str]:
+def _attribute_families(
+    df: pd.DataFrame, kinds: dict[str, str], mapping: ColumnMapping
+) -> dict[str, str]:
     fams: dict[str, str] = {}
     for col in df.columns:
         if col in ("account_id", "name"):
@@ -196,7 +279,9 @@ def ingest(
         closed = frames["deals"]["outcome"].isin(["won", "lost"]).sum()
         if closed == 0:
             raise InputError(
-                "no closed deals (won or lost) to learn from", file=str(given["deals"]), column="outcome"
+                "no closed deals (won or lost) to learn from",
+                file=str(given["deals"]),
+                column="outcome",
             )
     for name, df in frames.items():
         result.tables[name] = len(df)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,9 @@ def _line(idx: int) -> int:
     return int(idx) + 2
 
 
-def map_columns(df: pd.DataFrame, table: Table, mapping: ColumnMapping, file: str) -> tuple[pd.DataFrame, dict[str, str]]:
+def map_columns(
+    df: pd.DataFrame, table: Table, mapping: ColumnMapping, file: str
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename source headers to canonical names. Returns the frame and {canonical: source}."""
     rename: dict[str, str] = {}
     used_sources: set[str] = set()
@@ -83,21 +85,29 @@ def _missing_required(df: pd.DataFrame, table: Table, file: str) -> None:
     if not missing:
         return
     col = table.column(missing[0])
-    suggestions = difflib.get_close_matches(missing[0], [str(c) for c in df.columns], n=3, cutoff=0.5)
+    suggestions = difflib.get_close_matches(
+        missing[0], [str(c) for c in df.columns], n=3, cutoff=0.5
+    )
     hint = (
         f"Accepted names for it: {', '.join(col.aliases[:6])}. "
         + (f"Did you mean {' or '.join(repr(s) for s in suggestions)}? " if suggestions else "")
         + f"Columns present: {', '.join(map(str, df.columns[:15]))}. "
         + "Map it with a mapping file: `--mapping mapping.yaml` containing "
-        + f"`{table.name}: {{columns: {{\"Your Header\": {missing[0]}}}}}`"
+        + f'`{table.name}: {{columns: {{"Your Header": {missing[0]}}}}}`'
     )
-    raise InputError(f"required column '{missing[0]}' is missing", file=file, row=1, column=missing[0], hint=hint)
+    raise InputError(
+        f"required column '{missing[0]}' is missing", file=file, row=1, column=missing[0], hint=hint
+    )
 
 
-def coerce_numeric(series: pd.Series, file: str, column: str, errors: list[InputError]) -> pd.Series:
+def coerce_numeric(
+    series: pd.Series, file: str, column: str, errors: list[InputError]
+) -> pd.Series:
     raw = series.astype(object)
     cleaned = raw.map(lambda v: None if v is None else _NUM_STRIP.sub("", str(v)).replace("%", ""))
-    cleaned = cleaned.map(lambda v: None if v in (None, "", "-", "nan", "NaN", "NA", "N/A", "null", "None") else v)
+    cleaned = cleaned.map(
+        lambda v: None if v in (None, "", "-", "nan", "NaN", "NA", "N/A", "null", "None") else v
+    )
     # European decimal comma, e.g. "1234,5" (thousands commas were stripped above only when followed by 3 digits)
     num = pd.to_numeric(cleaned, errors="coerce")
     bad = cleaned.notna() & num.isna()
@@ -145,7 +155,7 @@ def coerce_date(
         )
     parsed = parsed.dt.tz_convert(None).dt.tz_localize(None) if parsed.dt.tz is not None else parsed
     if not allow_future:
-        limit = pd.Timestamp(datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(days=1))
+        limit = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1))
         fut = parsed > limit
         if future_mask is not None:
             fut &= future_mask
@@ -214,7 +224,9 @@ def looks_like_list(series: pd.Series) -> bool:
     return bool(has_sep.mean() > 0.3)
 
 
-def parse_outcomes(series: pd.Series, file: str, column: str, mapping: ColumnMapping, errors: list[InputError]) -> pd.Series:
+def parse_outcomes(
+    series: pd.Series, file: str, column: str, mapping: ColumnMapping, errors: list[InputError]
+) -> pd.Series:
     custom = {normalize_name(k): v for k, v in mapping.outcomes.items()}
 
     def conv(v: object) -> str | None:
@@ -242,7 +254,7 @@ def parse_outcomes(series: pd.Series, file: str, column: str, mapping: ColumnMap
                 file=file,
                 row=_line(first),
                 column=column,
-                hint="Say what they mean in a mapping file, e.g. `deals: {outcomes: {\"Contract Signed\": won, \"No Decision\": lost}}`",
+                hint='Say what they mean in a mapping file, e.g. `deals: {outcomes: {"Contract Signed": won, "No Decision": lost}}`',
             )
         )
     missing = out.isna()
@@ -289,8 +301,14 @@ def canonicalize(
     if name == "deals":
         if "outcome" not in df.columns and "iswon" in df.columns:
             won = coerce_bool(df["iswon"], file, src("iswon"), errors)
-            closed = coerce_bool(df["isclosed"], file, "IsClosed", errors) if "isclosed" in df.columns else won.notna()
-            df["outcome"] = np.where(won.fillna(False), "won", np.where(closed.fillna(False), "lost", "open"))
+            closed = (
+                coerce_bool(df["isclosed"], file, "IsClosed", errors)
+                if "isclosed" in df.columns
+                else won.notna()
+            )
+            df["outcome"] = np.where(
+                won.fillna(False), "won", np.where(closed.fillna(False), "lost", "open")
+            )
         else:
             out = parse_outcomes(df["outcome"], file, src("outcome"), mapping, errors)
             if "iswon" in df.columns and "isclosed" in df.columns:
@@ -324,7 +342,9 @@ def canonicalize(
             allow = False
             if name == "deals" and col == "closed_at":
                 future_mask = df["outcome"].isin(["won", "lost"])
-            df[col] = coerce_date(df[col], file, src(col), errors, allow_future=allow, future_mask=future_mask)
+            df[col] = coerce_date(
+                df[col], file, src(col), errors, allow_future=allow, future_mask=future_mask
+            )
         elif kind == BOOL:
             df[col] = coerce_bool(df[col], file, src(col), errors)
         elif kind == LIST:
@@ -386,7 +406,9 @@ def canonicalize(
     if name == "deals" and "amount" in df.columns:
         negamt = (df["amount"] < 0).fillna(False)
         if negamt.any():
-            warnings.append(f"{file}: {int(negamt.sum())} deal(s) have a negative amount; treated as unknown")
+            warnings.append(
+                f"{file}: {int(negamt.sum())} deal(s) have a negative amount; treated as unknown"
+            )
             df.loc[negamt, "amount"] = np.nan
     return df, warnings, errors, kinds
 

@@ -73,7 +73,9 @@ def read_frame(path: str | Path, *, encoding: str | None = None) -> tuple[pd.Dat
         raise InputError("is a folder, not a file", file=str(path))
     size = path.stat().st_size
     if size == 0:
-        raise InputError("the file is empty", file=str(path), hint="Export it again with a header row and data")
+        raise InputError(
+            "the file is empty", file=str(path), hint="Export it again with a header row and data"
+        )
     if size > MAX_FILE_BYTES:
         raise InputError(
             f"the file is {size / 1024**3:.1f} GiB, larger than the in-memory limit of {MAX_FILE_BYTES / 1024**3:.0f} GiB",
@@ -105,7 +107,9 @@ def read_frame(path: str | Path, *, encoding: str | None = None) -> tuple[pd.Dat
         else:
             text, used = _decode(raw, path)
             if used == "cp1252":
-                warnings.append(f"{path}: not UTF-8; read as Windows-1252 (cp1252). Pass --encoding if that is wrong.")
+                warnings.append(
+                    f"{path}: not UTF-8; read as Windows-1252 (cp1252). Pass --encoding if that is wrong."
+                )
         if not text.strip():
             raise InputError("the file has no content", file=str(path))
         delim = "\t" if suffix == ".tsv" else sniff_delimiter(text)
@@ -142,5 +146,10 @@ def read_frame(path: str | Path, *, encoding: str | None = None) -> tuple[pd.Dat
         df = df.drop(columns=unnamed)
     dup = pd.Index(df.columns)[pd.Index(df.columns).duplicated()].tolist()
     if dup:
-        raise InputError(f"duplicate column header(s) {dup}", file=str(path), row=1, hint="Rename them so each header is unique")
+        raise InputError(
+            f"duplicate column header(s) {dup}",
+            file=str(path),
+            row=1,
+            hint="Rename them so each header is unique",
+        )
     return df, warnings

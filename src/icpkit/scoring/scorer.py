@@ -49,7 +49,10 @@ def _text(series: pd.Series) -> pd.Series:
 def _numbers(series: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return series.astype(float)
-    return pd.to_numeric(series.map(lambda v: None if v is None else str(v).replace(",", "").strip()), errors="coerce")
+    return pd.to_numeric(
+        series.map(lambda v: None if v is None else str(v).replace(",", "").strip()),
+        errors="coerce",
+    )
 
 
 def _lists(series: pd.Series) -> pd.Series:
@@ -144,7 +147,9 @@ def align_columns(icp: ICP, accounts: pd.DataFrame) -> tuple[pd.DataFrame, list[
     return frame, absent
 
 
-def score_accounts(icp: ICP, accounts: pd.DataFrame, *, id_column: str = "account_id") -> ScoreResult:
+def score_accounts(
+    icp: ICP, accounts: pd.DataFrame, *, id_column: str = "account_id"
+) -> ScoreResult:
     """Score account rows with ``icp``.
 
     Returns a frame with ``account_id, score, tier, route, reasons`` plus
@@ -189,7 +194,9 @@ def score_accounts(icp: ICP, accounts: pd.DataFrame, *, id_column: str = "accoun
     tier[veto] = "excluded"
 
     r = icp.routing
-    route = np.where(score >= r.high_touch, "high_touch", np.where(score >= r.nurture, "nurture", "deprioritize"))
+    route = np.where(
+        score >= r.high_touch, "high_touch", np.where(score >= r.nurture, "nurture", "deprioritize")
+    )
     route = np.where(veto, "deprioritize", route)
 
     if contrib_pts:
@@ -201,18 +208,28 @@ def score_accounts(icp: ICP, accounts: pd.DataFrame, *, id_column: str = "accoun
     reasons = []
     for i in range(n):
         row = P[i]
-        order = sorted((j for j in range(len(row)) if row[j] != 0), key=lambda j: (-abs(row[j]), j))[:MAX_REASONS]
+        order = sorted(
+            (j for j in range(len(row)) if row[j] != 0), key=lambda j: (-abs(row[j]), j)
+        )[:MAX_REASONS]
         parts = [f"{L[i, j]} {_fmt_points(int(row[j]))}" for j in order]
         if veto[i]:
             parts.insert(0, str(veto_reason[i]))
         reasons.append("; ".join(parts))
 
-    ids = frame[id_column].astype(str).to_numpy() if id_column in frame.columns else np.arange(1, n + 1).astype(str)
+    ids = (
+        frame[id_column].astype(str).to_numpy()
+        if id_column in frame.columns
+        else np.arange(1, n + 1).astype(str)
+    )
     out = pd.DataFrame(
         {"account_id": ids, "score": score, "tier": tier, "route": route, "reasons": reasons}
     )
     for feat, pts in zip(sc.features, contrib_pts, strict=True):
-        name = f"points_{feat.attribute}" if feat.kind != "flag" else f"points_{feat.attribute}_{feat.bins[0].has or feat.bins[0].lacks}"
+        name = (
+            f"points_{feat.attribute}"
+            if feat.kind != "flag"
+            else f"points_{feat.attribute}_{feat.bins[0].has or feat.bins[0].lacks}"
+        )
         out[normalize_name(name)] = pts.astype(int)
     warnings = []
     if absent:

@@ -1,0 +1,391 @@
+"""Core commands: run, demo, sample, ingest, health, patterns, build, report, score."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .. import icpfile
+from ..ingest import ingest as ingest_files
+from ..ingest import read_table
+from ..pipeline import (
+    current_icp,
+    export_outputs,
+    health_weights_from,
+    run_all,
+    step_build,
+    step_health,
+)
+from ..report import collect, write_report
+from ..scoring.scorer import score_accounts
+from ..workspace import Workspace
+from .common import console, handle_errors, out, steps, warn_all
+
+PathOpt = Annotated[Path | None, typer.Option(dir_okay=False, help="CSV or Parquet file")]
+WorkspaceOpt = Annotated[
+    Path, typer.Option("--workspace", "-w", help="workspace folder (holds workspace.duckdb)")
+]
+MappingOpt = Annotated[
+    Path | None, typer.Option("--mapping", help="YAML mapping file for unusual column names")
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding", help="text encoding of CSV files (default: UTF-8, then Windows-1252)"
+    ),
+]
+MinSupportOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--min-support",
+        min=1,
+        help="minimum closed deals behind a criterion (default 30, or 5% of deals for small data)",
+    ),
+]
+
+
+def _paths(**kw: Path | None) -> dict[str, Path | None]:
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+def _summary(ws: Workspace) -> None:
+    icp = current_icp(ws)
+    ev = icp.evidence
+    console.print(f"[bold]Evidence:[/] {ev.strength} — {ev.message}", soft_wrap=True)
+    t = Table(title="Accounts by tier", show_edge=False)
+    t.add_column("tier")
+    t.add_column("min score", justify="right")
+    t.add_column("accounts", justify="right")
+    t.add_column("criteria")
+    counts = ws.query("SELECT tier, count(*) AS n FROM scores GROUP BY tier")
+    by = dict(zip(counts["tier"].astype(str), counts["n"], strict=True))
+    for tier in icp.tiers:
+        crit = [c.text() for cs in tier.criteria.values() for c in cs]
+        t.add_row(
+            f"{tier.tier} {tier.name}",
+            str(tier.min_score),
+            str(by.get(str(tier.tier), 0)),
+            "; ".join(crit[:4]) or "-",
+        )
+    t.add_row(
+        "excluded",
+        "-",
+        str(by.get("excluded", 0)),
+        "; ".join(d.text() for d in icp.disqualifiers[:4]) or "-",
+    )
+    t.add_row("none", "-", str(by.get("none", 0)), "")
+    console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def run(
+        accounts: Annotated[
+            Path, typer.Option(dir_okay=False, help="accounts file (CSV or Parquet)")
+        ],
+        deals: Annotated[Path, typer.Option(dir_okay=False, help="deals file (CSV or Parquet)")],
+        out_dir: Annotated[Path, typer.Option("--out", help="output folder")],
+        contacts: PathOpt = None,
+        revenue: PathOpt = None,
+        events: PathOpt = None,
+        tickets: PathOpt = None,
+        conversations: PathOpt = None,
+        market: PathOpt = None,
+        mapping: MappingOpt = None,
+        encoding: EncodingOpt = None,
+        min_support: MinSupportOpt = None,
+    ) -> None:
+        """Run the whole chain: ingest, health, patterns, tiered ICP, scores, report.
+
+        Writes icp.yaml, report.html, report.md, scores.csv, segments.csv,
+        health.csv and workspace.duckdb into the output folder.
+
+        Example:
+
+            icp run --accounts accounts.csv --deals deals.csv --out icp-out
+        """
+        paths = _paths(
+            accounts=accounts,
+            deals=deals,
+            contacts=contacts,
+            revenue=revenue,
+            events=events,
+            tickets=tickets,
+            conversations=conversations,
+            market=market,
+        )
+        started = time.perf_counter()
+        with steps(3 + 4) as advance:
+            result = run_all(
+                paths,
+                out_dir,
+                mapping=mapping,
+                encoding=encoding,
+                min_support=min_support,
+                progress=advance,
+            )
+        warn_all(result.warnings)
+        with Workspace(out_dir, read_only=True) as ws:
+            _summary(ws)
+        for name, p in sorted(result.files.items()):
+            out.print(f"wrote {p}")
+        console.print(
+            f"[green]done[/] in {time.perf_counter() - started:.1f}s — open {out_dir / 'report.html'}"
+        )
+
+    @app.command()
+    @handle_errors
+    def demo(
+        out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path("icp-demo"),
+    ) -> None:
+        """Run the whole chain on the bundled sample company and print where the report is.
+
+        Example:
+
+            icp demo --out icp-demo
+        """
+        from ..sample import write_sample
+
+        started = time.perf_counter()
+        files = write_sample(out_dir / "sample")
+        paths: dict[str, Path | None] = {
+            k: files.get(k)
+            for k in (
+                "accounts",
+                "deals",
+                "contacts",
+                "revenue",
+                "events",
+                "tickets",
+                "conversations",
+            )
+        }
+        with steps(3 + 4) as advance:
+            result = run_all(paths, out_dir, progress=advance)
+        warn_all(result.warnings)
+        with Workspace(out_dir, read_only=True) as ws:
+            _summary(ws)
+        out.print(f"Report: {(out_dir / 'report.html').resolve()}")
+        console.print(f"[green]done[/] in {time.perf_counter() - started:.1f}s")
+
+    @app.command()
+    @handle_errors
+    def sample(
+        out_dir: Annotated[Path, typer.Option("--out", help="folder for the CSV files")] = Path(
+            "icp-sample"
+        ),
+        seed: int = 7,
+        accounts: Annotated[int, typer.Option(min=50, help="number of accounts")] = 3000,
+    ) -> None:
+        """Write the bundled sample company as CSV files, to show the expected input shape.
+
+        Example:
+
+            icp sample --out sample && icp run --accounts sample/accounts.csv --deals sample/deals.csv --out out
+        """
+        from ..sample import write_sample
+
+        for name, p in write_sample(out_dir, seed=seed, n_accounts=accounts).items():
+            out.print(f"{name:14s} {p}")
+
+    @app.command()
+    @handle_errors
+    def ingest(
+        workspace: WorkspaceOpt,
+        accounts: PathOpt = None,
+        deals: PathOpt = None,
+        contacts: PathOpt = None,
+        revenue: PathOpt = None,
+        events: PathOpt = None,
+        tickets: PathOpt = None,
+        conversations: PathOpt = None,
+        market: PathOpt = None,
+        mapping: MappingOpt = None,
+        encoding: EncodingOpt = None,
+    ) -> None:
+        """Validate input files and store them in the workspace (atomically; re-running with the same files changes nothing).
+
+        Example:
+
+            icp ingest --workspace ws --accounts accounts.csv --deals deals.csv
+        """
+        with Workspace(workspace) as ws:
+            res = ingest_files(
+                ws,
+                _paths(
+                    accounts=accounts,
+                    deals=deals,
+                    contacts=contacts,
+                    revenue=revenue,
+                    events=events,
+                    tickets=tickets,
+                    conversations=conversations,
+                    market=market,
+                ),
+                mapping_path=mapping,
+                encoding=encoding,
+            )
+            if not res.unchanged:
+                ws.write({}, artifacts={"ingest_warnings": "\n".join(res.warnings)})
+        warn_all(res.warnings)
+        for name, n in res.tables.items():
+            out.print(f"{name:14s} {n:>9,} rows")
+
+    @app.command()
+    @handle_errors
+    def health(
+        workspace: WorkspaceOpt,
+        out_csv: Annotated[Path | None, typer.Option("--out", help="write health.csv here")] = None,
+    ) -> None:
+        """Score every customer 0-100 by health and name the best and worst 20%.
+
+        Example:
+
+            icp health --workspace ws --out health.csv
+        """
+        with Workspace(workspace) as ws:
+            res = step_health(ws, weights=health_weights_from(workspace / "icp.yaml"))
+        warn_all(res.warnings)
+        t = res.table
+        out.print(
+            f"{len(t)} customers; weights: "
+            + ", ".join(f"{k} {v:.0%}" for k, v in res.weights.items())
+        )
+        for label, part in (("best 20%", res.best()), ("worst 20%", res.worst())):
+            names = (
+                (part["name"] if "name" in part.columns else part["account_id"])
+                .astype(str)
+                .head(10)
+                .tolist()
+            )
+            out.print(f"{label} ({len(part)}): {', '.join(names)}{' …' if len(part) > 10 else ''}")
+        if out_csv:
+            t.to_csv(out_csv, index=False)
+            out.print(f"wrote {out_csv}")
+
+    @app.command()
+    @handle_errors
+    def patterns(
+        workspace: WorkspaceOpt,
+        out_csv: Annotated[
+            Path | None, typer.Option("--out", help="write segments.csv here")
+        ] = None,
+        top: int = 20,
+        min_support: MinSupportOpt = None,
+    ) -> None:
+        """Find the attributes and segments that separate won from lost deals (with n, intervals and q-values).
+
+        Example:
+
+            icp patterns --workspace ws --out segments.csv
+        """
+        with Workspace(workspace) as ws:
+            build = step_build(
+                ws, weights=health_weights_from(workspace / "icp.yaml"), min_support=min_support
+            )
+        seg = build.segments
+        t = Table(show_edge=False)
+        for c in ("segment", "n", "win_rate", "ci", "lift", "q_value", "tier"):
+            t.add_column(c, justify="left" if c == "segment" else "right")
+        for r in seg.head(top).itertuples():
+            t.add_row(
+                str(r.segment),
+                str(r.n),
+                f"{r.win_rate:.0%}",
+                f"{r.ci_low:.0%}-{r.ci_high:.0%}",
+                f"{r.lift:.2f}",
+                f"{r.q_value:.2g}",
+                str(r.tier),
+            )
+        out.print(t)
+        out.print(build.icp.evidence.message, soft_wrap=True)
+        if out_csv:
+            seg.to_csv(out_csv, index=False)
+            out.print(f"wrote {out_csv}")
+
+    @app.command()
+    @handle_errors
+    def build(workspace: WorkspaceOpt, min_support: MinSupportOpt = None) -> None:
+        """Learn the tiered ICP, negative ICP and scorecard; write icp.yaml, scores.csv, segments.csv, health.csv into the workspace folder.
+
+        Example:
+
+            icp build --workspace ws
+        """
+        with Workspace(workspace) as ws:
+            res = step_build(
+                ws, weights=health_weights_from(workspace / "icp.yaml"), min_support=min_support
+            )
+            files = export_outputs(ws, workspace)
+            _summary(ws)
+        warn_all(res.warnings)
+        for p in files.values():
+            out.print(f"wrote {p}")
+
+    @app.command()
+    @handle_errors
+    def report(
+        workspace: WorkspaceOpt,
+        out_dir: Annotated[
+            Path | None,
+            typer.Option(
+                "--out", help="folder for report.html and report.md (default: the workspace)"
+            ),
+        ] = None,
+    ) -> None:
+        """Write the self-contained HTML report and its Markdown twin.
+
+        Example:
+
+            icp report --workspace ws
+        """
+        with Workspace(workspace) as ws:
+            files = write_report(collect(ws), out_dir or workspace)
+        for p in files.values():
+            out.print(f"wrote {p}")
+
+    @app.command()
+    @handle_errors
+    def score(
+        icp_path: Annotated[
+            Path, typer.Option("--icp", help="icp.yaml (or the folder holding it)")
+        ],
+        accounts: Annotated[
+            Path, typer.Option(dir_okay=False, help="accounts to score (CSV or Parquet)")
+        ],
+        out_csv: Annotated[Path, typer.Option("--out", help="output CSV")],
+        mapping: MappingOpt = None,
+        encoding: EncodingOpt = None,
+    ) -> None:
+        """Score accounts with an ICP: score 0-100, tier, route and reasons, as CSV for CRM import.
+
+        Example:
+
+            icp score --icp out/icp.yaml --accounts prospects.csv --out scored.csv
+        """
+        from ..ingest import load_mapping
+
+        icp = icpfile.load(icp_path)
+        maps = load_mapping(mapping)
+        frame, _, warnings = read_table(
+            "market", accounts, maps.get("accounts") or maps.get("market"), encoding=encoding
+        )
+        res = score_accounts(icp, frame)
+        warn_all(warnings + res.warnings)
+        tmp = out_csv.with_suffix(out_csv.suffix + ".tmp")
+        res.frame.to_csv(tmp, index=False)
+        tmp.replace(out_csv)
+        counts = res.frame["tier"].value_counts().to_dict()
+        routes = res.frame["route"].value_counts().to_dict()
+        out.print(f"scored {len(res.frame):,} accounts → {out_csv}")
+        out.print(
+            "tiers: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            + " · routes: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(routes.items()))
+        )

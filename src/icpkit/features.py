@@ -1,0 +1,238 @@
+"""Candidate attributes and their bins.
+
+Every account column other than the id and name is a candidate attribute:
+numbers are cut into quantile bins with readable edges, text becomes
+categories (rare levels pooled as ``other``), list values (a tech stack)
+become one has/lacks flag per frequent item. Each bin is a
+:class:`~icpkit.icpfile.Condition`, so the same objects drive pattern
+mining, the scorecard and the compiled SQL.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .icpfile import Condition
+from .scoring.scorer import evaluate, is_missing
+
+SKIP_COLUMNS = {"account_id", "name", "domain", "email", "website"}
+
+
+def min_support_for(n_deals: int, minimum: int = 30, share: float = 0.05) -> int:
+    """Minimum closed deals behind a bin or criterion: ``minimum``, or ``share`` of deals for small data."""
+    return int(max(5, min(minimum, math.ceil(share * n_deals))))
+
+
+def nice(x: float) -> float:
+    """Round an edge to two significant figures so bins read well."""
+    if x == 0 or not np.isfinite(x):
+        return float(x)
+    mag = 10 ** (math.floor(math.log10(abs(x))) - 1)
+    return float(round(x / mag) * mag)
+
+
+@dataclass
+class FeatureSpec:
+    attribute: str
+    family: str
+    kind: str  # numeric | categorical | flag
+    bins: list[Condition]
+    note: str = ""
+
+    @property
+    def key(self) -> str:
+        if self.kind == "flag":
+            item = self.bins[0].has or self.bins[0].lacks
+            return f"{self.attribute}:{item}"
+        return self.attribute
+
+
+@dataclass
+class FeatureSpace:
+    """Fitted attribute bins. ``fit`` learns edges and levels from training rows only."""
+
+    min_support: int = 30
+    max_levels: int = 15
+    max_items: int = 20
+    max_bins: int = 5
+    specs: list[FeatureSpec] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def fit(
+        self, rows: pd.DataFrame, kinds: dict[str, str], families: dict[str, str]
+    ) -> FeatureSpace:
+        """``rows``: one row per closed training deal with its account's attributes."""
+        self.specs = []
+        self.skipped = {}
+        n = len(rows)
+        for col in rows.columns:
+            if col in SKIP_COLUMNS or col.startswith("_"):
+                continue
+            kind = kinds.get(col)
+            if kind is None:
+                continue
+            fam = families.get(col, "firmographic")
+            series = rows[col]
+            miss = is_missing(series)
+            known = int((~miss).sum())
+            if known < self.min_support:
+                self.skipped[col] = f"only {known} known values"
+                continue
+            if kind in ("num", "int"):
+                spec = self._numeric(col, fam, series, miss)
+            elif kind == "list":
+                self.specs.extend(self._flags(col, fam, series, miss))
+                continue
+            elif kind in ("str", "bool"):
+                spec = self._categorical(col, fam, series, miss, n)
+            else:
+                self.skipped[col] = f"{kind} columns are not attributes"
+                continue
+            if spec is not None:
+                self.specs.append(spec)
+        return self
+
+    # -- kinds ---------------------------------------------------------------
+    def _missing_bin(self, col: str, miss: pd.Series) -> list[Condition]:
+        return (
+            [Condition(attribute=col, missing=True, label=f"{col} unknown")] if miss.any() else []
+        )
+
+    def _numeric(
+        self, col: str, fam: str, series: pd.Series, miss: pd.Series
+    ) -> FeatureSpec | None:
+        x = pd.to_numeric(series, errors="coerce").astype(float)
+        known = x[~miss & x.notna()]
+        if known.nunique() < 2:
+            self.skipped[col] = "a single value"
+            return None
+        qs = np.linspace(0, 1, self.max_bins + 1)[1:-1]
+        edges = sorted({nice(v) for v in np.quantile(known, qs)})
+        # merge edges that leave a bin with too little support
+        vals = known.to_numpy()
+        kept: list[float] = []
+        lo = -np.inf
+        for e in edges:
+            if ((vals >= lo) & (vals < e)).sum() >= self.min_support and (
+                vals >= e
+            ).sum() >= self.min_support:
+                kept.append(e)
+                lo = e
+        if not kept:
+            self.skipped[col] = "no split with enough support on both sides"
+            return None
+        bounds = [None, *kept, None]
+        bins = []
+        is_int = bool(np.all(np.equal(np.mod(vals, 1), 0)))
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            bins.append(
+                Condition(attribute=col, between=(a, b), label=_range_label(col, a, b, is_int))
+            )
+        bins += self._missing_bin(col, miss)
+        return FeatureSpec(col, fam, "numeric", bins)
+
+    def _categorical(
+        self, col: str, fam: str, series: pd.Series, miss: pd.Series, n: int
+    ) -> FeatureSpec | None:
+        txt = series[~miss].map(
+            lambda v: str(v).strip().lower() if not isinstance(v, bool) else str(v).lower()
+        )
+        counts = txt.value_counts()
+        if len(counts) < 2 and not miss.any():
+            self.skipped[col] = "a single value"
+            return None
+        if len(counts) > 0.5 * len(txt) and len(counts) > 50:
+            self.skipped[col] = f"looks like an identifier ({len(counts)} distinct values)"
+            return None
+        keep = [v for v, c in counts.items() if c >= self.min_support][: self.max_levels]
+        bins = [Condition(attribute=col, in_=[v], label=f"{col}={v}") for v in keep]
+        rest = len(counts) - len(keep)
+        if rest > 0:
+            pooled = int(counts[~counts.index.isin(keep)].sum())
+            bins.append(Condition(attribute=col, other=True, label=f"{col}=other"))
+            note = f"{rest} rare value(s) ({pooled} deals) pooled as other"
+        else:
+            note = ""
+        bins += self._missing_bin(col, miss)
+        if len(bins) < 2:
+            self.skipped[col] = "no value with enough support"
+            return None
+        return FeatureSpec(col, fam, "categorical", bins, note)
+
+    def _flags(self, col: str, fam: str, series: pd.Series, miss: pd.Series) -> list[FeatureSpec]:
+        items: dict[str, int] = {}
+        for v in series[~miss]:
+            for it in set(
+                v
+                if isinstance(v, (list, tuple, np.ndarray))
+                else str(v).replace("|", ";").split(";")
+            ):
+                it = str(it).strip().lower()
+                if it:
+                    items[it] = items.get(it, 0) + 1
+        known = int((~miss).sum())
+        out = []
+        for it, c in sorted(items.items(), key=lambda kv: -kv[1])[: self.max_items]:
+            if c < self.min_support or known - c < self.min_support:
+                continue
+            bins = [
+                Condition(attribute=col, has=it, label=f"{col} has {it}"),
+                Condition(attribute=col, lacks=it, label=f"no {it} in {col}"),
+            ]
+            bins += self._missing_bin(col, miss)
+            out.append(FeatureSpec(col, fam, "flag", bins))
+        if not out:
+            self.skipped[col] = "no item with enough support"
+        return out
+
+    # -- applying ------------------------------------------------------------
+    def assign(self, frame: pd.DataFrame) -> np.ndarray:
+        """Bin index per row and feature (``-1`` where no bin matches): shape (rows, features)."""
+        out = np.full((len(frame), len(self.specs)), -1, dtype=np.int16)
+        for j, spec in enumerate(self.specs):
+            done = np.zeros(len(frame), dtype=bool)
+            for b, cond in enumerate(spec.bins):
+                m = evaluate(cond, frame) & ~done
+                out[m, j] = b
+                done |= m
+        return out
+
+    def selectors(self) -> list[tuple[int, int, Condition]]:
+        """(feature index, bin index, condition) for every bin that can define a segment."""
+        sel = []
+        for j, spec in enumerate(self.specs):
+            for b, cond in enumerate(spec.bins):
+                if cond.op in ("missing",):
+                    continue
+                if spec.kind == "flag" and cond.op == "lacks" and len(self.specs) > 0:
+                    # 'lacks' is useful for negatives; keep it
+                    pass
+                sel.append((j, b, cond))
+        return sel
+
+    def one_hot(self, assigned: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        cols: list[tuple[int, int]] = []
+        for j, spec in enumerate(self.specs):
+            for b in range(len(spec.bins)):
+                cols.append((j, b))
+        X = np.zeros((assigned.shape[0], len(cols)), dtype=np.float32)
+        for k, (j, b) in enumerate(cols):
+            X[:, k] = assigned[:, j] == b
+        return X, cols
+
+
+def _range_label(col: str, lo: float | None, hi: float | None, is_int: bool) -> str:
+    from .icpfile import fmt_number
+
+    if lo is None and hi is not None:
+        return f"{col} < {fmt_number(hi)}"
+    if hi is None and lo is not None:
+        return f"{col} >= {fmt_number(lo)}"
+    assert lo is not None and hi is not None
+    if is_int and hi - lo > 1 and hi == int(hi):
+        return f"{col} {fmt_number(lo)}-{fmt_number(hi - 1)}"
+    return f"{col} {fmt_number(lo)} to <{fmt_number(hi)}"

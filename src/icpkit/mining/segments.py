@@ -1,0 +1,313 @@
+"""Pattern extraction: single-attribute statistics and a subgroup-discovery
+beam search for segments of 2-3 conditions.
+
+The search is split as pysubgroup splits it — a target (won), a search space
+of selectors (the fitted bins), a quality function (the binomial quality
+``sqrt(n) * (p - p0)``, in either direction) and a beam search — but runs on
+numpy boolean matrices: one matrix product per beam level instead of a
+Python loop per candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..features import FeatureSpace
+from ..icpfile import Condition
+from .stats import bh, binom_pvalues, odds_ratio, prior_strength, shrink, wilson
+
+ALPHA = 0.05
+TIER_ODDS = {1: 3.0, 2: 1.75, 3: 1.25}
+NEGATIVE_ODDS = 0.5
+MIN_ACCOUNTS = 3
+
+
+@dataclass
+class Segment:
+    conditions: list[Condition]
+    families: list[str]
+    n: int
+    wins: int
+    accounts: int = 0
+    win_rate: float = 0.0
+    ci_low: float = 0.0
+    ci_high: float = 1.0
+    shrunk_win_rate: float = 0.0
+    lift: float = 0.0
+    odds_ratio: float = 1.0
+    p_value: float = 1.0
+    q_value: float = 1.0
+    revenue_share: float | None = None
+    median_cycle_days: float | None = None
+    quality: float = 0.0
+    tier: str = ""
+    flag: str = ""
+    keys: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+
+    @property
+    def text(self) -> str:
+        return " AND ".join(c.text() for c in self.conditions)
+
+    @property
+    def depth(self) -> int:
+        return len(self.conditions)
+
+
+@dataclass
+class Training:
+    """Closed training deals with their account attributes, as arrays."""
+
+    frame: pd.DataFrame  # one row per closed deal
+    won: np.ndarray  # bool
+    amount: np.ndarray  # float, won amount (nan unknown)
+    cycle: np.ndarray  # float days (nan unknown)
+    account: np.ndarray  # account ids
+    assigned: np.ndarray  # (rows, features) bin index
+
+    @property
+    def base_rate(self) -> float:
+        return float(self.won.mean()) if len(self.won) else 0.0
+
+
+def design_effect(won: np.ndarray, account: np.ndarray) -> float:
+    """Variance inflation from deals clustered in accounts (ANOVA ICC estimate)."""
+    df = pd.DataFrame({"w": won.astype(float), "a": account})
+    g = df.groupby("a")["w"].agg(["mean", "size"])
+    k = len(g)
+    N = len(df)
+    if k < 2 or N <= k:
+        return 1.0
+    p = df["w"].mean()
+    msb = float((g["size"] * (g["mean"] - p) ** 2).sum() / (k - 1))
+    msw = float((g["size"] * g["mean"] * (1 - g["mean"])).sum() / (N - k))
+    n0 = (N - (g["size"] ** 2).sum() / N) / (k - 1)
+    if msb + (n0 - 1) * msw <= 0:
+        return 1.0
+    icc = max(0.0, (msb - msw) / (msb + (n0 - 1) * msw))
+    mbar = N / k
+    return float(max(1.0, 1 + (mbar - 1) * icc))
+
+
+class SegmentMiner:
+    """Mine single conditions and 2-3 condition segments that separate wins from losses.
+
+    Parameters
+    ----------
+    min_support : int
+        Minimum closed deals in a segment.
+    max_depth : int, default 3
+    beam_width : int, default 25
+    top_k : int, default 25
+        Segments kept per direction (winning and losing).
+    alpha : float, default 0.05
+        False discovery rate for calling a segment significant.
+    """
+
+    def __init__(
+        self,
+        *,
+        min_support: int = 30,
+        max_depth: int = 3,
+        beam_width: int = 25,
+        top_k: int = 25,
+        alpha: float = ALPHA,
+    ) -> None:
+        self.min_support = min_support
+        self.max_depth = max_depth
+        self.beam_width = beam_width
+        self.top_k = top_k
+        self.alpha = alpha
+
+    def fit(self, space: FeatureSpace, data: Training) -> SegmentMiner:
+        p0 = data.base_rate
+        self.base_rate_ = p0
+        self.deff_ = design_effect(data.won, data.account)
+        sels = []
+        for j, spec in enumerate(space.specs):
+            for b, cond in enumerate(spec.bins):
+                sels.append((j, b, cond, spec.family))
+        S = np.zeros((len(data.won), len(sels)), dtype=bool)
+        for k, (j, b, _, _) in enumerate(sels):
+            S[:, k] = data.assigned[:, j] == b
+        self._S, self._sels = S, sels
+        self._sel_index = {(j, b): k for k, (j, b, _, _) in enumerate(sels)}
+        uni = [self._make(data, [k]) for k in range(len(sels))]
+        # beam search over non-missing selectors
+        searchable = [k for k, (_, _, c, _) in enumerate(sels) if c.op not in ("missing", "other")]
+        found: dict[frozenset[int], Segment] = {}
+        for direction in (1, -1):
+            for seg_keys in self._beam(data, searchable, direction):
+                key = frozenset(seg_keys)
+                if key not in found:
+                    found[key] = self._make(data, sorted(seg_keys, key=lambda k: sels[k][0]))
+        # one set of deals, one segment: keep the shortest description
+        seen_masks = {self._mask_key(data, [k]) for k in range(len(sels))}
+        multi = []
+        for s in sorted(found.values(), key=lambda s: s.depth):
+            if s.depth < 2:
+                continue
+            mk = self._mask_key(data, [self._sel_index[k] for k in s.keys])
+            if mk in seen_masks:
+                continue
+            seen_masks.add(mk)
+            multi.append(s)
+        allsegs = uni + multi
+        self._finish(allsegs, data)
+        self.univariate_ = uni
+        self.segments_ = multi
+        return self
+
+    # -- internals -----------------------------------------------------------
+    def _beam(self, data: Training, searchable: list[int], direction: int) -> list[list[int]]:
+        S = self._S[:, searchable]
+        y = data.won
+        p0 = data.base_rate
+        Sf = S.astype(np.float32)
+        yS = Sf[y]
+        n_all = Sf.sum(0)
+        w_all = yS.sum(0)
+        results: list[tuple[float, list[int]]] = []
+
+        def quality(n: np.ndarray, w: np.ndarray) -> np.ndarray:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                p = np.where(n > 0, w / np.maximum(n, 1), 0)
+                q = np.sqrt(n) * (p - p0) * direction
+            q[n < self.min_support] = -np.inf
+            return q
+
+        q1 = quality(n_all, w_all)
+        order = np.argsort(-q1)[: self.beam_width]
+        beam = [([int(i)], float(q1[i])) for i in order if np.isfinite(q1[i]) and q1[i] > 0]
+        feat_of = np.array([self._sels[searchable[i]][0] for i in range(len(searchable))])
+        for _depth in range(2, self.max_depth + 1):
+            cands: dict[frozenset[int], tuple[float, list[int]]] = {}
+            for keys, qparent in beam:
+                mask = np.all(S[:, keys], axis=1)
+                n = Sf[mask].sum(0)
+                w = Sf[mask & y].sum(0)
+                q = quality(n, w)
+                used = {feat_of[k] for k in keys}
+                for i in np.argsort(-q)[: self.beam_width]:
+                    if not np.isfinite(q[i]) or feat_of[i] in used or q[i] <= qparent * 1.02:
+                        continue
+                    new = sorted([*keys, int(i)])
+                    fk = frozenset(new)
+                    if fk not in cands or cands[fk][0] < q[i]:
+                        cands[fk] = (float(q[i]), new)
+            if not cands:
+                break
+            best = sorted(cands.values(), key=lambda t: -t[0])[: self.beam_width]
+            results.extend(best)
+            beam = [(k, q) for q, k in best]
+        results.sort(key=lambda t: -t[0])
+        return [[searchable[i] for i in keys] for _, keys in results[: self.top_k]]
+
+    def _mask_key(self, data: Training, keys: list[int]) -> tuple[int, int, int]:
+        mask = np.all(self._S[:, keys], axis=1)
+        return (int(mask.sum()), int((mask & data.won).sum()), hash(np.packbits(mask).tobytes()))
+
+    def _make(self, data: Training, keys: list[int]) -> Segment:
+        mask = np.all(self._S[:, keys], axis=1) if keys else np.ones(len(data.won), bool)
+        n = int(mask.sum())
+        w = int((mask & data.won).sum())
+        conds = [self._sels[k][2] for k in keys]
+        fams = [self._sels[k][3] for k in keys]
+        seg = Segment(
+            conditions=conds,
+            families=fams,
+            n=n,
+            wins=w,
+            keys=tuple((self._sels[k][0], self._sels[k][1]) for k in keys),
+        )
+        seg.accounts = int(pd.unique(data.account[mask]).size) if n else 0
+        won_amt = data.amount[data.won]
+        total = np.nansum(won_amt) if len(won_amt) else 0.0
+        if total > 0:
+            seg.revenue_share = float(np.nansum(data.amount[mask & data.won]) / total)
+        cyc = data.cycle[mask & data.won]
+        cyc = cyc[~np.isnan(cyc)]
+        if len(cyc):
+            seg.median_cycle_days = float(np.median(cyc))
+        return seg
+
+    def _finish(self, segs: list[Segment], data: Training) -> None:
+        p0 = data.base_rate
+        n = np.array([s.n for s in segs])
+        w = np.array([s.wins for s in segs])
+        uni_n = np.array([s.n for s in segs if s.depth == 1])
+        uni_w = np.array([s.wins for s in segs if s.depth == 1])
+        self.kappa_ = prior_strength(uni_w, uni_n, p0) if len(uni_n) else 10.0
+        lo, hi = wilson(w, n)
+        # honest p-values: deals cluster in accounts, so use the effective sample size
+        deff = self.deff_
+        pv = binom_pvalues(
+            np.round(w / deff).astype(int), np.maximum(np.round(n / deff), 1).astype(int), p0
+        )
+        if deff > 1.0:
+            lo, hi = wilson(w / deff, n / deff)
+        qv = bh(pv)
+        shrunk = shrink(w, n, p0, self.kappa_)
+        ors = odds_ratio(shrunk, p0)
+        for i, s in enumerate(segs):
+            s.win_rate = float(w[i] / n[i]) if n[i] else 0.0
+            s.ci_low, s.ci_high = float(lo[i]), float(hi[i])
+            s.shrunk_win_rate = float(shrunk[i])
+            s.lift = float(shrunk[i] / p0) if p0 > 0 else 0.0
+            s.odds_ratio = float(ors[i])
+            s.p_value, s.q_value = float(pv[i]), float(qv[i])
+            s.tier = self.tier_of(s, p0)
+            if s.n < self.min_support:
+                s.flag = f"small sample (n={s.n} < {self.min_support})"
+            elif s.accounts < MIN_ACCOUNTS:
+                s.flag = f"only {s.accounts} account(s): an account, not a segment"
+
+    def tier_of(self, s: Segment, p0: float) -> str:
+        if s.n < self.min_support or s.q_value >= self.alpha or s.accounts < MIN_ACCOUNTS:
+            return ""
+        if s.odds_ratio <= NEGATIVE_ODDS and s.ci_high < p0:
+            return "negative"
+        if s.ci_low <= p0:
+            return ""
+        for t in (1, 2, 3):
+            if s.odds_ratio >= TIER_ODDS[t]:
+                return str(t)
+        return ""
+
+    def table(self) -> pd.DataFrame:
+        """The pattern table (``segments.csv``): single conditions and multi-condition segments."""
+        rows = []
+        for s in [*self.segments_, *self.univariate_]:
+            rows.append(
+                {
+                    "segment": s.text,
+                    "depth": s.depth,
+                    "family": "+".join(sorted(set(s.families))),
+                    "n": s.n,
+                    "accounts": s.accounts,
+                    "wins": s.wins,
+                    "win_rate": round(s.win_rate, 4),
+                    "ci_low": round(s.ci_low, 4),
+                    "ci_high": round(s.ci_high, 4),
+                    "shrunk_win_rate": round(s.shrunk_win_rate, 4),
+                    "lift": round(s.lift, 3),
+                    "odds_ratio": round(s.odds_ratio, 3),
+                    "p_value": s.p_value,
+                    "q_value": s.q_value,
+                    "revenue_share": None if s.revenue_share is None else round(s.revenue_share, 4),
+                    "median_cycle_days": s.median_cycle_days,
+                    "tier": s.tier,
+                    "flag": s.flag,
+                }
+            )
+        df = pd.DataFrame(rows)
+        if len(df):
+            tier_rank = df["tier"].map({"1": 0, "2": 1, "3": 2, "negative": 3}).fillna(4)
+            df = (
+                df.assign(_t=tier_rank)
+                .sort_values(["_t", "q_value", "lift"], ascending=[True, True, False])
+                .drop(columns="_t")
+            )
+        return df.reset_index(drop=True)

@@ -1,0 +1,170 @@
+"""The workspace steps behind the CLI: health, patterns, build, score.
+
+``icp run`` is the composition of these, never a second implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import icpfile
+from .health import HealthResult, compute_health
+from .icpfile import ICP
+from .profile import BuildResult, fit_icp
+from .scoring.scorer import ScoreResult, score_accounts
+from .workspace import Workspace
+
+
+@dataclass
+class StepResult:
+    warnings: list[str] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def attribute_meta(ws: Workspace, tbl: str = "accounts") -> tuple[dict[str, str], dict[str, str]]:
+    attrs = ws.attributes(tbl)
+    kinds = dict(zip(attrs["col"], attrs["kind"], strict=True))
+    fams = {c: f for c, f in zip(attrs["col"], attrs["family"], strict=True) if isinstance(f, str)}
+    return kinds, fams
+
+
+def health_weights_from(icp_path: Path | None) -> dict[str, float] | None:
+    """Health weights set by hand in an existing icp.yaml (``health.weights``)."""
+    if icp_path is None or not icp_path.exists():
+        return None
+    try:
+        icp = icpfile.load(icp_path)
+    except Exception:
+        return None
+    if icp.health and isinstance(icp.health.get("weights"), dict):
+        return {str(k): float(v) for k, v in icp.health["weights"].items()}
+    return None
+
+
+def step_health(ws: Workspace, *, weights: dict[str, float] | None = None) -> HealthResult:
+    result = compute_health(ws.table("deals"), ws.table("accounts"), weights=weights)
+    ws.write({"health": result.table})
+    return result
+
+
+def step_build(
+    ws: Workspace, *, weights: dict[str, float] | None = None, min_support: int | None = None
+) -> BuildResult:
+    """Learn the ICP from the workspace; store segments, health, scores and a new icp.yaml version."""
+    kinds, fams = attribute_meta(ws)
+    accounts = ws.table("accounts")
+    deals = ws.table("deals")
+    build = fit_icp(
+        accounts, deals, kinds=kinds, families=fams, health_weights=weights, min_support=min_support
+    )
+    scored = score_accounts(build.icp, accounts)
+    text = icpfile.dumps(build.icp)
+    ws.write(
+        {"segments": build.segments, "health": build.health.table, "scores": scored.frame},
+        artifacts={
+            "build_warnings": "\n".join(build.warnings),
+            "scorecard_auc": f"{build.model.cv_auc_:.4f}",
+        },
+    )
+    ws.save_icp_version(
+        text,
+        note=f"built from {build.icp.training.deals if build.icp.training else '?'} closed deals",
+    )
+    return build
+
+
+def current_icp(ws: Workspace) -> ICP:
+    text = ws.icp_version()
+    if text is None:
+        from .errors import WorkspaceError
+
+        raise WorkspaceError("The workspace has no ICP yet. Run `icp build` first.")
+    return icpfile.loads(text, f"{ws.file}:icp.yaml")
+
+
+def score_file(icp: ICP, accounts: pd.DataFrame) -> ScoreResult:
+    return score_accounts(icp, accounts)
+
+
+def export_outputs(ws: Workspace, out_dir: str | Path) -> dict[str, Path]:
+    """Write icp.yaml, scores.csv, segments.csv and health.csv from the workspace into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    text = ws.icp_version()
+    if text is not None:
+        p = out / "icp.yaml"
+        tmp = p.with_suffix(".yaml.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(p)
+        files["icp.yaml"] = p
+    for name in ("scores", "segments", "health"):
+        if ws.has(name):
+            p = out / f"{name}.csv"
+            tmp = p.with_suffix(".csv.tmp")
+            ws.table(name).to_csv(tmp, index=False)
+            tmp.replace(p)
+            files[f"{name}.csv"] = p
+    return files
+
+
+def run_all(
+    paths: dict[str, str | Path | None],
+    out_dir: str | Path,
+    *,
+    mapping: str | Path | None = None,
+    encoding: str | None = None,
+    min_support: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> StepResult:
+    """``icp run``: ingest, build, report and export, as the step commands do them."""
+    from .ingest import ingest
+    from .report import collect, write_report
+
+    say = progress or (lambda _s: None)
+    out = Path(out_dir)
+    result = StepResult()
+    with Workspace(out) as ws:
+        say("ingest: reading and validating files")
+        ing = ingest(ws, paths, mapping_path=mapping, encoding=encoding)
+        result.warnings.extend(ing.warnings)
+        if not ing.unchanged:
+            ws.write({}, artifacts={"ingest_warnings": "\n".join(ing.warnings)})
+        say("build: health, patterns, scorecard, tiers")
+        weights = health_weights_from(out / "icp.yaml")
+        build = step_build(ws, weights=weights, min_support=min_support)
+        result.warnings.extend(build.warnings)
+        for hook in build_hooks():
+            say(f"{hook.__doc__ or hook.__name__}".strip().splitlines()[0])
+            result.warnings.extend(hook(ws, paths) or [])
+        say("report: writing report.html and report.md")
+        result.files.update(write_report(collect(ws), out))
+        result.files.update(export_outputs(ws, out))
+        result.files["workspace.duckdb"] = ws.file
+    return result
+
+
+# Later phases add work to ``icp run`` from their own module: each listed
+# module that exists provides ``build_hook(ws, paths) -> list[str] | None``
+# (its docstring's first line is the progress label; it returns warnings).
+HOOK_MODULES = (
+    "icpkit.personas.hooks",
+    "icpkit.timing.hooks",
+    "icpkit.voc.hooks",
+    "icpkit.validation.hooks",
+)
+
+
+def build_hooks() -> list[Callable[[Workspace, dict[str, str | Path | None]], list[str] | None]]:
+    from ._optional import optional_module
+
+    hooks = []
+    for name in HOOK_MODULES:
+        mod = optional_module(name)
+        if mod is not None:
+            hooks.append(mod.build_hook)
+    return hooks

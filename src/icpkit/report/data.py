@@ -1,0 +1,174 @@
+"""Report data: plain dataclasses assembled from the workspace, apart from rendering.
+
+Other subjects (validation, personas, voice of customer) add sections by
+providing a module with ``section(ws) -> Section | None``; they are listed in
+``SECTION_PROVIDERS`` and skipped when absent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .._optional import optional_module
+from ..icpfile import ICP
+from ..pipeline import current_icp
+from ..profile import families_in
+from ..workspace import Workspace
+from . import charts
+
+SECTION_PROVIDERS = (
+    "icpkit.validation.report",
+    "icpkit.personas.report",
+    "icpkit.timing.report",
+    "icpkit.voc.report",
+)
+
+
+@dataclass
+class Section:
+    """An extra report section: an id for the navigation, a title, and its bodies."""
+
+    id: str
+    title: str
+    html: str
+    markdown: str
+    order: int = 50
+
+
+@dataclass
+class ReportData:
+    title: str
+    icp: ICP
+    families: dict[str, str]
+    segments: list[dict[str, Any]]
+    negative_segments: list[dict[str, Any]]
+    segment_counts: dict[str, int]
+    health_weights: dict[str, float]
+    health_descriptions: dict[str, str]
+    best: list[dict[str, Any]]
+    worst: list[dict[str, Any]]
+    n_customers: int
+    tier_counts: dict[str, int]
+    route_counts: dict[str, int]
+    n_accounts: int
+    charts: dict[str, str]
+    warnings: list[str]
+    sources: list[dict[str, Any]]
+    scorecard_auc: float | None
+    sections: list[Section] = field(default_factory=list)
+
+
+def _records(df: pd.DataFrame, n: int | None = None) -> list[dict[str, Any]]:
+    d = df if n is None else df.head(n)
+    return [
+        {k: (None if (isinstance(v, float) and pd.isna(v)) else v) for k, v in r.items()}
+        for r in d.to_dict("records")
+    ]
+
+
+def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportData:
+    icp = current_icp(ws)
+    seg = ws.table("segments") if ws.has("segments") else pd.DataFrame()
+    health = ws.table("health") if ws.has("health") else pd.DataFrame()
+    scores = ws.table("scores") if ws.has("scores") else pd.DataFrame()
+    base = icp.evidence.base_win_rate
+    positive = seg[seg["tier"].isin(["1", "2", "3"])] if len(seg) else seg
+    if len(seg) and len(positive) < 12:
+        extra = (
+            seg[~seg.index.isin(positive.index) & seg["tier"].ne("negative")]
+            .sort_values("q_value")
+            .head(12 - len(positive))
+        )
+        shown = pd.concat([positive, extra])
+    else:
+        shown = positive.head(30)
+    negative = seg[seg["tier"].eq("negative")] if len(seg) else seg
+    ch: dict[str, str] = {}
+    if len(scores):
+        ch["scores"] = charts.histogram(
+            scores["score"].to_numpy(),
+            groups=scores["tier"].astype(str).tolist(),
+            title="Fit score of every account, by tier",
+            order=["excluded", "none", "3", "2", "1"],
+        )
+    if len(shown):
+        ch["segments"] = charts.forest(
+            _records(shown.head(20)),
+            base,
+            title="Win rate with 95% interval (dashed line: base rate)",
+        )
+    if len(negative):
+        ch["negative"] = charts.forest(
+            _records(negative.head(12)), base, title="Losing segments: win rate with 95% interval"
+        )
+    if len(health):
+        ch["health"] = charts.histogram(
+            health["health"].to_numpy(),
+            groups=health["health_tier"].astype(str).tolist(),
+            title="Customer health (0-100)",
+            xlabel="health",
+            order=["worst", "middle", "best"],
+        )
+    hw = (icp.health or {}).get("weights", {})
+    ch["weights"] = charts.bars(sorted(hw.items(), key=lambda kv: -kv[1]), title="Health weights")
+    cols = [
+        c
+        for c in (
+            "health_rank",
+            "account_id",
+            "name",
+            "health",
+            "won_deals",
+            "revenue",
+            "sales_cycle",
+            "expansion",
+        )
+        if c in health.columns
+    ]
+    warnings = [
+        w
+        for w in (ws.artifact("ingest_warnings") or "").splitlines()
+        + (ws.artifact("build_warnings") or "").splitlines()
+        if w.strip()
+    ]
+    src = ws.sources()
+    auc = ws.artifact("scorecard_auc")
+    data = ReportData(
+        title=title,
+        icp=icp,
+        families=families_in(icp),
+        segments=_records(shown),
+        negative_segments=_records(negative.head(15)),
+        segment_counts={k: int((seg["tier"] == k).sum()) for k in ("1", "2", "3", "negative")}
+        if len(seg)
+        else {},
+        health_weights=hw,
+        health_descriptions=(icp.health or {}).get("components", {}),
+        best=_records(health[health["health_tier"] == "best"][cols], 20) if len(health) else [],
+        worst=_records(health[health["health_tier"] == "worst"][cols].sort_values("health"), 20)
+        if len(health)
+        else [],
+        n_customers=len(health),
+        tier_counts=scores["tier"].astype(str).value_counts().to_dict() if len(scores) else {},
+        route_counts=scores["route"].value_counts().to_dict() if len(scores) else {},
+        n_accounts=len(scores),
+        charts=ch,
+        warnings=warnings,
+        sources=_records(src[["tbl", "path", "rows"]]) if len(src) else [],
+        scorecard_auc=float(auc) if auc else None,
+    )
+    for mod in SECTION_PROVIDERS:
+        m = optional_module(mod)
+        if m is None:
+            continue
+        fn = getattr(m, "section", None)
+        if fn is None:
+            continue
+        s = fn(ws)
+        if s is not None:
+            data.sections.extend(s if isinstance(s, list) else [s])
+    data.sections.sort(key=lambda s: s.order)
+    return data

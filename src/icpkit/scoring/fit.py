@@ -1,0 +1,148 @@
+"""Fitting the scorecard: points per attribute bin from won/lost deals.
+
+An L2-regularised logistic regression on one-hot bins (the regularisation
+strength chosen by cross-validation, so noise is shrunk to zero points), then
+scaled so that 50 is the average account and every 25 points triples the
+odds of winning::
+
+    score = 50 + F * (logit(p) - logit(base rate)),   F = 25 / ln 3
+
+which splits exactly into a base plus one point value per bin.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from ..errors import InsufficientData, NotFittedError
+from ..features import FeatureSpace
+from ..icpfile import Bin, Feature, Scorecard
+
+POINTS_PER_TRIPLING = 25.0
+
+
+class ScorecardModel:
+    """Learn bin points with the scikit-learn contract (``fit`` returns self).
+
+    Parameters
+    ----------
+    points_per_tripling : float, default 25
+    cv : int, default 5
+        Folds for choosing the regularisation strength and for the honest AUC.
+    random_state : int, default 0
+    """
+
+    def __init__(
+        self,
+        *,
+        points_per_tripling: float = POINTS_PER_TRIPLING,
+        cv: int = 5,
+        random_state: int = 0,
+    ) -> None:
+        self.points_per_tripling = points_per_tripling
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, space: FeatureSpace, assigned: np.ndarray, won: np.ndarray) -> ScorecardModel:
+        y = np.asarray(won, dtype=int)
+        pos = int(y.sum())
+        neg = int(len(y) - pos)
+        if pos < 2 or neg < 2:
+            raise InsufficientData(
+                f"need at least 2 won and 2 lost deals to fit a scorecard; got {pos} won, {neg} lost"
+            )
+        X, cols = space.one_hot(assigned)
+        self.columns_ = cols
+        folds = max(2, min(self.cv, pos, neg))
+        self.p0_ = pos / len(y)
+        if X.shape[1] == 0:
+            self.coef_ = np.zeros(0)
+            self.intercept_ = math.log(self.p0_ / (1 - self.p0_))
+            self.cv_auc_ = 0.5
+            self.C_ = 0.0
+        else:
+            skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                search = LogisticRegressionCV(
+                    Cs=np.logspace(-3, 1, 9),
+                    cv=skf,
+                    scoring="neg_log_loss",
+                    max_iter=2000,
+                )
+                search.fit(X, y)
+                self.C_ = float(search.C_[0])
+                model = LogisticRegression(C=self.C_, max_iter=2000)
+                model.fit(X, y)
+                prob = cross_val_predict(
+                    LogisticRegression(C=self.C_, max_iter=2000),
+                    X,
+                    y,
+                    cv=skf,
+                    method="predict_proba",
+                )[:, 1]
+            self.coef_ = model.coef_[0]
+            self.intercept_ = float(model.intercept_[0])
+            self.cv_auc_ = float(roc_auc_score(y, prob)) if 0 < pos < len(y) else 0.5
+        self.space_ = space
+        self._assigned_freq = [
+            np.bincount(assigned[:, j][assigned[:, j] >= 0], minlength=len(spec.bins))
+            / max(1, len(assigned))
+            for j, spec in enumerate(space.specs)
+        ]
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError()
+
+    def scorecard(
+        self,
+        n_by_bin: dict[tuple[int, int], tuple[int, float]] | None = None,
+        *,
+        min_spread: int = 1,
+    ) -> Scorecard:
+        """The points table. Features whose points all round to the same value are left out."""
+        self._check()
+        F = self.points_per_tripling / math.log(3)
+        weights: dict[int, np.ndarray] = {}
+        for k, (j, b) in enumerate(self.columns_):
+            weights.setdefault(j, np.zeros(len(self.space_.specs[j].bins)))[b] = self.coef_[k]
+        logit0 = math.log(self.p0_ / (1 - self.p0_))
+        base = 50 + F * (self.intercept_ - logit0)
+        features = []
+        for j, spec in enumerate(self.space_.specs):
+            w = weights.get(j, np.zeros(len(spec.bins)))
+            freq = self._assigned_freq[j]
+            avg = float(np.sum(freq * w) / max(freq.sum(), 1e-9))
+            base += F * avg
+            pts = [int(round(F * (wb - avg))) for wb in w]
+            if max(pts) - min(pts) < min_spread:
+                continue
+            bins = []
+            for b, cond in enumerate(spec.bins):
+                n, rate = (n_by_bin or {}).get((j, b), (None, None))
+                bins.append(
+                    Bin(
+                        **cond.model_dump(by_alias=True, exclude_none=True),
+                        points=pts[b],
+                        n=n,
+                        win_rate=None if rate is None else round(rate, 4),
+                    )
+                )
+            kind = {"numeric": "numeric", "categorical": "categorical", "flag": "flag"}[spec.kind]
+            features.append(
+                Feature(attribute=spec.attribute, family=spec.family, kind=kind, bins=bins)
+            )  # type: ignore[arg-type]
+        return Scorecard(
+            model="l2-logistic-on-bins",
+            base=int(round(base)),
+            points_per_odds_tripling=self.points_per_tripling,
+            features=features,
+        )
