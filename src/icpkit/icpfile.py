@@ -122,7 +122,7 @@ def describe(c: Condition) -> str:
             return f"{a} < {fmt_number(hi)}"
         if hi is None and lo is not None:
             return f"{a} >= {fmt_number(lo)}"
-        return f"{a} {fmt_number(lo)}-{fmt_number(hi)}"  # type: ignore[arg-type]
+        return f"{a} {fmt_number(lo)} to <{fmt_number(hi)}"  # type: ignore[arg-type]
     if op == "has":
         return f"{a} has {c.has}"
     if op == "lacks":

@@ -1,0 +1,30 @@
+# Quick start:  make demo   (set up and run the whole chain on the bundled sample)
+#               make test   (run the test suite)
+PY ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+EXTRAS ?= dev
+
+.PHONY: setup demo test lint bench clean
+
+$(BIN)/icp: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
+	@touch $(BIN)/icp
+
+setup: $(BIN)/icp
+
+demo: setup
+	$(BIN)/icp demo --out icp-demo
+
+test: setup
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src/icpkit
+
+clean:
+	rm -rf $(VENV) icp-demo .pytest_cache
