@@ -127,6 +127,10 @@ def compute_health(
         comp["health"] = np.where(den > 0, 100 * num / np.maximum(den, 1e-9), np.nan)
         for c in used:
             comp[f"rank_{c}"] = R[c].round(3)
+    unknown = comp["health"].isna()
+    if unknown.any():
+        warnings.append(f"{int(unknown.sum())} customer(s) have no health data; scored 50 (neutral)")
+        comp["health"] = comp["health"].fillna(50.0)
     comp["health"] = comp["health"].round(1)
     comp["health_rank"] = comp["health"].rank(ascending=False, method="first").astype(int)
     n = len(comp)

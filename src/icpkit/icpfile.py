@@ -272,6 +272,7 @@ class ICP(_Model):
         default=0, ge=0, le=100, description="score given to an account a disqualifier excludes"
     )
     scorecard: Scorecard
+    attributes: dict[str, str] = Field(default_factory=dict, description="attribute -> family, as found in the training data")
     health: dict[str, Any] | None = None
     training: Training | None = None
     personas: dict[str, Any] | None = None

@@ -74,7 +74,7 @@ def training_frame(accounts: pd.DataFrame, deals: pd.DataFrame) -> TrainingData:
     if "created_at" in frame.columns and "closed_at" in frame.columns:
         cyc = (
             pd.to_datetime(frame["closed_at"]) - pd.to_datetime(frame["created_at"])
-        ).dt.days.to_numpy(dtype=float)
+        ).dt.days.to_numpy(dtype=float, copy=True)
         cyc[cyc < 0] = np.nan
     else:
         cyc = np.full(len(frame), np.nan)
@@ -336,6 +336,7 @@ def fit_icp(
             "components": {c: health.descriptions[c] for c in health.used},
         },
         training=training,
+        attributes={c: families.get(c, "firmographic") for c in kinds if c not in ("account_id", "name")},
     )
     return BuildResult(
         icp=icp,
