@@ -302,7 +302,7 @@ class ICP(_Model):
                 return t
         return None
 
-    def attributes(self) -> list[str]:
+    def used_attributes(self) -> list[str]:
         names = {f.attribute for f in self.scorecard.features}
         names |= {d.attribute for d in self.disqualifiers}
         names |= {c.attribute for t in self.tiers for c in t.pinned()}

@@ -143,7 +143,7 @@ def align_columns(icp: ICP, accounts: pd.DataFrame) -> tuple[pd.DataFrame, list[
         if nc != c and nc not in have:
             rename[c] = nc
     frame = accounts.rename(columns=rename)
-    absent = [a for a in icp.attributes() if a not in frame.columns]
+    absent = [a for a in icp.used_attributes() if a not in frame.columns]
     return frame, absent
 
 
