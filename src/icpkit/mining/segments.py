@@ -263,6 +263,38 @@ class SegmentMiner:
                 s.flag = f"small sample (n={s.n} < {self.min_support})"
             elif s.accounts < MIN_ACCOUNTS:
                 s.flag = f"only {s.accounts} account(s): an account, not a segment"
+        self._check_refinements(segs, data)
+
+    def _check_refinements(self, segs: list[Segment], data: Training) -> None:
+        """A conjunction earns a tier only if every condition adds to it.
+
+        Each segment is tested against each parent (the segment without one of
+        its conditions): its win rate must differ significantly from the parent's
+        in the segment's direction, otherwise it is flagged redundant.
+        """
+        from scipy import stats as _st
+
+        deff = self.deff_
+        for s in segs:
+            if s.depth < 2 or not s.tier:
+                continue
+            keys = [self._sel_index[k] for k in s.keys]
+            up = s.tier != "negative"
+            for drop in range(len(keys)):
+                parent = keys[:drop] + keys[drop + 1 :]
+                mask = np.all(self._S[:, parent], axis=1)
+                pn, pw = int(mask.sum()), int((mask & data.won).sum())
+                rest_n, rest_w = pn - s.n, pw - s.wins
+                if rest_n <= 0:
+                    continue
+                rate_rest = rest_w / rest_n
+                # the segment against the rest of its parent, on the effective sample size
+                k, nn = int(round(s.wins / deff)), max(1, int(round(s.n / deff)))
+                p = _st.binomtest(k, nn, min(max(rate_rest, 1e-6), 1 - 1e-6), alternative="greater" if up else "less").pvalue
+                if p >= self.alpha:
+                    s.tier = ""
+                    s.flag = f"no better than {' AND '.join(self._sels[k][2].text() for k in parent)}"
+                    break
 
     def tier_of(self, s: Segment, p0: float) -> str:
         if s.n < self.min_support or s.q_value >= self.alpha or s.accounts < MIN_ACCOUNTS:
