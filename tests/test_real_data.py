@@ -15,10 +15,14 @@ from .conftest import dataset
 
 def olist_files(tmp_path: Path) -> dict[str, Path]:
     """Olist MQLs as accounts and one deal per lead: won when it signed, otherwise lost."""
-    mql = pd.read_csv(dataset("olist_marketing_funnel", "olist_marketing_qualified_leads_dataset.csv"))
+    mql = pd.read_csv(
+        dataset("olist_marketing_funnel", "olist_marketing_qualified_leads_dataset.csv")
+    )
     won = pd.read_csv(dataset("olist_marketing_funnel", "olist_closed_deals_dataset.csv"))
     accounts = mql[["mql_id", "origin", "landing_page_id"]].rename(columns={"mql_id": "account_id"})
-    deals = mql[["mql_id", "first_contact_date"]].merge(won[["mql_id", "won_date"]], on="mql_id", how="left")
+    deals = mql[["mql_id", "first_contact_date"]].merge(
+        won[["mql_id", "won_date"]], on="mql_id", how="left"
+    )
     deals = pd.DataFrame(
         {
             "deal_id": deals["mql_id"],
@@ -37,7 +41,10 @@ def olist_files(tmp_path: Path) -> dict[str, Path]:
 def test_maven_crm_flat_firmographics_claim_no_strong_tier1(tmp_path):
     out = tmp_path / "maven"
     res = run_all(
-        {"accounts": dataset("maven_crm", "accounts.csv"), "deals": dataset("maven_crm", "sales_pipeline.csv")},
+        {
+            "accounts": dataset("maven_crm", "accounts.csv"),
+            "deals": dataset("maven_crm", "sales_pipeline.csv"),
+        },
         out,
     )
     icp = icpfile.load(out / "icp.yaml")
@@ -48,7 +55,17 @@ def test_maven_crm_flat_firmographics_claim_no_strong_tier1(tmp_path):
     assert len(scores) == 85 and (scores["tier"].astype(str) != "1").all()
     seg = pd.read_csv(out / "segments.csv")
     assert not seg["tier"].astype(str).isin(["1"]).any()
-    assert {"segment", "n", "wins", "win_rate", "ci_low", "ci_high", "lift", "q_value", "tier"} <= set(seg.columns)
+    assert {
+        "segment",
+        "n",
+        "wins",
+        "win_rate",
+        "ci_low",
+        "ci_high",
+        "lift",
+        "q_value",
+        "tier",
+    } <= set(seg.columns)
     html = (out / "report.html").read_text()
     assert "evidence" in html.lower() and ("Weak evidence" in html or "No evidence" in html)
     assert any("without an account" in w for w in res.warnings)

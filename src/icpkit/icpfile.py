@@ -320,6 +320,8 @@ def _clean(obj: Any) -> Any:
     if isinstance(obj, float):
         if math.isnan(obj):
             return None
+        if obj != 0 and abs(obj) < 1e-3:
+            return float(f"{obj:.3g}")
         return round(obj, 4)
     return obj
 

@@ -336,7 +336,9 @@ def fit_icp(
             "components": {c: health.descriptions[c] for c in health.used},
         },
         training=training,
-        attributes={c: families.get(c, "firmographic") for c in kinds if c not in ("account_id", "name")},
+        attributes={
+            c: families.get(c, "firmographic") for c in kinds if c not in ("account_id", "name")
+        },
     )
     return BuildResult(
         icp=icp,
@@ -350,43 +352,91 @@ def fit_icp(
     )
 
 
-def make_statement(tiers: list[Tier], disq: list[Disqualifier], data: TrainingData, strength: str) -> Statement:
+def make_statement(
+    tiers: list[Tier], disq: list[Disqualifier], data: TrainingData, strength: str
+) -> Statement:
     """Fill the ICP statement template from the criteria; unfilled slots say so."""
     best = next((t for t in tiers if t.criteria), None)
     by_family: dict[str, list[Criterion]] = {}
     for t in tiers:
         for fam, cs in t.criteria.items():
             by_family.setdefault(fam, []).extend(cs)
-    firmo = [c.text() for c in (best.criteria.get("firmographic", []) if best else [])[:3]] or [c.text() for c in by_family.get("firmographic", [])[:2]]
-    trait = [c.text() for fam in ("technographic", "behavioral", "trigger", "dmu") for c in by_family.get(fam, [])[:2]]
-    workaround = next((c.text() for c in by_family.get("behavioral", []) if any(w in c.attribute for w in ("solution", "workaround", "current"))), None)
-    entity = ("companies with " + ", ".join(firmo)) if firmo else "B2B companies (no firmographic pattern passed the evidence bar)"
+    firmo = [c.text() for c in (best.criteria.get("firmographic", []) if best else [])[:3]] or [
+        c.text() for c in by_family.get("firmographic", [])[:2]
+    ]
+    trait = [
+        c.text()
+        for fam in ("technographic", "behavioral", "trigger", "dmu")
+        for c in by_family.get(fam, [])[:2]
+    ]
+    workaround = next(
+        (
+            c.text()
+            for c in by_family.get("behavioral", [])
+            if any(w in c.attribute for w in ("solution", "workaround", "current"))
+        ),
+        None,
+    )
+    entity = (
+        ("companies with " + ", ".join(firmo))
+        if firmo
+        else "B2B companies (no firmographic pattern passed the evidence bar)"
+    )
     trait_s = ", ".join(trait) if trait else f"[{TBC}]"
     won_amt = data.amount[data.won]
     won_amt = won_amt[~np.isnan(won_amt)]
-    budget = f"a typical deal of {fmt_number(float(np.median(won_amt)))} (median of {len(won_amt)} won deals)" if len(won_amt) >= 5 else f"[budget: {TBC}]"
+    budget = (
+        f"a typical deal of {fmt_number(float(np.median(won_amt)))} (median of {len(won_amt)} won deals)"
+        if len(won_amt) >= 5
+        else f"[budget: {TBC}]"
+    )
     recognize = [
         f"{c.text()} (Tier {t.tier}, lift {c.evidence.lift:.1f}x, n={c.evidence.n})"
-        for t in tiers for cs in t.criteria.values() for c in cs if c.evidence and c.evidence.lift
+        for t in tiers
+        for cs in t.criteria.values()
+        for c in cs
+        if c.evidence and c.evidence.lift
     ][:8]
     exclude = [f"{d.text()} — {d.reason}" for d in disq][:8]
     persona = TBC
     pain = f"[pain: {TBC}]"
     wa = workaround or f"[workaround: {TBC}]"
-    excl = "; ".join(exclude) if exclude else "nothing yet (no disqualifier passed the evidence bar)"
+    excl = (
+        "; ".join(exclude) if exclude else "nothing yet (no disqualifier passed the evidence bar)"
+    )
     if strength == "none":
         text = (
             "ICP: not supported by the data yet — no attribute in these accounts separates won from lost deals. "
             f"Entity, trait, pain, workaround and budget are {TBC}. We deliberately exclude: {excl}. Primary persona: {persona}."
         )
-        return Statement(text=text, entity="no data-backed segment yet", trait=TBC, pain=pain, workaround=wa, budget=budget, recognize=recognize, exclude=exclude, persona=persona)
+        return Statement(
+            text=text,
+            entity="no data-backed segment yet",
+            trait=TBC,
+            pain=pain,
+            workaround=wa,
+            budget=budget,
+            recognize=recognize,
+            exclude=exclude,
+            persona=persona,
+        )
     hedge = " (weak evidence: a hypothesis to test)" if strength == "weak" else ""
     text = (
         f"ICP{hedge}: {entity} that {trait_s}, experiencing {pain}, currently {wa}, with {budget}. "
         f"We recognize a fit by: {'; '.join(recognize) if recognize else 'no attribute passed the evidence bar'}. "
         f"We deliberately exclude: {excl}. Primary persona: {persona}."
     )
-    return Statement(text=text, entity=entity, trait=trait_s, pain=pain, workaround=wa, budget=budget, recognize=recognize, exclude=exclude, persona=persona)
+    return Statement(
+        text=text,
+        entity=entity,
+        trait=trait_s,
+        pain=pain,
+        workaround=wa,
+        budget=budget,
+        recognize=recognize,
+        exclude=exclude,
+        persona=persona,
+    )
 
 
 def families_in(icp: ICP) -> dict[str, str]:

@@ -290,10 +290,17 @@ class SegmentMiner:
                 rate_rest = rest_w / rest_n
                 # the segment against the rest of its parent, on the effective sample size
                 k, nn = int(round(s.wins / deff)), max(1, int(round(s.n / deff)))
-                p = _st.binomtest(k, nn, min(max(rate_rest, 1e-6), 1 - 1e-6), alternative="greater" if up else "less").pvalue
+                p = _st.binomtest(
+                    k,
+                    nn,
+                    min(max(rate_rest, 1e-6), 1 - 1e-6),
+                    alternative="greater" if up else "less",
+                ).pvalue
                 if p >= self.alpha:
                     s.tier = ""
-                    s.flag = f"no better than {' AND '.join(self._sels[k][2].text() for k in parent)}"
+                    s.flag = (
+                        f"no better than {' AND '.join(self._sels[k][2].text() for k in parent)}"
+                    )
                     break
 
     def tier_of(self, s: Segment, p0: float) -> str:

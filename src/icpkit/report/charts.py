@@ -87,7 +87,7 @@ def forest(
     pad_t = 26
     height = pad_t + row_h * len(rows) + 26
     w = width - label_w - 60
-    hi = min(1.0, max(r["ci_high"] for r in rows) * 1.05 + 0.02)
+    hi = min(1.0, max(max(r["ci_high"] for r in rows), base) * 1.05 + 0.02)
 
     def x(p: float) -> float:
         return label_w + p / hi * w
