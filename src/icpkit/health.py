@@ -76,7 +76,7 @@ def component_frame(deals: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute_health(
-    deals: pd.DataFrame,
+    deals: pd.DataFrame | None,
     accounts: pd.DataFrame | None = None,
     *,
     weights: dict[str, float] | None = None,
@@ -98,9 +98,14 @@ def compute_health(
         if unknown:
             warnings.append(f"health weights for unknown components ignored: {sorted(unknown)}")
         w.update({k: float(v) for k, v in weights.items() if k in meta})
-    comp = component_frame(deals)
+    if deals is not None and len(deals):
+        comp = component_frame(deals)
+        comp["account_id"] = comp["account_id"].astype(str)
+    else:
+        comp = pd.DataFrame({"account_id": pd.Series(dtype=str)})
     if extra_components is not None and len(extra_components):
-        comp = comp.merge(extra_components, on="account_id", how="left")
+        # customers are accounts with a won deal or with revenue history
+        comp = comp.merge(extra_components, on="account_id", how="outer")
     used = []
     ranks = {}
     for c, (_, higher, _) in meta.items():
@@ -129,7 +134,9 @@ def compute_health(
             comp[f"rank_{c}"] = R[c].round(3)
     unknown = comp["health"].isna()
     if unknown.any():
-        warnings.append(f"{int(unknown.sum())} customer(s) have no health data; scored 50 (neutral)")
+        warnings.append(
+            f"{int(unknown.sum())} customer(s) have no health data; scored 50 (neutral)"
+        )
         comp["health"] = comp["health"].fillna(50.0)
     comp["health"] = comp["health"].round(1)
     comp["health_rank"] = comp["health"].rank(ascending=False, method="first").astype(int)
@@ -141,7 +148,10 @@ def compute_health(
         tier[comp["health_rank"].to_numpy() > n - k] = "worst"
     comp["health_tier"] = tier
     if accounts is not None and "name" in accounts.columns:
-        comp = comp.merge(accounts[["account_id", "name"]], on="account_id", how="left")
+        names = accounts[["account_id", "name"]].assign(
+            account_id=lambda d: d["account_id"].astype(str)
+        )
+        comp = comp.merge(names, on="account_id", how="left")
     comp = comp.sort_values("health_rank").reset_index(drop=True)
     total = sum(w[c] for c in used) or 1.0
     return HealthResult(

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from . import icpfile
 from .health import HealthResult, compute_health
 from .icpfile import ICP
 from .profile import BuildResult, fit_icp
+from .retention import RetentionResult, compute_retention
 from .scoring.scorer import ScoreResult, score_accounts
 from .workspace import Workspace
 
@@ -45,27 +47,102 @@ def health_weights_from(icp_path: Path | None) -> dict[str, float] | None:
     return None
 
 
-def step_health(ws: Workspace, *, weights: dict[str, float] | None = None) -> HealthResult:
-    result = compute_health(ws.table("deals"), ws.table("accounts"), weights=weights)
-    ws.write({"health": result.table})
+def churn_source_from(icp_path: Path | None) -> str:
+    """``health.churn_source`` from an existing icp.yaml (default: revenue)."""
+    if icp_path is None or not icp_path.exists():
+        return "revenue"
+    try:
+        icp = icpfile.load(icp_path)
+    except Exception:
+        return "revenue"
+    return str((icp.health or {}).get("churn_source", "revenue"))
+
+
+def retention_inputs(ws: Workspace, churn_source: str = "revenue") -> RetentionResult | None:
+    """Health components from revenue, tickets, usage and churn tables, when the workspace has any."""
+    opt = {
+        name: ws.table(name) for name in ("revenue", "tickets", "usage", "churn") if ws.has(name)
+    }
+    if not opt:
+        return None
+    deals = ws.table("deals") if ws.has("deals") else None
+    return compute_retention(ws.table("accounts"), deals=deals, churn_source=churn_source, **opt)
+
+
+def _retention_artifacts(ret: RetentionResult | None) -> dict[str, str]:
+    if ret is None:
+        return {}
+    return {
+        "health_conflicts": json.dumps(ret.conflicts, default=str),
+        "health_as_of": "" if ret.as_of is None else str(pd.Timestamp(ret.as_of).date()),
+    }
+
+
+def step_health(
+    ws: Workspace, *, weights: dict[str, float] | None = None, churn_source: str = "revenue"
+) -> HealthResult:
+    ret = retention_inputs(ws, churn_source)
+    deals = ws.table("deals") if ws.has("deals") else None
+    result = compute_health(
+        deals,
+        ws.table("accounts"),
+        weights=weights,
+        extra_components=ret.components if ret else None,
+        extra_meta=ret.meta if ret else None,
+    )
+    if ret is not None:
+        result.warnings.extend(ret.warnings)
+        result.warnings.extend(
+            f"health: {c['accounts']} account(s) disagree ({c['sources']}); {c['winner']}"
+            for c in ret.conflicts
+        )
+    ws.write({"health": result.table}, artifacts=_retention_artifacts(ret))
     return result
 
 
 def step_build(
-    ws: Workspace, *, weights: dict[str, float] | None = None, min_support: int | None = None
+    ws: Workspace,
+    *,
+    weights: dict[str, float] | None = None,
+    min_support: int | None = None,
+    churn_source: str = "revenue",
 ) -> BuildResult:
     """Learn the ICP from the workspace; store segments, health, scores and a new icp.yaml version."""
+    if ws.file.exists() and ws.has("accounts") and not ws.has("deals"):
+        from .errors import InputError
+
+        raise InputError(
+            "building an ICP needs won and lost deals",
+            hint="Ingest them with `icp ingest --deals PATH`; `icp health` works without them",
+        )
     kinds, fams = attribute_meta(ws)
     accounts = ws.table("accounts")
     deals = ws.table("deals")
+    ret = retention_inputs(ws, churn_source)
     build = fit_icp(
-        accounts, deals, kinds=kinds, families=fams, health_weights=weights, min_support=min_support
+        accounts,
+        deals,
+        kinds=kinds,
+        families=fams,
+        health_weights=weights,
+        min_support=min_support,
+        extra_health=ret.components if ret else None,
+        extra_health_meta=ret.meta if ret else None,
     )
+    if ret is not None:
+        assert build.icp.health is not None
+        build.icp.health["churn_source"] = churn_source
+        build.warnings.extend(ret.warnings)
+        build.warnings.extend(
+            f"health: {c['accounts']} account(s) disagree ({c['sources']}); {c['winner']}"
+            for c in ret.conflicts
+        )
     scored = score_accounts(build.icp, accounts)
     text = icpfile.dumps(build.icp)
     ws.write(
         {"segments": build.segments, "health": build.health.table, "scores": scored.frame},
         artifacts={
+            **_retention_artifacts(ret),
             "build_warnings": "\n".join(build.warnings),
             "scorecard_auc": f"{build.model.cv_auc_:.4f}",
         },
@@ -136,7 +213,12 @@ def run_all(
             ws.write({}, artifacts={"ingest_warnings": "\n".join(ing.warnings)})
         say("build: health, patterns, scorecard, tiers")
         weights = health_weights_from(out / "icp.yaml")
-        build = step_build(ws, weights=weights, min_support=min_support)
+        build = step_build(
+            ws,
+            weights=weights,
+            min_support=min_support,
+            churn_source=churn_source_from(out / "icp.yaml"),
+        )
         result.warnings.extend(build.warnings)
         for hook in build_hooks():
             say(f"{hook.__doc__ or hook.__name__}".strip().splitlines()[0])

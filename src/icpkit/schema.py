@@ -244,6 +244,48 @@ _REVENUE_COLUMNS = (
     Column(
         "churned", BOOL, ("churned", "churn_flag", "is_churned"), doc="this period ended in churn"
     ),
+    Column(
+        "subscription_id",
+        STR,
+        ("subscription_id", "sub_id"),
+        doc="subscription id (links usage rows)",
+    ),
+)
+
+_USAGE_COLUMNS = (
+    Column(
+        "account_id",
+        STR,
+        ("account_id", "accountid", "company_id", "account"),
+        doc="the account (or give subscription_id)",
+    ),
+    Column(
+        "subscription_id",
+        STR,
+        ("subscription_id", "sub_id"),
+        doc="subscription id, resolved to the account through --revenue",
+    ),
+    Column(
+        "occurred_at",
+        DATE,
+        ("occurred_at", "usage_date", "date", "timestamp", "day"),
+        required=True,
+    ),
+    Column(
+        "count",
+        NUM,
+        ("count", "usage_count", "events", "sessions"),
+        doc="usage events on that row (default 1)",
+    ),
+    Column("feature", STR, ("feature", "feature_name", "event", "event_name")),
+)
+
+_CHURN_COLUMNS = (
+    Column("account_id", STR, ("account_id", "accountid", "company_id", "account"), required=True),
+    Column("churned_at", DATE, ("churned_at", "churn_date", "date", "occurred_at"), required=True),
+    Column("reason", STR, ("reason", "reason_code", "churn_reason")),
+    Column("reactivation", BOOL, ("reactivation", "is_reactivation")),
+    Column("feedback", STR, ("feedback", "feedback_text", "comment")),
 )
 
 _EVENT_COLUMNS = (
@@ -261,6 +303,7 @@ _TICKET_COLUMNS = (
     ),
     Column("priority", STR, ("priority",)),
     Column("escalated", BOOL, ("escalated", "escalation_flag", "is_escalated")),
+    Column("satisfaction", NUM, ("satisfaction", "satisfaction_score", "csat")),
 )
 
 _CONVERSATION_COLUMNS = (
@@ -287,6 +330,8 @@ TABLES: dict[str, Table] = {
     "revenue": Table("revenue", _REVENUE_COLUMNS, doc="MRR by period or subscriptions"),
     "events": Table("events", _EVENT_COLUMNS, doc="triggering events and signals"),
     "tickets": Table("tickets", _TICKET_COLUMNS, key="ticket_id", doc="support tickets"),
+    "usage": Table("usage", _USAGE_COLUMNS, doc="product usage events"),
+    "churn": Table("churn", _CHURN_COLUMNS, doc="churn events"),
     "conversations": Table(
         "conversations", _CONVERSATION_COLUMNS, key="id", doc="calls, emails, notes"
     ),

@@ -13,6 +13,7 @@ from .. import icpfile
 from ..ingest import ingest as ingest_files
 from ..ingest import read_table
 from ..pipeline import (
+    churn_source_from,
     current_icp,
     export_outputs,
     health_weights_from,
@@ -94,6 +95,8 @@ def register(app: typer.Typer) -> None:
         revenue: PathOpt = None,
         events: PathOpt = None,
         tickets: PathOpt = None,
+        usage: PathOpt = None,
+        churn: PathOpt = None,
         conversations: PathOpt = None,
         market: PathOpt = None,
         mapping: MappingOpt = None,
@@ -116,6 +119,8 @@ def register(app: typer.Typer) -> None:
             revenue=revenue,
             events=events,
             tickets=tickets,
+            usage=usage,
+            churn=churn,
             conversations=conversations,
             market=market,
         )
@@ -132,7 +137,7 @@ def register(app: typer.Typer) -> None:
         warn_all(result.warnings)
         with Workspace(out_dir, read_only=True) as ws:
             _summary(ws)
-        for name, p in sorted(result.files.items()):
+        for _name, p in sorted(result.files.items()):
             out.print(f"wrote {p}")
         console.print(
             f"[green]done[/] in {time.perf_counter() - started:.1f}s — open {out_dir / 'report.html'}"
@@ -203,6 +208,8 @@ def register(app: typer.Typer) -> None:
         revenue: PathOpt = None,
         events: PathOpt = None,
         tickets: PathOpt = None,
+        usage: PathOpt = None,
+        churn: PathOpt = None,
         conversations: PathOpt = None,
         market: PathOpt = None,
         mapping: MappingOpt = None,
@@ -224,6 +231,8 @@ def register(app: typer.Typer) -> None:
                     revenue=revenue,
                     events=events,
                     tickets=tickets,
+                    usage=usage,
+                    churn=churn,
                     conversations=conversations,
                     market=market,
                 ),
@@ -241,6 +250,13 @@ def register(app: typer.Typer) -> None:
     def health(
         workspace: WorkspaceOpt,
         out_csv: Annotated[Path | None, typer.Option("--out", help="write health.csv here")] = None,
+        churn_source: Annotated[
+            str | None,
+            typer.Option(
+                "--churn-source",
+                help="which churn statement wins when sources disagree: revenue, events or flag (default: health.churn_source in icp.yaml, else revenue)",
+            ),
+        ] = None,
     ) -> None:
         """Score every customer 0-100 by health and name the best and worst 20%.
 
@@ -249,7 +265,11 @@ def register(app: typer.Typer) -> None:
             icp health --workspace ws --out health.csv
         """
         with Workspace(workspace) as ws:
-            res = step_health(ws, weights=health_weights_from(workspace / "icp.yaml"))
+            res = step_health(
+                ws,
+                weights=health_weights_from(workspace / "icp.yaml"),
+                churn_source=churn_source or churn_source_from(workspace / "icp.yaml"),
+            )
         warn_all(res.warnings)
         t = res.table
         out.print(

@@ -219,6 +219,8 @@ def ingest(
     if unknown:
         raise InputError(f"unknown table(s) {sorted(unknown)}")
     for req in ("accounts", "deals"):
+        if req == "deals" and "revenue" in given:
+            continue  # a customer base with revenue history can be health-scored without deals
         if req not in given and not (workspace.file.exists() and workspace.has(req)):
             raise InputError(f"--{req} is required", hint=f"Pass --{req} PATH (CSV or Parquet)")
     hashes = {k: file_sha256(p) if p.exists() else "" for k, p in given.items()}
@@ -256,9 +258,28 @@ def ingest(
     if accounts is None:
         accounts = workspace.table("accounts")
     known = set(accounts["account_id"].dropna().astype(str))
-    for name in ("deals", "contacts", "revenue", "events", "tickets", "conversations"):
+    if (
+        "usage" in frames
+        and "account_id" not in frames["usage"].columns
+        and "subscription_id" not in frames["usage"].columns
+    ):
+        raise InputError(
+            "usage rows need an account_id or a subscription_id column",
+            file=str(given["usage"]),
+            row=1,
+        )
+    for name in (
+        "deals",
+        "contacts",
+        "revenue",
+        "events",
+        "tickets",
+        "usage",
+        "churn",
+        "conversations",
+    ):
         df = frames.get(name)
-        if df is None:
+        if df is None or "account_id" not in df.columns:
             continue
         orphan = ~df["account_id"].astype(str).isin(known)
         if orphan.any():

@@ -58,6 +58,8 @@ class ReportData:
     warnings: list[str]
     sources: list[dict[str, Any]]
     scorecard_auc: float | None
+    health_conflicts: list[dict[str, Any]] = field(default_factory=list)
+    health_as_of: str | None = None
     sections: list[Section] = field(default_factory=list)
 
 
@@ -159,6 +161,8 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
         warnings=warnings,
         sources=_records(src[["tbl", "path", "rows"]]) if len(src) else [],
         scorecard_auc=float(auc) if auc else None,
+        health_conflicts=ws.json_artifact("health_conflicts") or [],
+        health_as_of=ws.artifact("health_as_of") or None,
     )
     for mod in SECTION_PROVIDERS:
         m = optional_module(mod)
