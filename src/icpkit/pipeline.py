@@ -18,6 +18,7 @@ from .icpfile import ICP
 from .profile import BuildResult, fit_icp
 from .retention import RetentionResult, compute_retention
 from .scoring.scorer import ScoreResult, score_accounts
+from .timing import score_timing
 from .workspace import Workspace
 
 
@@ -128,6 +129,7 @@ def step_build(
         min_support=min_support,
         extra_health=ret.components if ret else None,
         extra_health_meta=ret.meta if ret else None,
+        events=ws.table("events") if ws.has("events") else None,
     )
     if ret is not None:
         assert build.icp.health is not None
@@ -137,7 +139,8 @@ def step_build(
             f"health: {c['accounts']} account(s) disagree ({c['sources']}); {c['winner']}"
             for c in ret.conflicts
         )
-    scored = score_accounts(build.icp, accounts)
+    events = ws.table("events") if ws.has("events") else None
+    scored = score_with_timing(build.icp, accounts, events, as_of=data_as_of(ws))
     text = icpfile.dumps(build.icp)
     ws.write(
         {"segments": build.segments, "health": build.health.table, "scores": scored.frame},
@@ -163,8 +166,42 @@ def current_icp(ws: Workspace) -> ICP:
     return icpfile.loads(text, f"{ws.file}:icp.yaml")
 
 
-def score_file(icp: ICP, accounts: pd.DataFrame) -> ScoreResult:
-    return score_accounts(icp, accounts)
+def data_as_of(ws: Workspace) -> pd.Timestamp | None:
+    """The latest date in the workspace's deals and events: 'now' for scoring its own accounts."""
+    dates = []
+    for tbl, cols in (("deals", ("created_at", "closed_at")), ("events", ("occurred_at",))):
+        if ws.has(tbl):
+            df = ws.table(tbl)
+            dates += [pd.to_datetime(df[c]).max() for c in cols if c in df.columns]
+    dates = [d for d in dates if pd.notna(d)]
+    return max(dates) if dates else None
+
+
+def score_with_timing(
+    icp: ICP,
+    accounts: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    as_of: pd.Timestamp | None = None,
+) -> ScoreResult:
+    """Fit score (``score``), plus ``fit``, ``timing``, ``priority`` and ``why_now`` when the ICP has triggers."""
+    res = score_accounts(icp, accounts)
+    if icp.timing and icp.timing.get("triggers"):
+        if events is None:
+            res.warnings.append(
+                "the ICP has timing triggers but no events were given (--events): timing is 0"
+            )
+        t = score_timing(
+            icp.timing,
+            accounts.reset_index(drop=True),
+            events,
+            res.frame["score"].to_numpy(),
+            as_of=as_of,
+        )
+        front = res.frame[["account_id", "score", "tier", "route", "reasons"]]
+        rest = res.frame.drop(columns=front.columns)
+        res.frame = pd.concat([front, t[["fit", "timing", "priority", "why_now"]], rest], axis=1)
+    return res
 
 
 def export_outputs(ws: Workspace, out_dir: str | Path) -> dict[str, Path]:
@@ -235,7 +272,6 @@ def run_all(
 # (its docstring's first line is the progress label; it returns warnings).
 HOOK_MODULES = (
     "icpkit.personas.hooks",
-    "icpkit.timing.hooks",
     "icpkit.voc.hooks",
     "icpkit.validation.hooks",
 )

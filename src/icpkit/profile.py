@@ -36,6 +36,7 @@ from .mining.segments import Training as TrainingData
 from .mining.stats import bh
 from .schema import FAMILIES
 from .scoring.fit import ScorecardModel
+from .timing import clean_events, fit_timing
 
 TIER_NAMES = {1: "Perfect fit", 2: "Good fit", 3: "Acceptable fit"}
 TIER_MIN_SCORE = {1: 75, 2: 65, 3: 55}
@@ -160,6 +161,7 @@ def fit_icp(
     extra_health_meta: dict | None = None,
     routing: Routing | None = None,
     search: bool = True,
+    events: pd.DataFrame | None = None,
 ) -> BuildResult:
     """Learn the tiered ICP, negative ICP, scorecard and statement.
 
@@ -313,7 +315,18 @@ def fit_icp(
         tiers[0].criteria = {}
         tiers[0].summary = "No Tier 1: the evidence is too weak to name a perfect fit."
 
-    statement = make_statement(tiers, disq, data, strength)
+    timing = None
+    if events is not None and len(events):
+        ev, w = clean_events(events, set(accounts["account_id"].astype(str)))
+        warnings.extend(w)
+        tm = fit_timing(deals, ev, min_support=ms)
+        warnings.extend(tm.warnings)
+        timing = tm.to_icp()
+        if not timing["triggers"]:
+            warnings.append(
+                "no event type raised the win rate significantly in any window (30/60/90/180 days before the deal)"
+            )
+    statement = make_statement(tiers, disq, data, strength, timing)
     dates = pd.to_datetime(data.frame["closed_at"]) if "closed_at" in data.frame.columns else None
     training = Training(
         deals=n,
@@ -353,7 +366,11 @@ def fit_icp(
 
 
 def make_statement(
-    tiers: list[Tier], disq: list[Disqualifier], data: TrainingData, strength: str
+    tiers: list[Tier],
+    disq: list[Disqualifier],
+    data: TrainingData,
+    strength: str,
+    timing: dict | None = None,
 ) -> Statement:
     """Fill the ICP statement template from the criteria; unfilled slots say so."""
     best = next((t for t in tiers if t.criteria), None)
@@ -397,6 +414,11 @@ def make_statement(
         for c in cs
         if c.evidence and c.evidence.lift
     ][:8]
+    for t in (timing or {}).get("triggers", [])[:3]:
+        ev = t["evidence"]
+        recognize.append(
+            f"{t['type'].replace('_', ' ')} within {t['window_days']} days before the deal (timing, lift {ev['lift']:.1f}x, n={ev['n']})"
+        )
     exclude = [f"{d.text()} — {d.reason}" for d in disq][:8]
     persona = TBC
     pain = f"[pain: {TBC}]"

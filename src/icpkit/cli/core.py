@@ -6,10 +6,12 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.table import Table
 
 from .. import icpfile
+from ..errors import InputError
 from ..ingest import ingest as ingest_files
 from ..ingest import read_table
 from ..pipeline import (
@@ -18,11 +20,12 @@ from ..pipeline import (
     export_outputs,
     health_weights_from,
     run_all,
+    score_with_timing,
     step_build,
     step_health,
 )
 from ..report import collect, write_report
-from ..scoring.scorer import score_accounts
+from ..timing import clean_events
 from ..workspace import Workspace
 from .common import console, handle_errors, out, steps, warn_all
 
@@ -379,10 +382,24 @@ def register(app: typer.Typer) -> None:
             Path, typer.Option(dir_okay=False, help="accounts to score (CSV or Parquet)")
         ],
         out_csv: Annotated[Path, typer.Option("--out", help="output CSV")],
+        events: Annotated[
+            Path | None,
+            typer.Option(
+                dir_okay=False,
+                help="recent events (account_id, occurred_at, type, detail) for the timing score",
+            ),
+        ] = None,
+        as_of: Annotated[
+            str | None,
+            typer.Option("--as-of", help="date the timing is measured at (default: today)"),
+        ] = None,
         mapping: MappingOpt = None,
         encoding: EncodingOpt = None,
     ) -> None:
         """Score accounts with an ICP: score 0-100, tier, route and reasons, as CSV for CRM import.
+
+        With --events and an ICP that has timing triggers, the CSV gains fit,
+        timing, priority and why_now columns (score stays the fit score).
 
         Example:
 
@@ -395,7 +412,20 @@ def register(app: typer.Typer) -> None:
         frame, _, warnings = read_table(
             "market", accounts, maps.get("accounts") or maps.get("market"), encoding=encoding
         )
-        res = score_accounts(icp, frame)
+        ev = None
+        if events is not None:
+            ev, _, w = read_table("events", events, maps.get("events"), encoding=encoding)
+            ev, w2 = clean_events(ev, set(frame["account_id"].astype(str)))
+            warnings += w + w2
+        when = None
+        if as_of:
+            try:
+                when = pd.Timestamp(as_of)
+            except ValueError:
+                raise InputError(
+                    f"--as-of {as_of!r} is not a date", hint="Use YYYY-MM-DD"
+                ) from None
+        res = score_with_timing(icp, frame, ev, as_of=when)
         warn_all(warnings + res.warnings)
         tmp = out_csv.with_suffix(out_csv.suffix + ".tmp")
         res.frame.to_csv(tmp, index=False)

@@ -22,7 +22,6 @@ from . import charts
 SECTION_PROVIDERS = (
     "icpkit.validation.report",
     "icpkit.personas.report",
-    "icpkit.timing.report",
     "icpkit.voc.report",
 )
 
@@ -60,6 +59,7 @@ class ReportData:
     scorecard_auc: float | None
     health_conflicts: list[dict[str, Any]] = field(default_factory=list)
     health_as_of: str | None = None
+    why_now: list[dict[str, Any]] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
 
 
@@ -163,6 +163,14 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
         scorecard_auc=float(auc) if auc else None,
         health_conflicts=ws.json_artifact("health_conflicts") or [],
         health_as_of=ws.artifact("health_as_of") or None,
+        why_now=_records(
+            scores[scores["why_now"].fillna("") != ""].sort_values("priority", ascending=False)[
+                ["account_id", "fit", "timing", "priority", "why_now"]
+            ],
+            15,
+        )
+        if "why_now" in scores.columns
+        else [],
     )
     for mod in SECTION_PROVIDERS:
         m = optional_module(mod)
