@@ -149,7 +149,7 @@ class FeatureSpace:
             self.skipped[col] = f"looks like an identifier ({len(counts)} distinct values)"
             return None
         keep = [v for v, c in counts.items() if c >= self.min_support][: self.max_levels]
-        bins = [Condition(attribute=col, in_=[v], label=f"{col}={v}") for v in keep]
+        bins = [Condition.model_validate({"attribute": col, "in": [v], "label": f"{col}={v}"}) for v in keep]
         rest = len(counts) - len(keep)
         if rest > 0:
             pooled = int(counts[~counts.index.isin(keep)].sum())

@@ -260,7 +260,7 @@ class Training(_Model):
 class ICP(_Model):
     """The whole ICP file."""
 
-    version: Literal[1] = SCHEMA_VERSION
+    version: Literal[1] = 1
     generated_at: str | None = None
     generator: str | None = None
     evidence: EvidenceSummary
@@ -272,7 +272,9 @@ class ICP(_Model):
         default=0, ge=0, le=100, description="score given to an account a disqualifier excludes"
     )
     scorecard: Scorecard
-    attributes: dict[str, str] = Field(default_factory=dict, description="attribute -> family, as found in the training data")
+    attributes: dict[str, str] = Field(
+        default_factory=dict, description="attribute -> family, as found in the training data"
+    )
     health: dict[str, Any] | None = None
     training: Training | None = None
     personas: dict[str, Any] | None = None

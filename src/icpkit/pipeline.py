@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,7 +227,7 @@ def export_outputs(ws: Workspace, out_dir: str | Path) -> dict[str, Path]:
 
 
 def run_all(
-    paths: dict[str, str | Path | None],
+    paths: Mapping[str, str | Path | None],
     out_dir: str | Path,
     *,
     mapping: str | Path | None = None,
@@ -277,7 +277,7 @@ HOOK_MODULES = (
 )
 
 
-def build_hooks() -> list[Callable[[Workspace, dict[str, str | Path | None]], list[str] | None]]:
+def build_hooks() -> list[Callable[[Workspace, Mapping[str, str | Path | None]], list[str] | None]]:
     from ._optional import optional_module
 
     hooks = []

@@ -264,20 +264,20 @@ def fit_icp(
             )
             seen.add(c.text())
     positive = {s.conditions[0].text() for s in miner.univariate_ if s.tier in ("1", "2", "3")}
-    for cond, fam, a, nw, c, nb, qv in health_disqualifiers(space, accounts, health, ms):
+    for cond, fam, a, nw, cb, nb, qv in health_disqualifiers(space, accounts, health, ms):
         if cond.text() in seen or cond.text() in positive:
             continue
         uni = next((s for s in miner.univariate_ if s.conditions[0].text() == cond.text()), None)
         if uni is not None and uni.lift > 1.0:
             continue
-        ev = _evidence(uni, health_n=nw + nb) if uni else Evidence(n=a + c, health_n=nw + nb)
-        ev.note = f"{a} of the {nw} worst-health customers vs {c} of the {nb} best (q={qv:.2g})"
+        ev = _evidence(uni, health_n=nw + nb) if uni else Evidence(n=a + cb, health_n=nw + nb)
+        ev.note = f"{a} of the {nw} worst-health customers vs {cb} of the {nb} best (q={qv:.2g})"
         disq.append(
             Disqualifier(
                 **_cond_fields(cond),
                 family=fam,
                 evidence=ev,
-                reason=f"over-represented among the worst 20% of customers ({a}/{nw} vs {c}/{nb} of the best)",
+                reason=f"over-represented among the worst 20% of customers ({a}/{nw} vs {cb}/{nb} of the best)",
             )
         )
         seen.add(cond.text())
@@ -301,8 +301,8 @@ def fit_icp(
         "weak": f"Weak evidence: win rates barely differ across the attributes in the data (cross-validated AUC {auc:.2f}; {len(sig)} segment(s) pass the significance bar, none with a large effect). Treat this ICP as a hypothesis and gather richer attributes (technographics, triggers, buying committee) before acting on it.",
         "none": f"No evidence for an ICP in these attributes: no segment converts significantly better than the {p0:.0%} base rate (cross-validated AUC {auc:.2f}). The data does not support an ideal customer profile yet; do not target on these attributes.",
     }
-    summary = EvidenceSummary(
-        strength=strength,
+    evidence_summary = EvidenceSummary(
+        strength=strength,  # type: ignore[arg-type]
         message=messages[strength],
         closed_deals=n,
         wins=wins,
@@ -338,7 +338,7 @@ def fit_icp(
     icp = ICP(
         generated_at=now_iso(),
         generator=f"icpkit {__version__}",
-        evidence=summary,
+        evidence=evidence_summary,
         statement=statement,
         routing=routing or Routing(),
         tiers=tiers,

@@ -3,6 +3,7 @@ validate them, and store them in the workspace in one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def _attribute_families(
 
 def ingest(
     workspace: Workspace,
-    paths: dict[str, str | Path | None],
+    paths: Mapping[str, str | Path | None],
     *,
     mapping_path: str | Path | None = None,
     encoding: str | None = None,
@@ -238,7 +239,7 @@ def ingest(
     for name, path in given.items():
         mapping = mappings.get(name, ColumnMapping())
         try:
-            df, k, w = read_table(name, path, mapping, encoding=encoding)
+            df, col_kinds, w = read_table(name, path, mapping, encoding=encoding)
         except InputErrors as exc:
             problems.extend(exc.errors)
             continue
@@ -246,9 +247,9 @@ def ingest(
             problems.append(exc)
             continue
         frames[name] = df
-        kinds[name] = k
+        kinds[name] = col_kinds
         if name in ("accounts", "market"):
-            families[name] = _attribute_families(df, k, mapping)
+            families[name] = _attribute_families(df, col_kinds, mapping)
         result.warnings.extend(w)
     if problems:
         raise InputErrors(problems)

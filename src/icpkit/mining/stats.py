@@ -77,4 +77,4 @@ def shrink(wins: np.ndarray, n: np.ndarray, p0: float, kappa: float) -> np.ndarr
 def odds_ratio(p: np.ndarray | float, p0: float) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
     q = min(max(p0, 1e-6), 1 - 1e-6)
-    return (p / (1 - p)) / (q / (1 - q))
+    return np.asarray((p / (1 - p)) / (q / (1 - q)))

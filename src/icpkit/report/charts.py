@@ -39,7 +39,7 @@ def histogram(
     ]
     parts.append(f'<text x="{pad_l}" y="16" class="ct">{escape(title)}</text>')
     for i in range(bins):
-        y0 = pad_t + h
+        y0: float = pad_t + h
         for k in keys:
             c = int(counts[k][i])
             if c == 0:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Literal
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
@@ -136,7 +137,7 @@ class ScorecardModel:
                         win_rate=None if rate is None else round(rate, 4),
                     )
                 )
-            kind = {"numeric": "numeric", "categorical": "categorical", "flag": "flag"}[spec.kind]
+            kind: Literal["numeric", "categorical", "flag"] = spec.kind  # type: ignore[assignment]
             features.append(
                 Feature(attribute=spec.attribute, family=spec.family, kind=kind, bins=bins)
             )  # type: ignore[arg-type]
