@@ -130,3 +130,31 @@ def test_every_command_has_help_and_is_documented():
         assert sub.help and "Example:" in sub.help, f"{name} has no help text with an example"
     docs = (Path(__file__).parents[1] / "docs" / "cli.md").read_text()
     assert docs == generate(), "docs/cli.md is out of date: run `python -m icpkit.clidocs`"
+
+
+def test_parquet_inputs_and_market_scoring(small_crm, tmp_path):
+    acc = pd.read_csv(small_crm["accounts"])
+    acc.to_parquet(tmp_path / "accounts.parquet")
+    pd.read_csv(small_crm["deals"]).to_parquet(tmp_path / "deals.parquet")
+    market = acc.head(50).assign(account_id=lambda d: "M" + d["account_id"])
+    market.to_csv(tmp_path / "market.csv", index=False)
+    out = tmp_path / "out"
+    r = invoke(
+        "run",
+        "--accounts",
+        tmp_path / "accounts.parquet",
+        "--deals",
+        tmp_path / "deals.parquet",
+        "--market",
+        tmp_path / "market.csv",
+        "--out",
+        out,
+    )
+    assert r.exit_code == 0, r.output
+    ms = pd.read_csv(out / "market_scores.csv")
+    assert len(ms) == 50 and ms["account_id"].str.startswith("M").all()
+    own = pd.read_csv(out / "scores.csv").set_index("account_id")
+    assert (
+        ms.set_index("account_id")["score"].to_numpy()
+        == own.loc[acc.head(50)["account_id"], "score"].to_numpy()
+    ).all()

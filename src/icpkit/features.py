@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from .icpfile import Condition
-from .scoring.scorer import evaluate, is_missing
+from .scoring.scorer import Columns, evaluate
 
 SKIP_COLUMNS = {"account_id", "name", "domain", "email", "website"}
 
@@ -69,6 +70,7 @@ class FeatureSpace:
         self.specs = []
         self.skipped = {}
         n = len(rows)
+        cols = Columns(rows.reset_index(drop=True))
         for col in rows.columns:
             if col in SKIP_COLUMNS or col.startswith("_"):
                 continue
@@ -76,19 +78,18 @@ class FeatureSpace:
             if kind is None:
                 continue
             fam = families.get(col, "firmographic")
-            series = rows[col]
-            miss = is_missing(series)
+            miss = pd.Series(cols.missing(col))
             known = int((~miss).sum())
             if known < self.min_support:
                 self.skipped[col] = f"only {known} known values"
                 continue
             if kind in ("num", "int"):
-                spec = self._numeric(col, fam, series, miss)
+                spec = self._numeric(col, fam, pd.Series(cols.numbers(col)), miss)
             elif kind == "list":
-                self.specs.extend(self._flags(col, fam, series, miss))
+                self.specs.extend(self._flags(col, fam, cols.items(col), miss))
                 continue
             elif kind in ("str", "bool"):
-                spec = self._categorical(col, fam, series, miss, n)
+                spec = self._categorical(col, fam, cols.text(col), miss, n)
             else:
                 self.skipped[col] = f"{kind} columns are not attributes"
                 continue
@@ -138,9 +139,7 @@ class FeatureSpace:
     def _categorical(
         self, col: str, fam: str, series: pd.Series, miss: pd.Series, n: int
     ) -> FeatureSpec | None:
-        txt = series[~miss].map(
-            lambda v: str(v).strip().lower() if not isinstance(v, bool) else str(v).lower()
-        )
+        txt = series[~miss.to_numpy()].dropna()
         counts = txt.value_counts()
         if len(counts) < 2 and not miss.any():
             self.skipped[col] = "a single value"
@@ -149,7 +148,10 @@ class FeatureSpace:
             self.skipped[col] = f"looks like an identifier ({len(counts)} distinct values)"
             return None
         keep = [v for v, c in counts.items() if c >= self.min_support][: self.max_levels]
-        bins = [Condition.model_validate({"attribute": col, "in": [v], "label": f"{col}={v}"}) for v in keep]
+        bins = [
+            Condition.model_validate({"attribute": col, "in": [v], "label": f"{col}={v}"})
+            for v in keep
+        ]
         rest = len(counts) - len(keep)
         if rest > 0:
             pooled = int(counts[~counts.index.isin(keep)].sum())
@@ -163,17 +165,11 @@ class FeatureSpace:
             return None
         return FeatureSpec(col, fam, "categorical", bins, note)
 
-    def _flags(self, col: str, fam: str, series: pd.Series, miss: pd.Series) -> list[FeatureSpec]:
-        items: dict[str, int] = {}
-        for v in series[~miss]:
-            for it in set(
-                v
-                if isinstance(v, (list, tuple, np.ndarray))
-                else str(v).replace("|", ";").split(";")
-            ):
-                it = str(it).strip().lower()
-                if it:
-                    items[it] = items.get(it, 0) + 1
+    def _flags(
+        self, col: str, fam: str, exploded: pd.DataFrame, miss: pd.Series
+    ) -> list[FeatureSpec]:
+        counts = exploded.drop_duplicates().groupby("item").size()
+        items = {str(k): int(v) for k, v in counts.items()}
         known = int((~miss).sum())
         out = []
         for it, c in sorted(items.items(), key=lambda kv: -kv[1])[: self.max_items]:
@@ -193,10 +189,11 @@ class FeatureSpace:
     def assign(self, frame: pd.DataFrame) -> np.ndarray:
         """Bin index per row and feature (``-1`` where no bin matches): shape (rows, features)."""
         out = np.full((len(frame), len(self.specs)), -1, dtype=np.int16)
+        cols = Columns(frame.reset_index(drop=True))
         for j, spec in enumerate(self.specs):
             done = np.zeros(len(frame), dtype=bool)
             for b, cond in enumerate(spec.bins):
-                m = evaluate(cond, frame) & ~done
+                m = evaluate(cond, cols) & ~done
                 out[m, j] = b
                 done |= m
         return out
@@ -214,14 +211,24 @@ class FeatureSpace:
                 sel.append((j, b, cond))
         return sel
 
-    def one_hot(self, assigned: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    def one_hot(self, assigned: np.ndarray) -> tuple[sparse.csr_matrix, list[tuple[int, int]]]:
+        """Sparse one-hot design matrix: one column per (feature, bin)."""
         cols: list[tuple[int, int]] = []
+        offsets = []
         for j, spec in enumerate(self.specs):
+            offsets.append(len(cols))
             for b in range(len(spec.bins)):
                 cols.append((j, b))
-        X = np.zeros((assigned.shape[0], len(cols)), dtype=np.float32)
-        for k, (j, b) in enumerate(cols):
-            X[:, k] = assigned[:, j] == b
+        n = assigned.shape[0]
+        rows, cidx = [], []
+        for j in range(len(self.specs)):
+            a = assigned[:, j].astype(np.int64)
+            ok = a >= 0
+            rows.append(np.nonzero(ok)[0])
+            cidx.append(offsets[j] + a[ok])
+        r = np.concatenate(rows) if rows else np.array([], dtype=np.int64)
+        c = np.concatenate(cidx) if cidx else np.array([], dtype=np.int64)
+        X = sparse.csr_matrix((np.ones(len(r), dtype=np.float64), (r, c)), shape=(n, len(cols)))
         return X, cols
 
 

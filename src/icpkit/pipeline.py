@@ -263,6 +263,19 @@ def run_all(
         say("report: writing report.html and report.md")
         result.files.update(write_report(collect(ws), out))
         result.files.update(export_outputs(ws, out))
+        if ws.has("market"):
+            say("score: the market list")
+            icp = current_icp(ws)
+            market = score_with_timing(
+                icp,
+                ws.table("market"),
+                ws.table("events") if ws.has("events") else None,
+                as_of=data_as_of(ws),
+            )
+            result.warnings.extend(market.warnings)
+            p = out / "market_scores.csv"
+            market.frame.to_csv(p, index=False)
+            result.files["market_scores.csv"] = p
         result.files["workspace.duckdb"] = ws.file
     return result
 

@@ -133,6 +133,7 @@ class SegmentMiner:
         for k, (j, b, _, _) in enumerate(sels):
             S[:, k] = data.assigned[:, j] == b
         self._S, self._sels = S, sels
+        self._acc_codes = pd.factorize(data.account)[0]
         self._sel_index = {(j, b): k for k, (j, b, _, _) in enumerate(sels)}
         uni = [self._make(data, [k]) for k in range(len(sels))]
         # beam search over non-missing selectors
@@ -182,13 +183,17 @@ class SegmentMiner:
         order = np.argsort(-q1)[: self.beam_width]
         beam = [([int(i)], float(q1[i])) for i in order if np.isfinite(q1[i]) and q1[i] > 0]
         feat_of = np.array([self._sels[searchable[i]][0] for i in range(len(searchable))])
+        Sy = Sf[y]
         for _depth in range(2, self.max_depth + 1):
             cands: dict[frozenset[int], tuple[float, list[int]]] = {}
-            for keys, qparent in beam:
-                mask = np.all(S[:, keys], axis=1)
-                n = Sf[mask].sum(0)
-                w = Sf[mask & y].sum(0)
-                q = quality(n, w)
+            if not beam:
+                break
+            # counts for every beam member x selector in two matrix products
+            B = np.column_stack([np.all(S[:, keys], axis=1) for keys, _ in beam]).astype(np.float32)
+            N = B.T @ Sf
+            W = B[y].T @ Sy
+            for b, (keys, qparent) in enumerate(beam):
+                q = quality(N[b], W[b])
                 used = {feat_of[k] for k in keys}
                 for i in np.argsort(-q)[: self.beam_width]:
                     if not np.isfinite(q[i]) or feat_of[i] in used or q[i] <= qparent * 1.02:
@@ -222,7 +227,9 @@ class SegmentMiner:
             wins=w,
             keys=tuple((self._sels[k][0], self._sels[k][1]) for k in keys),
         )
-        seg.accounts = int(pd.unique(data.account[mask]).size) if n else 0
+        seg.accounts = (
+            int(np.count_nonzero(np.bincount(self._acc_codes[mask], minlength=1))) if n else 0
+        )
         won_amt = data.amount[data.won]
         total = np.nansum(won_amt) if len(won_amt) else 0.0
         if total > 0:

@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
 from ..errors import InsufficientData, NotFittedError
 from ..features import FeatureSpace
@@ -45,10 +45,12 @@ class ScorecardModel:
         points_per_tripling: float = POINTS_PER_TRIPLING,
         cv: int = 5,
         random_state: int = 0,
+        max_cv_rows: int = 40_000,
     ) -> None:
         self.points_per_tripling = points_per_tripling
         self.cv = cv
         self.random_state = random_state
+        self.max_cv_rows = max_cv_rows
 
     def fit(self, space: FeatureSpace, assigned: np.ndarray, won: np.ndarray) -> ScorecardModel:
         y = np.asarray(won, dtype=int)
@@ -69,6 +71,18 @@ class ScorecardModel:
             self.C_ = 0.0
         else:
             skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+            # choose the penalty and measure the honest AUC on a stratified sample of
+            # at most max_cv_rows deals; the final fit uses every deal
+            if len(y) > self.max_cv_rows:
+                idx, _ = train_test_split(
+                    np.arange(len(y)),
+                    train_size=self.max_cv_rows,
+                    stratify=y,
+                    random_state=self.random_state,
+                )
+                Xs, ys = X[idx], y[idx]
+            else:
+                Xs, ys = X, y
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 search = LogisticRegressionCV(
@@ -77,20 +91,20 @@ class ScorecardModel:
                     scoring="neg_log_loss",
                     max_iter=2000,
                 )
-                search.fit(X, y)
+                search.fit(Xs, ys)
                 self.C_ = float(search.C_[0])
-                model = LogisticRegression(C=self.C_, max_iter=2000)
-                model.fit(X, y)
                 prob = cross_val_predict(
                     LogisticRegression(C=self.C_, max_iter=2000),
-                    X,
-                    y,
+                    Xs,
+                    ys,
                     cv=skf,
                     method="predict_proba",
                 )[:, 1]
+                model = LogisticRegression(C=self.C_, max_iter=2000)
+                model.fit(X, y)
             self.coef_ = model.coef_[0]
             self.intercept_ = float(model.intercept_[0])
-            self.cv_auc_ = float(roc_auc_score(y, prob)) if 0 < pos < len(y) else 0.5
+            self.cv_auc_ = float(roc_auc_score(ys, prob)) if 0 < ys.sum() < len(ys) else 0.5
         self.space_ = space
         self._assigned_freq = [
             np.bincount(assigned[:, j][assigned[:, j] >= 0], minlength=len(spec.bins))

@@ -32,82 +32,194 @@ from ..schema import normalize_name
 MAX_REASONS = 5
 
 
-def _text(series: pd.Series) -> pd.Series:
-    def conv(v: object) -> object:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
+_LIST_TYPES = (list, tuple, np.ndarray, frozenset, set)
+
+
+def _norm_scalar_text(v: object) -> object:
+    """Text form of one value for category tests (None when missing or a list)."""
+    if v is None or isinstance(v, _LIST_TYPES):
+        return None
+    if isinstance(v, float):
+        if np.isnan(v):
             return None
-        if isinstance(v, (list, tuple, np.ndarray)):
-            return None
-        if isinstance(v, float) and v == int(v):
+        if v == int(v):
             v = int(v)
-        s = str(v).strip().lower()
-        return s if s != "" else None
-
-    return series.map(conv)
-
-
-def _numbers(series: pd.Series) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return series.astype(float)
-    return pd.to_numeric(
-        series.map(lambda v: None if v is None else str(v).replace(",", "").strip()),
-        errors="coerce",
-    )
+    elif v is pd.NA or v is pd.NaT:
+        return None
+    s = str(v).strip().lower()
+    return s if s != "" else None
 
 
-def _lists(series: pd.Series) -> pd.Series:
-    def conv(v: object) -> object:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
+class Columns:
+    """Vectorised, cached views of a frame's columns for evaluating many conditions.
+
+    Every condition on one attribute reuses the same normalised text, numbers,
+    missing mask and exploded list items, so scoring and binning cost one pass
+    per attribute rather than one Python call per cell and bin.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.n = len(frame)
+        self._cache: dict[tuple[str, str], object] = {}
+
+    def _series(self, attr: str) -> pd.Series | None:
+        if attr not in self.frame.columns:
             return None
-        if isinstance(v, (list, tuple, np.ndarray)):
-            items = [str(x).strip().lower() for x in v]
-        else:
-            s = str(v)
-            if s.strip() == "":
-                return None
-            sep = "|" if "|" in s else ";" if ";" in s else ","
-            items = [p.strip().lower() for p in s.split(sep)]
-        return frozenset(i for i in items if i)
+        return self.frame[attr].reset_index(drop=True)
 
-    return series.map(conv)
+    def _cached(self, kind: str, attr: str, fn):  # type: ignore[no-untyped-def]
+        key = (kind, attr)
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
+
+    def missing(self, attr: str) -> np.ndarray:
+        def build() -> np.ndarray:
+            s = self._series(attr)
+            if s is None:
+                return np.ones(self.n, dtype=bool)
+            m = s.isna().to_numpy(dtype=bool, copy=True)
+            if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
+                m |= s.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+            elif s.dtype == object:
+                obj = s.astype(object)
+                types = obj.map(type).to_numpy()
+                is_str = types == str
+                if is_str.any():
+                    m[is_str] |= obj[is_str].str.strip().eq("").to_numpy(dtype=bool)
+                is_list = np.isin(types, [list, tuple, np.ndarray, frozenset, set])
+                if is_list.any():
+                    m[is_list] |= obj[is_list].map(len).eq(0).to_numpy(dtype=bool)
+            return m
+
+        return self._cached("missing", attr, build)  # type: ignore[no-any-return]
+
+    def text(self, attr: str) -> pd.Series:
+        def build() -> pd.Series:
+            s = self._series(attr)
+            if s is None:
+                return pd.Series([None] * self.n, dtype=object)
+            if pd.api.types.is_bool_dtype(s.dtype):
+                return s.map(lambda v: None if pd.isna(v) else str(bool(v)).lower()).astype(object)
+            if pd.api.types.is_numeric_dtype(s.dtype):
+                x = s.to_numpy(dtype=float)
+                out = np.full(self.n, None, dtype=object)
+                ok = ~np.isnan(x)
+                integral = ok & (x == np.round(x)) & (np.abs(x) < 2**62)
+                out[integral] = x[integral].astype(np.int64).astype(str)
+                frac = ok & ~integral
+                if frac.any():
+                    out[frac] = [str(float(v)).lower() for v in x[frac]]
+                return pd.Series(out, dtype=object)
+            if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
+                t = s.str.strip().str.lower()
+                return t.astype(object).where(
+                    t.notna().to_numpy() & (t != "").fillna(False).to_numpy(), None
+                )
+            obj = s.astype(object)
+            types = obj.dropna().map(type)
+            if len(types) and (types == str).all():
+                t = obj.str.strip().str.lower()
+                return t.where(t.notna() & (t != ""), None).astype(object)
+            return obj.map(_norm_scalar_text).astype(object)
+
+        return self._cached("text", attr, build)  # type: ignore[no-any-return]
+
+    def numbers(self, attr: str) -> np.ndarray:
+        def build() -> np.ndarray:
+            s = self._series(attr)
+            if s is None:
+                return np.full(self.n, np.nan)
+            if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+                return s.to_numpy(dtype=float, na_value=np.nan)
+            obj = s.astype(object)
+            txt = obj.map(
+                lambda v: (
+                    None
+                    if v is None or isinstance(v, _LIST_TYPES) or v is pd.NA
+                    else str(v).replace(",", "").strip()
+                )
+            )
+            return pd.to_numeric(txt, errors="coerce").to_numpy(dtype=float)
+
+        return self._cached("numbers", attr, build)  # type: ignore[no-any-return]
+
+    def items(self, attr: str) -> pd.DataFrame:
+        """One row per (row position, list item), items trimmed and lower-cased."""
+
+        def build() -> pd.DataFrame:
+            s = self._series(attr)
+            empty = pd.DataFrame(
+                {"pos": np.array([], dtype=np.int64), "item": np.array([], dtype=object)}
+            )
+            if s is None:
+                return empty
+            obj = s.astype(object)
+            types = obj.map(type).to_numpy()
+            parts = []
+            is_list = np.isin(types, [list, tuple, np.ndarray, frozenset, set])
+            if is_list.any():
+                parts.append(obj[is_list].explode().dropna().astype(str))
+            scalar = ~is_list & ~s.isna().to_numpy(dtype=bool)
+            if scalar.any():
+                txt = obj[scalar].map(str)
+                pipe = txt.str.contains("|", regex=False)
+                semi = ~pipe & txt.str.contains(";", regex=False)
+                comma = ~pipe & ~semi
+                for mask, sep in ((pipe, "|"), (semi, ";"), (comma, ",")):
+                    if mask.any():
+                        parts.append(txt[mask].str.split(sep, regex=False).explode())
+            if not parts:
+                return empty
+            ex = pd.concat(parts).dropna()
+            ex = ex.astype(str).str.strip().str.lower()
+            ex = ex[ex != ""]
+            return pd.DataFrame(
+                {"pos": ex.index.to_numpy(dtype=np.int64), "item": ex.to_numpy(dtype=object)}
+            )
+
+        return self._cached("items", attr, build)  # type: ignore[no-any-return]
+
+    def has(self, attr: str, item: str) -> np.ndarray:
+        groups = self._cached(
+            "groups",
+            attr,
+            lambda: self.items(attr).groupby("item")["pos"].agg(lambda p: p.to_numpy()).to_dict(),
+        )
+        out = np.zeros(self.n, dtype=bool)
+        pos = groups.get(item)  # type: ignore[attr-defined]
+        if pos is not None:
+            out[pos] = True
+        return out
 
 
 def is_missing(series: pd.Series) -> pd.Series:
-    def miss(v: object) -> bool:
-        if v is None:
-            return True
-        if isinstance(v, float) and np.isnan(v):
-            return True
-        if isinstance(v, (list, tuple, np.ndarray, frozenset, set)):
-            return len(v) == 0
-        if isinstance(v, str) and v.strip() == "":
-            return True
-        return bool(pd.isna(v)) if not isinstance(v, (str, bool)) else False
-
-    return series.map(miss).astype(bool)
+    """Missing values: None, NaN, blank text, empty lists."""
+    name = "_v"
+    return pd.Series(
+        Columns(pd.DataFrame({name: series.reset_index(drop=True)})).missing(name),
+        index=series.index,
+    )
 
 
-def evaluate(cond: Condition, frame: pd.DataFrame) -> np.ndarray:
+def evaluate(cond: Condition, frame: pd.DataFrame | Columns) -> np.ndarray:
     """Boolean mask of the rows for which ``cond`` holds."""
-    n = len(frame)
-    if cond.attribute not in frame.columns:
-        col = pd.Series([None] * n, index=frame.index, dtype=object)
-    else:
-        col = frame[cond.attribute]
+    cols = frame if isinstance(frame, Columns) else Columns(frame)
+    attr = cond.attribute
     op = cond.op
-    missing = is_missing(col).to_numpy()
+    missing = cols.missing(attr)
     if op == "missing":
         return missing if cond.missing else ~missing
     if op == "other":
         return ~missing
     if op in ("in", "not_in"):
         vals = {str(v).strip().lower() for v in (cond.in_ if op == "in" else cond.not_in) or []}
-        txt = _text(col)
-        hit = txt.isin(vals).to_numpy()
+        hit = cols.text(attr).isin(vals).to_numpy(dtype=bool)
         return hit & ~missing if op == "in" else ~hit & ~missing
     if op == "between":
         lo, hi = cond.between or (None, None)
-        x = _numbers(col).to_numpy(dtype=float)
+        x = cols.numbers(attr)
         ok = ~np.isnan(x)
         with np.errstate(invalid="ignore"):
             if lo is not None:
@@ -117,8 +229,7 @@ def evaluate(cond: Condition, frame: pd.DataFrame) -> np.ndarray:
         return ok
     if op in ("has", "lacks"):
         item = str(cond.has if op == "has" else cond.lacks).strip().lower()
-        lst = _lists(col)
-        hit = lst.map(lambda s: s is not None and item in s).to_numpy(dtype=bool)
+        hit = cols.has(attr, item)
         return hit if op == "has" else ~hit & ~missing
     raise ValueError(f"unknown operator {op}")
 
@@ -156,6 +267,8 @@ def score_accounts(
     ``points_<attribute>`` columns, in the input order.
     """
     frame, absent = align_columns(icp, accounts)
+    frame = frame.reset_index(drop=True)
+    cols = Columns(frame)
     n = len(frame)
     sc = icp.scorecard
     total = np.full(n, float(sc.base))
@@ -166,7 +279,7 @@ def score_accounts(
         lbl = np.full(n, "", dtype=object)
         done = np.zeros(n, dtype=bool)
         for b in feat.bins:
-            m = evaluate(b, frame) & ~done
+            m = evaluate(b, cols) & ~done
             pts[m] = b.points
             lbl[m] = b.text()
             done |= m
@@ -180,7 +293,7 @@ def score_accounts(
     for d in icp.disqualifiers:
         if not d.enabled:
             continue
-        m = evaluate(d, frame) & ~veto
+        m = evaluate(d, cols) & ~veto
         veto_reason[m] = f"VETO {d.text()}" + (f" ({d.reason})" if d.reason else "")
         veto |= m
     score = np.where(veto, np.minimum(score, icp.veto_score), score)
@@ -189,7 +302,7 @@ def score_accounts(
     for t in sorted(icp.tiers, key=lambda t: -t.tier):  # 3, 2, 1: better tiers overwrite
         ok = score >= t.min_score
         for c in t.pinned():
-            ok &= evaluate(c, frame)
+            ok &= evaluate(c, cols)
         tier[ok] = str(t.tier)
     tier[veto] = "excluded"
 
