@@ -85,7 +85,7 @@ class Columns:
             elif s.dtype == object:
                 obj = s.astype(object)
                 types = obj.map(type).to_numpy()
-                is_str = types == str
+                is_str = np.array([t is str for t in types], dtype=bool)
                 if is_str.any():
                     m[is_str] |= obj[is_str].str.strip().eq("").to_numpy(dtype=bool)
                 is_list = np.isin(types, [list, tuple, np.ndarray, frozenset, set])
@@ -119,7 +119,7 @@ class Columns:
                 )
             obj = s.astype(object)
             types = obj.dropna().map(type)
-            if len(types) and (types == str).all():
+            if len(types) and all(t is str for t in types.unique()):
                 t = obj.str.strip().str.lower()
                 return t.where(t.notna() & (t != ""), None).astype(object)
             return obj.map(_norm_scalar_text).astype(object)
