@@ -1,0 +1,54 @@
+"""Voice of the customer: search and summarise conversations, scoped by ICP.
+
+Public API
+----------
+* :func:`ask` — answer a plain-English question with quotes, grouped by account,
+  plus a theme summary and helpful messages (``Answer.to_json/to_markdown/to_table``).
+* :func:`parse_question` — read a question into a :class:`Scope` (who, when, topic).
+* :func:`update_index` — add new conversations to ``<workspace>/voc_index`` incrementally.
+* :func:`pain_themes` — recurring themes per account group and the best-vs-worst contrast.
+* :func:`split_passages`, :func:`read_text` — passage splitting with source offsets.
+"""
+
+from .ask import (
+    AccountGroup,
+    Answer,
+    AnswerPassage,
+    ScopeError,
+    ask,
+    build_vocabulary,
+    resolve_accounts,
+)
+from .index import Filters, Hit, IndexReport, PassageIndex, open_index, update_index
+from .passages import Passage, SplitStats, read_text, split_passages, split_text
+from .scope import Scope, Vocabulary, apply_overrides, parse_question
+from .themes import Theme, key_phrases, log_odds, pain_themes
+
+__all__ = [
+    "AccountGroup",
+    "Answer",
+    "AnswerPassage",
+    "Filters",
+    "Hit",
+    "IndexReport",
+    "Passage",
+    "PassageIndex",
+    "Scope",
+    "ScopeError",
+    "SplitStats",
+    "Theme",
+    "Vocabulary",
+    "apply_overrides",
+    "ask",
+    "build_vocabulary",
+    "key_phrases",
+    "log_odds",
+    "open_index",
+    "pain_themes",
+    "parse_question",
+    "read_text",
+    "resolve_accounts",
+    "split_passages",
+    "split_text",
+    "update_index",
+]

@@ -1,0 +1,491 @@
+"""Answer a question over the conversations: scope, search, quotes, themes.
+
+>>> ans = ask(ws, "what do tier 1 accounts say about onboarding last quarter?")  # doctest: +SKIP
+>>> print(ans.to_markdown())                                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .index import Filters, Hit, PassageIndex, ensure_index, index_path, open_index
+from .scope import Scope, Vocabulary, apply_overrides, parse_question, topic_words
+from .themes import Theme, key_phrases
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from ..workspace import Workspace
+
+_SKIP_ATTR = {"account_id", "name", "domain", "website", "description"}
+_MAX_VALUES = 500
+THEME_POOL = 200
+
+
+@dataclass
+class AnswerPassage:
+    quote: str
+    account_id: str
+    account_name: str | None
+    tier: str | None
+    health: float | None
+    date: date | None
+    channel: str
+    speaker: str
+    source_id: str
+    passage_id: str
+    start: int
+    end: int
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["date"] = self.date.isoformat() if self.date else None
+        return d
+
+
+@dataclass
+class AccountGroup:
+    account_id: str
+    name: str | None
+    tier: str | None
+    health: float | None
+    passages: list[AnswerPassage] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"account_id": self.account_id, "name": self.name, "tier": self.tier, "health": self.health,
+                "passages": [p.passage_id for p in self.passages]}  # fmt: skip
+
+
+@dataclass
+class Answer:
+    """What :func:`ask` found. Render with :meth:`to_json`, :meth:`to_markdown` or :meth:`to_table`."""
+
+    question: str
+    scope: Scope
+    passages: list[AnswerPassage] = field(default_factory=list)
+    total_matches: int = 0
+    accounts_in_scope: int | None = None
+    themes: list[Theme] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def by_account(self) -> list[AccountGroup]:
+        groups: OrderedDict[str, AccountGroup] = OrderedDict()
+        for p in self.passages:
+            g = groups.get(p.account_id)
+            if g is None:
+                g = groups[p.account_id] = AccountGroup(
+                    p.account_id, p.account_name, p.tier, p.health
+                )
+            g.passages.append(p)
+        return list(groups.values())
+
+    @property
+    def empty(self) -> bool:
+        return not self.passages
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "scope": self.scope.to_dict(),
+            "total_matches": self.total_matches,
+            "accounts_in_scope": self.accounts_in_scope,
+            "messages": self.messages,
+            "themes": [t.as_dict() for t in self.themes],
+            "passages": [p.as_dict() for p in self.passages],
+            "accounts": [g.as_dict() for g in self.by_account],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.as_dict(), indent=indent, ensure_ascii=False, default=str)
+
+    def to_markdown(self, quote_chars: int = 600) -> str:
+        lines = [
+            f"## {self.question.strip() or '(no question)'}",
+            "",
+            f"*Scope:* {self.scope.describe()}",
+        ]
+        lines += [f"*Matches:* {self.total_matches} passage(s); showing {len(self.passages)}", ""]
+        lines += [f"> **Note:** {m}" for m in self.messages] + ([""] if self.messages else [])
+        if self.themes:
+            lines.append(
+                "**Themes:** " + "; ".join(f"{t.phrase} ({t.passages})" for t in self.themes)
+            )
+            lines.append("")
+        for g in self.by_account:
+            meta = ", ".join(
+                x for x in (f"tier {g.tier}" if g.tier else "", _fmt_health(g.health)) if x
+            )
+            title = f"{g.name} ({g.account_id})" if g.name else g.account_id
+            lines.append(f"### {title}" + (f" — {meta}" if meta else ""))
+            for p in g.passages:
+                q = " ".join(p.quote.split())
+                q = q if len(q) <= quote_chars else q[: quote_chars - 1] + "…"
+                lines.append(f"> {q}")
+                src = ", ".join(x for x in (str(p.date or ""), p.channel, p.speaker) if x)
+                lines.append(f"> — {src} · source `{p.source_id}` chars {p.start}–{p.end}")
+                lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
+    def to_table(self, quote_chars: int = 220) -> Table:
+        from rich.table import Table
+
+        caption = []
+        if self.themes:
+            caption.append(
+                "Themes: " + "; ".join(f"{t.phrase} ({t.passages})" for t in self.themes)
+            )
+        caption += self.messages
+        table = Table(title=f"{self.scope.describe()} — {self.total_matches} match(es)",
+                      caption="\n".join(caption) or None, show_lines=True)  # fmt: skip
+        for col, kw in (("#", {"justify": "right"}), ("account", {}), ("tier", {}), ("health", {"justify": "right"}),
+                        ("date", {}), ("channel", {}), ("quote", {"ratio": 1}), ("score", {"justify": "right"})):  # fmt: skip
+            table.add_column(col, **kw)
+        for i, p in enumerate(self.passages, 1):
+            q = " ".join(p.quote.split())
+            q = q if len(q) <= quote_chars else q[: quote_chars - 1] + "…"
+            table.add_row(str(i), p.account_name or p.account_id, p.tier or "", _fmt_health(p.health, bare=True),
+                          str(p.date or ""), p.channel, q, f"{p.score:.2f}")  # fmt: skip
+        return table
+
+
+def _fmt_health(h: float | None, bare: bool = False) -> str:
+    if h is None or pd.isna(h):
+        return ""
+    return f"{h:.0f}" if bare else f"health {h:.0f}"
+
+
+# -- vocabulary and scope resolution ----------------------------------------------------
+def _columns(ws: Workspace, table: str) -> dict[str, str]:
+    df = ws.query(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+        [table],
+    )
+    return dict(zip(df["column_name"], df["data_type"], strict=True))
+
+
+def build_vocabulary(ws: Workspace) -> Vocabulary:
+    """Known attribute values, channels, speakers and roles in the workspace."""
+    v = Vocabulary()
+    tables = set(ws.tables())
+    if "accounts" in tables:
+        for col, typ in _columns(ws, "accounts").items():
+            if col in _SKIP_ATTR or col.endswith("_id"):
+                continue
+            if typ == "VARCHAR":
+                sql = f'SELECT DISTINCT CAST("{col}" AS VARCHAR) AS v FROM accounts WHERE "{col}" IS NOT NULL LIMIT {_MAX_VALUES + 1}'
+            elif typ == "VARCHAR[]":
+                sql = f'SELECT DISTINCT unnest("{col}") AS v FROM accounts LIMIT {_MAX_VALUES + 1}'
+            else:
+                continue
+            vals = [x for x in ws.query(sql)["v"].tolist() if isinstance(x, str) and x.strip()]
+            if 0 < len(vals) <= _MAX_VALUES:
+                v.attributes[col] = {x.strip().lower(): x for x in vals}
+    if "conversations" in tables:
+        cols = _columns(ws, "conversations")
+        for col, target in (("channel", v.channels), ("speaker", v.speakers)):
+            if col in cols:
+                df = ws.query(
+                    f'SELECT DISTINCT lower(trim(CAST("{col}" AS VARCHAR))) AS v FROM conversations LIMIT 200'
+                )
+                target.update({x: x for x in df["v"].dropna() if x})
+    if "contacts" in tables and "dmu_role" in _columns(ws, "contacts"):
+        df = ws.query(
+            "SELECT DISTINCT CAST(dmu_role AS VARCHAR) AS v FROM contacts WHERE dmu_role IS NOT NULL LIMIT 200"
+        )
+        v.roles = {x.strip().lower(): x for x in df["v"] if isinstance(x, str) and x.strip()}
+    return v
+
+
+class ScopeError(Exception):
+    """A scope could not be resolved (a table it needs is missing)."""
+
+
+def _ids(ws: Workspace, sql: str, params: list[Any] | None = None) -> set[str]:
+    return {str(x) for x in ws.query(sql, params)["account_id"].dropna()}
+
+
+def resolve_accounts(ws: Workspace, scope: Scope) -> set[str] | None:
+    """The account ids in scope, or ``None`` when the scope does not restrict accounts.
+
+    Raises :class:`ScopeError` with a helpful message when a needed table is missing.
+    """
+    if not scope.needs_accounts:
+        return None
+    tables = set(ws.tables())
+    sets: list[set[str]] = []
+
+    def need(table: str, what: str) -> None:
+        if table not in tables:
+            raise ScopeError(
+                f"'{what}' needs the {table} table, which this workspace does not have yet; "
+                "build the ICP first so accounts get health and tier scores"
+            )
+
+    if scope.best or scope.worst:
+        need("health", f"best {scope.best}" if scope.best else f"worst {scope.worst}")
+        if scope.best:
+            sets.append(
+                _ids(
+                    ws,
+                    "SELECT account_id FROM health ORDER BY health_rank ASC NULLS LAST LIMIT ?",
+                    [scope.best],
+                )
+            )
+        if scope.worst:
+            sets.append(
+                _ids(
+                    ws,
+                    "SELECT account_id FROM health ORDER BY health_rank DESC NULLS LAST LIMIT ?",
+                    [scope.worst],
+                )
+            )
+    if scope.health_tier:
+        need("health", f"{scope.health_tier} customers")
+        sets.append(
+            _ids(
+                ws,
+                "SELECT account_id FROM health WHERE lower(health_tier) = ?",
+                [scope.health_tier.lower()],
+            )
+        )
+    if scope.tiers:
+        need("scores", "tier " + "/".join(scope.tiers))
+        sets.append(_ids(ws, "SELECT account_id FROM scores WHERE lower(CAST(tier AS VARCHAR)) IN (SELECT unnest(?))",
+                         [[t.lower() for t in scope.tiers]]))  # fmt: skip
+    if scope.outcome:
+        sets.append(_outcome_accounts(ws, scope.outcome, tables))
+    if scope.where:
+        need("accounts", "attribute filters")
+        cols = _columns(ws, "accounts")
+        for col, vals in scope.where.items():
+            if col not in cols:
+                raise ScopeError(
+                    f"accounts have no attribute '{col}' (known: {', '.join(sorted(cols))})"
+                )
+            low = [str(x).lower() for x in vals]
+            if cols[col].endswith("[]"):
+                sql = f'SELECT account_id FROM accounts WHERE list_has_any(list_transform("{col}", x -> lower(x)), ?)'
+            else:
+                sql = f'SELECT account_id FROM accounts WHERE lower(trim(CAST("{col}" AS VARCHAR))) IN (SELECT unnest(?))'
+            sets.append(_ids(ws, sql, [low]))
+    out = sets[0]
+    for s in sets[1:]:
+        out &= s
+    return out
+
+
+def _outcome_accounts(ws: Workspace, outcome: str, tables: set[str]) -> set[str]:
+    if outcome == "churned":
+        if "revenue" in tables and "churned" in _columns(ws, "revenue"):
+            return _ids(
+                ws, "SELECT DISTINCT account_id FROM revenue WHERE TRY_CAST(churned AS BOOLEAN)"
+            )
+        if "accounts" in tables and "churned" in _columns(ws, "accounts"):
+            return _ids(ws, "SELECT account_id FROM accounts WHERE TRY_CAST(churned AS BOOLEAN)")
+        raise ScopeError(
+            "'churned customers' needs churn data (a revenue table with a churned column)"
+        )
+    if "deals" not in tables:
+        raise ScopeError(f"'{outcome} accounts' needs the deals table")
+    if outcome == "won":
+        return _ids(ws, "SELECT DISTINCT account_id FROM deals WHERE outcome = 'won'")
+    if outcome == "lost":
+        return _ids(ws, "SELECT DISTINCT account_id FROM deals WHERE outcome = 'lost' "
+                        "AND account_id NOT IN (SELECT account_id FROM deals WHERE outcome = 'won')")  # fmt: skip
+    return _ids(ws, "SELECT DISTINCT account_id FROM deals WHERE outcome = 'open'")
+
+
+def resolve_contacts(ws: Workspace, scope: Scope) -> set[str] | None:
+    if not scope.roles:
+        return None
+    if "contacts" not in ws.tables():
+        raise ScopeError("role filters need a contacts table with a dmu_role column")
+    df = ws.query("SELECT contact_id FROM contacts WHERE lower(CAST(dmu_role AS VARCHAR)) IN (SELECT unnest(?))",
+                  [[r.lower() for r in scope.roles]])  # fmt: skip
+    return {str(x) for x in df["contact_id"].dropna()}
+
+
+def scope_filters(scope: Scope, accounts: set[str] | None, contacts: set[str] | None) -> Filters:
+    return Filters(
+        account_ids=accounts,
+        contact_ids=contacts,
+        since=scope.since,
+        until=scope.until,
+        channels=set(scope.channels) or None,
+        speakers=set(scope.speakers) or None,
+    )
+
+
+# -- the answer ---------------------------------------------------------------------------
+def _account_info(ws: Workspace, ids: list[str]) -> dict[str, dict[str, Any]]:
+    info: dict[str, dict[str, Any]] = {i: {} for i in ids}
+    if not ids:
+        return info
+    tables = set(ws.tables())
+    lookups = [
+        ("accounts", "name", "name"),
+        ("scores", "tier", "tier"),
+        ("health", "health", "health"),
+    ]
+    for table, col, key in lookups:
+        if table in tables and col in _columns(ws, table):
+            df = ws.query(f'SELECT CAST(account_id AS VARCHAR) AS a, "{col}" AS v FROM {table} '
+                          "WHERE CAST(account_id AS VARCHAR) IN (SELECT unnest(?))", [ids])  # fmt: skip
+            for a, v in zip(df["a"], df["v"], strict=True):
+                info.setdefault(a, {})[key] = None if pd.isna(v) else v
+    return info
+
+
+def _open(ws: Workspace) -> PassageIndex | None:
+    if ws.read_only:
+        return open_index(ws) if index_path(ws).exists() else None
+    return ensure_index(ws)[0]
+
+
+def ask(
+    ws: Workspace,
+    question: str,
+    *,
+    top: int | None = None,
+    tier: str | int | list[str | int] | None = None,
+    since: date | str | None = None,
+    until: date | str | None = None,
+    where: dict[str, Any] | None = None,
+    limit: int = 20,
+    today: date | None = None,
+) -> Answer:
+    """Answer ``question`` from the workspace's conversations.
+
+    Parameters
+    ----------
+    ws : Workspace
+        Needs a ``conversations`` table; ``health``/``scores``/``deals`` are used
+        when the question names best/worst customers, tiers or outcomes.
+    question : str
+        Plain English, e.g. ``"what do our best 10 customers say about pricing last quarter?"``.
+    top : int, optional
+        Best N customers by health rank (``-N``: worst N). Overrides the question.
+    tier : str or list, optional
+        ``"1"``, ``["1", "2"]``, ``"excluded"``, ... Overrides the question.
+    since, until : date or ISO string, optional
+        Inclusive date window. Overrides the question.
+    where : dict, optional
+        Account attribute filters, e.g. ``{"industry": "Logistics"}``.
+    limit : int
+        Passages to return.
+    today : date, optional
+        Reference day for relative windows.
+    """
+    today = today or date.today()
+    vocab = build_vocabulary(ws)
+    scope = parse_question(question or "", today, vocabulary=vocab)
+    scope = apply_overrides(scope, top=top, tier=tier, since=since, until=until, where=where)
+    answer = Answer(question=question or "", scope=scope, messages=list(scope.notes))
+    if "conversations" not in ws.tables():
+        answer.messages.append(
+            "this workspace has no conversations yet; ingest calls, emails or notes first"
+        )
+        return answer
+    try:
+        accounts = resolve_accounts(ws, scope)
+        contacts = resolve_contacts(ws, scope)
+    except ScopeError as exc:
+        answer.messages.append(str(exc))
+        return answer
+    answer.accounts_in_scope = None if accounts is None else len(accounts)
+    if accounts is not None and not accounts:
+        answer.messages.append(f"no accounts match {scope.who()}")
+        return answer
+    idx = _open(ws)
+    if idx is None:
+        answer.messages.append(
+            "the conversation index has not been built yet (the workspace is read-only)"
+        )
+        return answer
+    filters = scope_filters(scope, accounts, contacts)
+    res = idx.search(scope.topic, filters, limit=max(limit, THEME_POOL if scope.topic else limit))
+    answer.total_matches = res.total
+    hits = res.hits
+    info = _account_info(ws, sorted({h.account_id for h in hits[:limit]}))
+    answer.passages = [_passage(h, info.get(h.account_id, {})) for h in hits[:limit]]
+    if hits:
+        answer.themes = key_phrases(
+            [h.text for h in hits],
+            top=8,
+            exclude=topic_words(scope.topic),
+            accounts=[h.account_id for h in hits],
+        )
+    else:
+        answer.messages += explain_empty(idx, scope, filters, today)
+    return answer
+
+
+def _passage(h: Hit, info: dict[str, Any]) -> AnswerPassage:
+    tier = info.get("tier")
+    health = info.get("health")
+    return AnswerPassage(
+        quote=h.text, account_id=h.account_id, account_name=info.get("name"),
+        tier=None if tier is None else str(tier), health=None if health is None else float(health),
+        date=h.date, channel=h.channel, speaker=h.speaker, source_id=h.source_id, passage_id=h.passage_id,
+        start=h.start, end=h.end, score=round(h.score, 4),
+    )  # fmt: skip
+
+
+def explain_empty(idx: PassageIndex, scope: Scope, filters: Filters, today: date) -> list[str]:
+    """Why nothing matched, and where matches do exist."""
+    who = scope.who()
+    when = f"in {scope.when()}" if (scope.since or scope.until) else ""
+    what = f" mentioning {scope.topic!r}" if scope.topic else ""
+    msgs: list[str] = []
+    in_scope = idx.count(None, filters)
+    if in_scope == 0:
+        base = f"no conversations from {who}" + (f" {when}" if when else "")
+        if scope.since or scope.until:
+            for label, wider in _wider_windows(scope, today):
+                n = idx.count(None, _with_window(filters, *wider))
+                if n:
+                    return [f"{base}; {n} exist {label}"]
+            return [f"{base}; there are none from them at any time either"]
+        if scope.channels or scope.speakers:
+            n = idx.count(
+                None, Filters(account_ids=filters.account_ids, contact_ids=filters.contact_ids)
+            )
+            return [
+                f"{base} in channel/speaker {'/'.join(scope.channels + scope.speakers)}; {n} exist in other channels"
+            ]
+        return [f"{base}; their accounts have no conversations in the index"]
+    msgs.append(
+        f"{in_scope} conversation passage(s) from {who}"
+        + (f" {when}" if when else "")
+        + f", but none{what}"
+    )
+    if scope.topic:
+        anywhere = idx.count(scope.topic, Filters())
+        if anywhere:
+            msgs.append(
+                f"{anywhere} passage(s) mention {scope.topic!r} across all accounts and dates"
+            )
+    return msgs
+
+
+def _with_window(f: Filters, since: date | None, until: date | None) -> Filters:
+    return Filters(f.account_ids, f.contact_ids, since, until, f.channels, f.speakers)
+
+
+def _wider_windows(scope: Scope, today: date) -> list[tuple[str, tuple[date | None, date | None]]]:
+    out: list[tuple[str, tuple[date | None, date | None]]] = []
+    end = max(scope.until or today, today)
+    span = ((scope.until or today) - (scope.since or today)).days if scope.since else 0
+    for days, label in ((92, "in the last 3 months"), (366, "in the last 12 months")):
+        if span < days - 2:
+            out.append((label, (today - timedelta(days=days - 1), end)))
+    out.append(("at other times", (None, None)))
+    return out
