@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 _SKIP_ATTR = {"account_id", "name", "domain", "website", "description"}
 _MAX_VALUES = 500
-THEME_POOL = 200
+THEME_POOL = 100
 
 
 @dataclass
@@ -163,44 +163,67 @@ def _fmt_health(h: float | None, bare: bool = False) -> str:
 
 
 # -- vocabulary and scope resolution ----------------------------------------------------
-def _columns(ws: Workspace, table: str) -> dict[str, str]:
-    df = ws.query(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
-        [table],
-    )
-    return dict(zip(df["column_name"], df["data_type"], strict=True))
+Catalog = dict[str, dict[str, str]]
 
 
-def build_vocabulary(ws: Workspace) -> Vocabulary:
+def catalog(ws: Workspace) -> Catalog:
+    """{table: {column: type}} for the workspace's user tables, in one query."""
+    with ws._lock:
+        rows = ws.con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE schema_name = 'main' AND database_name = current_database()"
+        ).fetchall()
+    out: Catalog = {}
+    for t, c, typ in rows:
+        if not t.startswith("_"):
+            out.setdefault(t, {})[c] = typ
+    return out
+
+
+def _rows(ws: Workspace, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with ws._lock:
+        return ws.con.execute(sql, params or []).fetchall()
+
+
+def build_vocabulary(ws: Workspace, cat: Catalog | None = None) -> Vocabulary:
     """Known attribute values, channels, speakers and roles in the workspace."""
+    cat = catalog(ws) if cat is None else cat
     v = Vocabulary()
-    tables = set(ws.tables())
-    if "accounts" in tables:
-        for col, typ in _columns(ws, "accounts").items():
-            if col in _SKIP_ATTR or col.endswith("_id"):
-                continue
-            if typ == "VARCHAR":
-                sql = f'SELECT DISTINCT CAST("{col}" AS VARCHAR) AS v FROM accounts WHERE "{col}" IS NOT NULL LIMIT {_MAX_VALUES + 1}'
-            elif typ == "VARCHAR[]":
-                sql = f'SELECT DISTINCT unnest("{col}") AS v FROM accounts LIMIT {_MAX_VALUES + 1}'
-            else:
-                continue
-            vals = [x for x in ws.query(sql)["v"].tolist() if isinstance(x, str) and x.strip()]
-            if 0 < len(vals) <= _MAX_VALUES:
-                v.attributes[col] = {x.strip().lower(): x for x in vals}
-    if "conversations" in tables:
-        cols = _columns(ws, "conversations")
-        for col, target in (("channel", v.channels), ("speaker", v.speakers)):
-            if col in cols:
-                df = ws.query(
-                    f'SELECT DISTINCT lower(trim(CAST("{col}" AS VARCHAR))) AS v FROM conversations LIMIT 200'
-                )
-                target.update({x: x for x in df["v"].dropna() if x})
-    if "contacts" in tables and "dmu_role" in _columns(ws, "contacts"):
-        df = ws.query(
-            "SELECT DISTINCT CAST(dmu_role AS VARCHAR) AS v FROM contacts WHERE dmu_role IS NOT NULL LIMIT 200"
+    parts = []
+    for col, typ in cat.get("accounts", {}).items():
+        if col in _SKIP_ATTR or col.endswith("_id") or typ not in ("VARCHAR", "VARCHAR[]"):
+            continue
+        val = f'unnest("{col}")' if typ == "VARCHAR[]" else f'CAST("{col}" AS VARCHAR)'
+        lit = col.replace("'", "''")
+        parts.append(
+            f"(SELECT DISTINCT '{lit}' AS c, {val} AS v FROM accounts LIMIT {_MAX_VALUES + 1})"
         )
-        v.roles = {x.strip().lower(): x for x in df["v"] if isinstance(x, str) and x.strip()}
+    if parts:
+        found: dict[str, list[str]] = {}
+        for c, val in _rows(ws, " UNION ALL ".join(parts)):
+            if isinstance(val, str) and val.strip():
+                found.setdefault(c, []).append(val)
+        for c, vals in found.items():
+            if len(vals) <= _MAX_VALUES:
+                v.attributes[c] = {x.strip().lower(): x for x in vals}
+    conv = cat.get("conversations", {})
+    for col, target in (("channel", v.channels), ("speaker", v.speakers)):
+        if col not in conv:
+            continue
+        known = ws.meta(f"voc_{col}s")  # recorded by update_index
+        if known is not None:
+            vals = json.loads(known)
+        else:
+            sql = f'SELECT DISTINCT lower(trim(CAST("{col}" AS VARCHAR))) FROM conversations LIMIT 200'
+            vals = [r[0] for r in _rows(ws, sql)]
+        target.update({x: x for x in vals if x})
+    if "dmu_role" in cat.get("contacts", {}):
+        sql = "SELECT DISTINCT CAST(dmu_role AS VARCHAR) FROM contacts WHERE dmu_role IS NOT NULL LIMIT 200"
+        v.roles = {
+            r[0].strip().lower(): r[0]
+            for r in _rows(ws, sql)
+            if isinstance(r[0], str) and r[0].strip()
+        }
     return v
 
 
@@ -209,17 +232,18 @@ class ScopeError(Exception):
 
 
 def _ids(ws: Workspace, sql: str, params: list[Any] | None = None) -> set[str]:
-    return {str(x) for x in ws.query(sql, params)["account_id"].dropna()}
+    return {str(r[0]) for r in _rows(ws, sql, params) if r[0] is not None}
 
 
-def resolve_accounts(ws: Workspace, scope: Scope) -> set[str] | None:
+def resolve_accounts(ws: Workspace, scope: Scope, cat: Catalog | None = None) -> set[str] | None:
     """The account ids in scope, or ``None`` when the scope does not restrict accounts.
 
     Raises :class:`ScopeError` with a helpful message when a needed table is missing.
     """
     if not scope.needs_accounts:
         return None
-    tables = set(ws.tables())
+    cat = catalog(ws) if cat is None else cat
+    tables = set(cat)
     sets: list[set[str]] = []
 
     def need(table: str, what: str) -> None:
@@ -261,10 +285,10 @@ def resolve_accounts(ws: Workspace, scope: Scope) -> set[str] | None:
         sets.append(_ids(ws, "SELECT account_id FROM scores WHERE lower(CAST(tier AS VARCHAR)) IN (SELECT unnest(?))",
                          [[t.lower() for t in scope.tiers]]))  # fmt: skip
     if scope.outcome:
-        sets.append(_outcome_accounts(ws, scope.outcome, tables))
+        sets.append(_outcome_accounts(ws, scope.outcome, cat))
     if scope.where:
         need("accounts", "attribute filters")
-        cols = _columns(ws, "accounts")
+        cols = cat["accounts"]
         for col, vals in scope.where.items():
             if col not in cols:
                 raise ScopeError(
@@ -282,13 +306,14 @@ def resolve_accounts(ws: Workspace, scope: Scope) -> set[str] | None:
     return out
 
 
-def _outcome_accounts(ws: Workspace, outcome: str, tables: set[str]) -> set[str]:
+def _outcome_accounts(ws: Workspace, outcome: str, cat: Catalog) -> set[str]:
+    tables = set(cat)
     if outcome == "churned":
-        if "revenue" in tables and "churned" in _columns(ws, "revenue"):
+        if "revenue" in tables and "churned" in cat["revenue"]:
             return _ids(
                 ws, "SELECT DISTINCT account_id FROM revenue WHERE TRY_CAST(churned AS BOOLEAN)"
             )
-        if "accounts" in tables and "churned" in _columns(ws, "accounts"):
+        if "accounts" in tables and "churned" in cat["accounts"]:
             return _ids(ws, "SELECT account_id FROM accounts WHERE TRY_CAST(churned AS BOOLEAN)")
         raise ScopeError(
             "'churned customers' needs churn data (a revenue table with a churned column)"
@@ -303,10 +328,11 @@ def _outcome_accounts(ws: Workspace, outcome: str, tables: set[str]) -> set[str]
     return _ids(ws, "SELECT DISTINCT account_id FROM deals WHERE outcome = 'open'")
 
 
-def resolve_contacts(ws: Workspace, scope: Scope) -> set[str] | None:
+def resolve_contacts(ws: Workspace, scope: Scope, cat: Catalog | None = None) -> set[str] | None:
     if not scope.roles:
         return None
-    if "contacts" not in ws.tables():
+    cat = catalog(ws) if cat is None else cat
+    if "dmu_role" not in cat.get("contacts", {}):
         raise ScopeError("role filters need a contacts table with a dmu_role column")
     df = ws.query("SELECT contact_id FROM contacts WHERE lower(CAST(dmu_role AS VARCHAR)) IN (SELECT unnest(?))",
                   [[r.lower() for r in scope.roles]])  # fmt: skip
@@ -325,22 +351,28 @@ def scope_filters(scope: Scope, accounts: set[str] | None, contacts: set[str] | 
 
 
 # -- the answer ---------------------------------------------------------------------------
-def _account_info(ws: Workspace, ids: list[str]) -> dict[str, dict[str, Any]]:
+def _account_info(ws: Workspace, ids: list[str], cat: Catalog) -> dict[str, dict[str, Any]]:
+    """Name, tier and health of ``ids``, in one query."""
     info: dict[str, dict[str, Any]] = {i: {} for i in ids}
     if not ids:
         return info
-    tables = set(ws.tables())
-    lookups = [
-        ("accounts", "name", "name"),
-        ("scores", "tier", "tier"),
-        ("health", "health", "health"),
-    ]
-    for table, col, key in lookups:
-        if table in tables and col in _columns(ws, table):
-            df = ws.query(f'SELECT CAST(account_id AS VARCHAR) AS a, "{col}" AS v FROM {table} '
-                          "WHERE CAST(account_id AS VARCHAR) IN (SELECT unnest(?))", [ids])  # fmt: skip
-            for a, v in zip(df["a"], df["v"], strict=True):
-                info.setdefault(a, {})[key] = None if pd.isna(v) else v
+    cols, joins = [], []
+    for alias, (table, col) in enumerate(
+        (("accounts", "name"), ("scores", "tier"), ("health", "health"))
+    ):
+        if col in cat.get(table, {}) and "account_id" in cat[table]:
+            t = f"t{alias}"
+            cols.append(f'any_value({t}."{col}") AS {col}')
+            joins.append(f"LEFT JOIN {table} {t} ON CAST({t}.account_id AS VARCHAR) = i.a")
+        else:
+            cols.append(f"NULL AS {col}")
+    sql = f"SELECT i.a, {', '.join(cols)} FROM (SELECT unnest(?) AS a) i {' '.join(joins)} GROUP BY i.a"
+    for a, name, tier, health in _rows(ws, sql, [ids]):
+        info[a] = {
+            "name": name,
+            "tier": tier,
+            "health": None if health is None or pd.isna(health) else health,
+        }
     return info
 
 
@@ -385,18 +417,19 @@ def ask(
         Reference day for relative windows.
     """
     today = today or date.today()
-    vocab = build_vocabulary(ws)
+    cat = catalog(ws)
+    vocab = build_vocabulary(ws, cat)
     scope = parse_question(question or "", today, vocabulary=vocab)
     scope = apply_overrides(scope, top=top, tier=tier, since=since, until=until, where=where)
     answer = Answer(question=question or "", scope=scope, messages=list(scope.notes))
-    if "conversations" not in ws.tables():
+    if "conversations" not in cat:
         answer.messages.append(
             "this workspace has no conversations yet; ingest calls, emails or notes first"
         )
         return answer
     try:
-        accounts = resolve_accounts(ws, scope)
-        contacts = resolve_contacts(ws, scope)
+        accounts = resolve_accounts(ws, scope, cat)
+        contacts = resolve_contacts(ws, scope, cat)
     except ScopeError as exc:
         answer.messages.append(str(exc))
         return answer
@@ -414,7 +447,7 @@ def ask(
     res = idx.search(scope.topic, filters, limit=max(limit, THEME_POOL if scope.topic else limit))
     answer.total_matches = res.total
     hits = res.hits
-    info = _account_info(ws, sorted({h.account_id for h in hits[:limit]}))
+    info = _account_info(ws, sorted({h.account_id for h in hits[:limit]}), cat)
     answer.passages = [_passage(h, info.get(h.account_id, {})) for h in hits[:limit]]
     if hits:
         answer.themes = key_phrases(

@@ -13,6 +13,7 @@ clauses of the tantivy query itself, so BM25 ranks only passages in scope.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -69,6 +70,8 @@ def _schema() -> tantivy.Schema:
 
 def norm_value(v: Any) -> str:
     """How channel/speaker values are stored: stripped and lower-cased."""
+    if isinstance(v, str):
+        return v.strip().lower()
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return ""
     return str(v).strip().lower()
@@ -327,10 +330,12 @@ _DAY = (
 
 
 def _conv_columns(ws: Workspace) -> set[str]:
-    df = ws.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'conversations'"
-    )
-    return set(df["column_name"])
+    with ws._lock:
+        rows = ws.con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' "
+            "AND database_name = current_database() AND table_name = 'conversations'"
+        ).fetchall()
+    return {r[0] for r in rows}
 
 
 def _col(cols: set[str], name: str) -> str:
@@ -379,7 +384,7 @@ def _fetch(
         try:
             reader = con.sql(sql).to_arrow_reader(_BATCH)
             for batch in reader:
-                yield batch.to_pandas()
+                yield batch.to_pydict()
         finally:
             if not all_rows:
                 con.unregister("_voc_ids")
@@ -432,9 +437,7 @@ def update_index(
     report.removed_sources = len(removed_ids)
 
     if not (new_ids or changed_ids or removed_ids):
-        ws.write(
-            {}, meta={"voc_index_schema": SCHEMA_VERSION, "voc_index_fingerprint": fingerprint(ws)}
-        )
+        ws.write({}, meta=_meta(ws))
         report.total_passages = idx.num_docs()
         report.seconds = time.perf_counter() - t0
         return report
@@ -446,40 +449,43 @@ def update_index(
     hashes: dict[str, str] = {}
     stats = report.split
     todo = new_ids + changed_ids
-    for df in _fetch(ws, todo, all_rows=len(todo) == len(current)):
-        for row in df.itertuples(index=False):
-            sid = str(row.source_id)
+    for batch in _fetch(ws, todo, all_rows=len(todo) == len(current)):
+        cols = (
+            batch[c]
+            for c in (
+                "source_id",
+                "hash",
+                "text",
+                "account_id",
+                "contact_id",
+                "channel",
+                "speaker",
+                "day",
+            )
+        )
+        for sid, h, text, acc, con, channel, speaker, day in zip(*cols, strict=True):
+            sid = str(sid)
             if sid in counts:  # duplicate ids: keep the first row
                 continue
             ps = split_passages(
-                sid,
-                row.text,
-                channel=row.channel,
-                min_words=min_words,
-                max_words=max_words,
-                stats=stats,
+                sid, text, channel=channel, min_words=min_words, max_words=max_words, stats=stats
             )
-            day = None if pd.isna(row.day) else int(row.day)
-            acc = "" if row.account_id is None or pd.isna(row.account_id) else str(row.account_id)
-            con = "" if row.contact_id is None or pd.isna(row.contact_id) else str(row.contact_id)
-            ch, sp = norm_value(row.channel), norm_value(row.speaker)
+            fields = {
+                "source_id": sid,
+                "account_id": acc or "",
+                "contact_id": con or "",
+                "channel": norm_value(channel),
+                "speaker": norm_value(speaker),
+            }
             for p in ps:
-                writer.add_document(
-                    PassageIndex.document(
-                        passage_id=p.passage_id,
-                        source_id=sid,
-                        text=p.text,
-                        start=p.start,
-                        end=p.end,
-                        account_id=acc,
-                        contact_id=con,
-                        channel=ch,
-                        speaker=sp,
-                        day=day,
-                    )  # fmt: skip
+                doc = tantivy.Document(
+                    text=p.text, passage_id=p.passage_id, start=p.start, end=p.end, **fields
                 )
+                if day is not None:
+                    doc.add_integer("day", int(day))
+                writer.add_document(doc)
             counts[sid] = len(ps)
-            hashes[sid] = row.hash
+            hashes[sid] = h
     report.added_passages = sum(counts.values())
 
     keep = tracked[~tracked["source_id"].isin(set(removed_ids) | set(changed_ids))]
@@ -495,7 +501,7 @@ def update_index(
     writer.wait_merging_threads()
     ws.write(
         {TRACK_TABLE: table},
-        meta={"voc_index_schema": SCHEMA_VERSION, "voc_index_fingerprint": fingerprint(ws)},
+        meta=_meta(ws),
     )
     report.total_passages = idx.num_docs()
     report.seconds = time.perf_counter() - t0
@@ -503,16 +509,33 @@ def update_index(
 
 
 def fingerprint(ws: Workspace) -> str:
-    """A cheap fingerprint of the conversations table (row count and a hash of ids,
-    dates, accounts and text lengths), to skip the full check when nothing changed."""
+    """A cheap fingerprint of the conversations table: row count and a hash of the ids.
+
+    It tells :func:`ensure_index` that conversations were added or removed
+    without reading the texts; call :func:`update_index` after editing texts
+    in place (it compares content hashes).
+    """
     cols = _conv_columns(ws)
-    args = ", ".join(
-        f'"{c}"' if c != "text" else 'length(CAST("text" AS VARCHAR))'
-        for c in ("id", "account_id", "occurred_at", "text", "channel", "speaker", "contact_id")
-        if c in cols
-    )
-    row = ws.query(f"SELECT count(*) AS n, bit_xor(hash({args})) AS h FROM conversations").iloc[0]
-    return f"{int(row['n'])}:{row['h']}"
+    key = '"id"' if "id" in cols else "rowid"
+    with ws._lock:
+        n, h = ws.con.execute(
+            f"SELECT count(*), bit_xor(hash({key})) FROM conversations"
+        ).fetchone()  # type: ignore[misc]
+    return f"{int(n)}:{h}"
+
+
+def _meta(ws: Workspace) -> dict[str, str]:
+    """What ask() reads back without scanning: schema, fingerprint, channel and speaker values."""
+    cols = _conv_columns(ws)
+    out = {"voc_index_schema": SCHEMA_VERSION, "voc_index_fingerprint": fingerprint(ws)}
+    for col in ("channel", "speaker"):
+        if col in cols:
+            with ws._lock:
+                rows = ws.con.execute(
+                    f'SELECT DISTINCT lower(trim(CAST("{col}" AS VARCHAR))) FROM conversations LIMIT 200'
+                ).fetchall()
+            out[f"voc_{col}s"] = json.dumps(sorted(r[0] for r in rows if r[0]))
+    return out
 
 
 def ensure_index(ws: Workspace) -> tuple[PassageIndex, IndexReport | None]:

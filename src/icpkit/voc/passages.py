@@ -313,6 +313,12 @@ def split_passages(
         work, omap = strip_html(text)
         stats.html_stripped += 1
     out: list[Passage] = []
+    if omap is None and len(work) < max_words * 30:
+        n = len(work.split())
+        if 0 < n <= max_words:  # fast path: the whole (short) text is one passage
+            s, e = next(_trim(work, 0, len(work)))
+            stats.passages += 1
+            return [Passage(str(source_id), s, e, work[s:e], n)]
     for s, e, n in split_text(work, min_words=min_words, max_words=max_words):
         quote = work[s:e]
         if omap is not None:
