@@ -1,0 +1,326 @@
+"""Scoring for the HTTP API: the same numbers as ``icp score``, fast for one account.
+
+``score_records(icp, records)`` is the API's scoring path. It turns JSON
+records into the text cells a CSV would hold, runs them through the same
+canonicalisation as ``icp score`` (``ingest.canonical.canonicalize``) and the
+reference scorer (``scoring.scorer.score_accounts``).
+
+For a single account that path costs tens of milliseconds of pandas overhead,
+so :class:`RowScorer` evaluates the scorecard on one plain dict instead,
+following the reference scorer's documented semantics. It only takes inputs
+whose canonical form is unambiguous (numbers in number columns, lists or
+plain text for lists, plain text elsewhere) and returns ``None`` otherwise,
+so that anything unusual goes through the reference path. A property test
+checks that both give identical results.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, InputErrors
+from ..icpfile import ICP, Condition
+from ..ingest.canonical import _FALSE, _NUM_STRIP, _TRUE, canonicalize, map_columns
+from ..schema import INT, LIST, NUM, STR, TABLES, ColumnMapping, normalize_name
+from ..scoring.scorer import MAX_REASONS, score_accounts
+
+SOURCE = "request"
+_NULLS = ("", "-", "nan", "NaN", "NA", "N/A", "null", "None")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_CANONICAL = {c.name: c for c in TABLES["market"].columns}
+
+
+def raw_cell(value: Any, where: str) -> Any:
+    """A JSON value as the text cell a CSV reader would give (lists stay lists)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return str(value)
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, (list, tuple)):
+        items = [raw_cell(v, where) for v in value]
+        return [v for v in items if v is not None]
+    raise InputError(
+        "nested objects are not supported as attribute values",
+        file=SOURCE,
+        column=where,
+        hint="Send a number, text, true/false, null or a list of text",
+    )
+
+
+def raw_records(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for i, rec in enumerate(records):
+        if not isinstance(rec, Mapping):
+            raise InputError("each account must be a JSON object", file=SOURCE, row=i + 2)
+        out.append({str(k): raw_cell(v, str(k)) for k, v in rec.items()})
+    return out
+
+
+@lru_cache(maxsize=256)
+def column_names(keys: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Canonical names for input keys (as ``icp score`` maps headers); None on a clash."""
+    df, _ = map_columns(pd.DataFrame(columns=list(keys)), TABLES["market"], ColumnMapping(), SOURCE)
+    names = tuple(str(c) for c in df.columns)
+    return names if len(set(names)) == len(names) else None
+
+
+def _with_ids(raws: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Number the accounts 1..n when no key maps to ``account_id``."""
+    keys: set[str] = set()
+    for r in raws:
+        keys.update(r)
+    names = column_names(tuple(sorted(keys)))
+    if names is not None and "account_id" in names:
+        return raws
+    if names is None and any(normalize_name(k) == "account_id" for k in keys):
+        return raws
+    return [{**r, "account_id": str(i + 1)} for i, r in enumerate(raws)]
+
+
+def score_records(icp: ICP, records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Score JSON records exactly as ``icp score`` scores the same rows from a CSV file."""
+    raws = _with_ids(raw_records(records))
+    frame = pd.DataFrame(raws, dtype=object)
+    if column_names(tuple(str(c) for c in frame.columns)) is None:
+        raise InputError(
+            "two attribute names map to the same column",
+            file=SOURCE,
+            hint=f"Rename one of them; the names given were {', '.join(map(str, frame.columns))}",
+        )
+    frame = frame.astype(object).where(frame.notna(), None)
+    df, _warnings, errors, _kinds = canonicalize("market", frame, SOURCE)
+    if errors:
+        raise InputErrors(errors)
+    return score_accounts(icp, df).frame
+
+
+# -- the one-account path ---------------------------------------------------------
+
+
+class _Fallback(Exception):
+    """The input needs the reference path."""
+
+
+def _canonical_value(name: str, raw: Any) -> Any:
+    """The value ``canonicalize`` would store for one cell of a one-row frame."""
+    spec = _CANONICAL.get(name)
+    if raw is None:
+        return None
+    if spec is None:  # a custom column: its kind is inferred from this one value
+        if not isinstance(raw, str):
+            raise _Fallback
+        if any(ch.isdigit() for ch in raw) or raw.strip().lower() in _TRUE | _FALSE:
+            raise _Fallback
+        try:
+            float(_NUM_STRIP.sub("", raw))
+        except ValueError:
+            return raw.strip()
+        raise _Fallback
+    if spec.kind in (NUM, INT):
+        if not isinstance(raw, str):
+            raise _Fallback
+        cleaned = _NUM_STRIP.sub("", raw).replace("%", "")
+        if cleaned in _NULLS:
+            return None
+        if not cleaned.isascii() or not _PLAIN_NUMBER.fullmatch(cleaned):
+            raise _Fallback
+        x = float(cleaned)
+        return None if math.isinf(x) else x
+    if spec.kind == LIST:
+        if isinstance(raw, list):
+            return sorted({str(x).strip().lower() for x in raw if str(x).strip()})
+        sep = "|" if "|" in raw else ";" if ";" in raw else ","
+        return sorted({p.strip().lower() for p in raw.split(sep) if p.strip()})
+    if spec.kind == STR and isinstance(raw, str):
+        return raw.strip()
+    raise _Fallback
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float):
+        return math.isnan(v)
+    if isinstance(v, str):
+        return v.strip() == ""
+    if isinstance(v, list):
+        return len(v) == 0
+    return False
+
+
+def _text(v: Any) -> str | None:
+    if v is None or isinstance(v, list):
+        return None
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        if v == round(v) and abs(v) < 2**62:
+            return str(int(v))
+        return str(v).lower()
+    s = str(v).strip().lower()
+    return s or None
+
+
+def _number(v: Any) -> float:
+    if v is None or isinstance(v, list):
+        return math.nan
+    if isinstance(v, float):
+        return v
+    s = str(v).replace(",", "").strip()
+    if _PLAIN_NUMBER.fullmatch(s):
+        return float(s)
+    if any(ch.isdigit() for ch in s):
+        raise _Fallback
+    try:
+        float(s)
+    except ValueError:
+        return math.nan
+    raise _Fallback
+
+
+def _items(v: Any) -> set[str]:
+    if v is None:
+        return set()
+    if isinstance(v, list):
+        return {str(x).strip().lower() for x in v} - {""}
+    if isinstance(v, float) and math.isnan(v):
+        return set()
+    s = str(v)
+    sep = "|" if "|" in s else ";" if ";" in s else ","
+    return {p.strip().lower() for p in s.split(sep)} - {""}
+
+
+def _holds(c: Condition, v: Any) -> bool:
+    op = c.op
+    missing = _is_missing(v)
+    if op == "missing":
+        return missing if c.missing else not missing
+    if op == "other":
+        return not missing
+    if op in ("in", "not_in"):
+        vals = {str(x).strip().lower() for x in (c.in_ if op == "in" else c.not_in) or []}
+        hit = _text(v) in vals
+        return (hit if op == "in" else not hit) and not missing
+    if op == "between":
+        lo, hi = c.between or (None, None)
+        x = _number(v)
+        if math.isnan(x):
+            return False
+        return (lo is None or x >= lo) and (hi is None or x < hi)
+    item = str(c.has if op == "has" else c.lacks).strip().lower()
+    hit = item in _items(v)
+    return hit if op == "has" else (not hit and not missing)
+
+
+def _fmt(p: int) -> str:
+    return f"+{p}" if p > 0 else str(p)
+
+
+class RowScorer:
+    """Score one account dict with an ICP, or return None when it needs the reference path."""
+
+    def __init__(self, icp: ICP) -> None:
+        self.icp = icp
+        self.point_names = []
+        for feat in icp.scorecard.features:
+            name = (
+                f"points_{feat.attribute}"
+                if feat.kind != "flag"
+                else f"points_{feat.attribute}_{feat.bins[0].has or feat.bins[0].lacks}"
+            )
+            self.point_names.append(normalize_name(name))
+        self.labels = [[b.text() for b in f.bins] for f in icp.scorecard.features]
+
+    def canonical(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        raw = {str(k): raw_cell(v, str(k)) for k, v in record.items()}
+        names = column_names(tuple(raw))
+        if names is None:
+            raise _Fallback
+        values = dict(zip(names, raw.values(), strict=True))
+        if "account_id" not in values:
+            values["account_id"] = "1"
+        if values["account_id"] is None or isinstance(values["account_id"], list):
+            raise _Fallback
+        return {k: _canonical_value(k, v) for k, v in values.items()}
+
+    def score(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        try:
+            return self._score(self.canonical(record))
+        except _Fallback:
+            return None
+
+    def _score(self, row: dict[str, Any]) -> dict[str, Any]:
+        icp = self.icp
+        sc = icp.scorecard
+        total = float(sc.base)
+        pts: list[int] = []
+        lbl: list[str] = []
+        for feat, labels in zip(sc.features, self.labels, strict=True):
+            v = row.get(feat.attribute)
+            p, label = 0, ""
+            for b, text in zip(feat.bins, labels, strict=True):
+                if _holds(b, v):
+                    p, label = b.points, text
+                    break
+            total += p
+            pts.append(p)
+            lbl.append(label)
+        score = int(np.clip(np.rint(total), 0, 100))
+        veto = ""
+        for d in icp.disqualifiers:
+            if d.enabled and _holds(d, row.get(d.attribute)):
+                veto = f"VETO {d.text()}" + (f" ({d.reason})" if d.reason else "")
+                break
+        if veto:
+            score = min(score, icp.veto_score)
+        tier = "none"
+        for t in sorted(icp.tiers, key=lambda t: t.tier):
+            if score >= t.min_score and all(_holds(c, row.get(c.attribute)) for c in t.pinned()):
+                tier = str(t.tier)
+                break
+        r = icp.routing
+        route = (
+            "high_touch"
+            if score >= r.high_touch
+            else "nurture"
+            if score >= r.nurture
+            else "deprioritize"
+        )
+        if veto:
+            tier, route = "excluded", "deprioritize"
+        order = sorted((j for j in range(len(pts)) if pts[j] != 0), key=lambda j: (-abs(pts[j]), j))
+        parts = [f"{lbl[j]} {_fmt(pts[j])}" for j in order[:MAX_REASONS]]
+        if veto:
+            parts.insert(0, veto)
+        out: dict[str, Any] = {
+            "account_id": str(row["account_id"]),
+            "score": score,
+            "tier": tier,
+            "route": route,
+            "reasons": "; ".join(parts),
+        }
+        for name, p in zip(self.point_names, pts, strict=True):
+            out[name] = p
+        return out
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Scored rows as plain JSON-ready dicts."""
+    recs = json.loads(frame.to_json(orient="records", force_ascii=False))
+    return [dict(r) for r in recs]
