@@ -19,9 +19,10 @@ from .ask import (
     build_vocabulary,
     resolve_accounts,
 )
-from .index import Filters, Hit, IndexReport, PassageIndex, open_index, update_index
+from .index import Filters, Hit, PassageIndex
 from .passages import Passage, SplitStats, read_text, split_passages, split_text
 from .scope import Scope, Vocabulary, apply_overrides, parse_question
+from .sync import IndexReport, open_index, update_index
 from .themes import Theme, key_phrases, log_odds, pain_themes
 
 __all__ = [

@@ -14,38 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-_NUM_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
-    "forty": 40, "fifty": 50, "hundred": 100, "a hundred": 100,
-}  # fmt: skip
-_NUM = r"(\d{1,6}|" + "|".join(sorted(_NUM_WORDS, key=len, reverse=True)) + r")"
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]  # fmt: skip
-    )
-    for m in names
-}
-_MONTH = r"(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")"
-_MON = "(?:" + _MONTH[1:-1] + ")"
-_DATE = rf"(\d{{4}}-\d{{1,2}}(?:-\d{{1,2}})?|{_MON}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MON}\s+\d{{4}}|{_MON}\s+\d{{4}})"
+from .dates import _NUM, Reader, num, parse_date, read_window
+
 _WHO = r"(?:customers?|accounts?|clients?|companies|company|firms?|businesses|logos?|users?)"
 _TIER = r"(1|2|3|one|two|three)"
 
@@ -155,164 +128,16 @@ class Scope:
         return d
 
 
-# -- dates ---------------------------------------------------------------------------
-def _month_bounds(y: int, m: int) -> tuple[date, date]:
-    start = date(y, m, 1)
-    nxt = date(y + (m == 12), m % 12 + 1, 1)
-    return start, nxt - timedelta(days=1)
-
-
-def _quarter_bounds(y: int, q: int) -> tuple[date, date]:
-    start = date(y, 3 * (q - 1) + 1, 1)
-    return start, _month_bounds(y, 3 * q)[1]
-
-
-def _shift_month(y: int, m: int, k: int) -> tuple[int, int]:
-    idx = y * 12 + (m - 1) + k
-    return idx // 12, idx % 12 + 1
-
-
-def _parse_date(text: str, *, end: bool = False) -> date | None:
-    """ISO ``YYYY-MM-DD`` / ``YYYY-MM``, ``March 5, 2025``, ``5 March 2025``, ``March 2025``."""
-    t = text.strip().lower().replace(",", "")
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?", t)
-    try:
-        if m:
-            y, mo = int(m.group(1)), int(m.group(2))
-            if m.group(3):
-                return date(y, mo, int(m.group(3)))
-            return _month_bounds(y, mo)[1 if end else 0]
-        parts = t.split()
-        if len(parts) == 3 and parts[0] in _MONTHS:
-            return date(int(parts[2]), _MONTHS[parts[0]], int(parts[1]))
-        if len(parts) == 3 and parts[1] in _MONTHS:
-            return date(int(parts[2]), _MONTHS[parts[1]], int(parts[0]))
-        if len(parts) == 2 and parts[0] in _MONTHS:
-            return _month_bounds(int(parts[1]), _MONTHS[parts[0]])[1 if end else 0]
-    except ValueError:
-        return None
-    return None
-
-
-def _num(tok: str) -> int:
-    return int(tok) if tok.isdigit() else _NUM_WORDS[tok]
-
-
-class _Reader:
-    """A lower-cased question with the spans already understood masked out."""
-
-    def __init__(self, text: str) -> None:
-        self.raw = text
-        self.text = text.lower()
-        self.used = [False] * len(text)
-
-    def find(self, pattern: str) -> list[re.Match[str]]:
-        out = []
-        for m in re.finditer(pattern, self.text):
-            if not any(self.used[m.start() : m.end()]):
-                out.append(m)
-        return out
-
-    def take(self, m: re.Match[str] | tuple[int, int]) -> None:
-        s, e = (m.start(), m.end()) if isinstance(m, re.Match) else m
-        for i in range(s, e):
-            self.used[i] = True
-
-    def rest(self) -> str:
-        return "".join(" " if u else c for c, u in zip(self.raw, self.used, strict=True))
-
-
-def _dates(r: _Reader, s: Scope, today: date) -> None:
-    def setw(m: re.Match[str], since: date | None, until: date | None, label: str) -> None:
-        s.since, s.until, s.window = since, until, label
-        r.take(m)
-
-    for m in r.find(rf"\bbetween\s+{_DATE}\s+and\s+{_DATE}"):
-        a, b = _parse_date(m.group(1)), _parse_date(m.group(2), end=True)
-        if a and b:
-            setw(m, a, b, m.group(0).strip())
-            return
-    for m in r.find(rf"\b(?:since|after|from|starting)\s+{_DATE}"):
-        d = _parse_date(m.group(1))
-        if d:
-            s.since, s.window = d, (s.window or "") + m.group(0).strip()
-            r.take(m)
-    for m in r.find(rf"\b(?:until|till|before|through|to)\s+{_DATE}"):
-        d = _parse_date(m.group(1), end=True)
-        if d:
-            if m.group(0).startswith("before"):
-                d = _parse_date(m.group(1)) or d
-                d = d - timedelta(days=1)
-            s.until = d
-            s.window = ((s.window + ", ") if s.window else "") + m.group(0).strip()
-            r.take(m)
-    if s.since or s.until:
-        return
-    unit_days = {"day": 1, "week": 7}
-    for m in r.find(
-        rf"\b(?:in\s+the\s+|over\s+the\s+|during\s+the\s+)?(?:last|past|previous)\s+{_NUM}\s+(day|week|month|quarter|year)s?\b"
-    ):
-        n, unit = _num(m.group(1)), m.group(2)
-        if unit in unit_days:
-            since = today - timedelta(days=n * unit_days[unit] - 1)
-        else:
-            months = {"month": 1, "quarter": 3, "year": 12}[unit] * n
-            y, mo = _shift_month(today.year, today.month, -months)
-            day = min(today.day, _month_bounds(y, mo)[1].day)
-            since = date(y, mo, day) + timedelta(days=1)
-        setw(m, since, today, f"last {n} {unit}s")
-        return
-    y, mo = today.year, today.month
-    q = (mo - 1) // 3 + 1
-    rel = [
-        (r"\b(?:in\s+|during\s+)?(?:the\s+)?(?:last|previous|past|prior)\s+month\b", lambda: (*_month_bounds(*_shift_month(y, mo, -1)), "last month")),
-        (r"\b(?:in\s+|during\s+)?this\s+month\b|\bmonth[- ]to[- ]date\b|\bmtd\b", lambda: (date(y, mo, 1), today, "this month")),
-        (r"\b(?:in\s+|during\s+)?(?:the\s+)?(?:last|previous|past|prior)\s+quarter\b", lambda: (*_quarter_bounds(*(divmod(y * 4 + q - 2, 4)[0], divmod(y * 4 + q - 2, 4)[1] + 1)), "last quarter")),
-        (r"\b(?:in\s+|during\s+)?this\s+quarter\b|\bquarter[- ]to[- ]date\b|\bqtd\b", lambda: (_quarter_bounds(y, q)[0], today, "this quarter")),
-        (r"\b(?:in\s+|during\s+)?(?:the\s+)?(?:last|previous|past|prior)\s+year\b", lambda: (date(y - 1, 1, 1), date(y - 1, 12, 31), "last year")),
-        (r"\b(?:in\s+|during\s+)?this\s+year\b|\byear[- ]to[- ]date\b|\bytd\b", lambda: (date(y, 1, 1), today, "this year")),
-        (r"\b(?:in\s+|during\s+)?(?:the\s+)?(?:last|previous|past|prior)\s+week\b", lambda: (today - timedelta(days=today.weekday() + 7), today - timedelta(days=today.weekday() + 1), "last week")),
-        (r"\b(?:in\s+|during\s+)?this\s+week\b", lambda: (today - timedelta(days=today.weekday()), today, "this week")),
-        (r"\byesterday\b", lambda: (today - timedelta(days=1), today - timedelta(days=1), "yesterday")),
-        (r"\btoday\b", lambda: (today, today, "today")),
-    ]  # fmt: skip
-    for pat, fn in rel:
-        found = r.find(pat)
-        if found:
-            a, b, label = fn()
-            setw(found[0], a, b, label)
-            return
-    for m in r.find(
-        r"\b(?:in\s+|during\s+)?(?:the\s+)?q([1-4])(?:\s*(?:of\s+)?(\d{4})|\s*'(\d{2}))?\b|\b(\d{4})\s*[- ]?q([1-4])\b"
-    ):
-        qq = int(m.group(1) or m.group(5))
-        yy = m.group(2) or (("20" + m.group(3)) if m.group(3) else None) or m.group(4)
-        year = int(yy) if yy else (y if qq <= q else y - 1)
-        a, b = _quarter_bounds(year, qq)
-        setw(m, a, b, f"Q{qq} {year}")
-        return
-    for m in r.find(rf"\b(?:in|during|for|throughout)\s+{_MONTH}(?:\s+(\d{{4}}))?\b"):
-        mm = _MONTHS[m.group(1)]
-        year = int(m.group(2)) if m.group(2) else (y if mm <= mo else y - 1)
-        a, b = _month_bounds(year, mm)
-        setw(m, a, b, f"{m.group(1).capitalize()} {year}")
-        return
-    for m in r.find(r"\b(?:in|during|for|throughout|of)\s+((?:19|20)\d{2})\b"):
-        year = int(m.group(1))
-        setw(m, date(year, 1, 1), date(year, 12, 31), m.group(1))
-        return
-
-
-def _who(r: _Reader, s: Scope) -> None:
+def _who(r: Reader, s: Scope) -> None:
     for m in r.find(
         rf"\b(?:our\s+|the\s+)?(?:best|top|healthiest|happiest|strongest)\s+{_NUM}\b(?:\s+{_WHO})?"
     ):
-        s.best = _num(m.group(1))
+        s.best = num(m.group(1))
         r.take(m)
     for m in r.find(
         rf"\b(?:our\s+|the\s+)?(?:worst|bottom|unhealthiest|least\s+healthy|weakest)\s+{_NUM}\b(?:\s+{_WHO})?"
     ):
-        s.worst = _num(m.group(1))
+        s.worst = num(m.group(1))
         r.take(m)
     for m in r.find(
         rf"\b(?:our\s+|the\s+)?(best|healthiest|happiest|top|worst|unhealthiest|at[- ]risk|unhealthy|least\s+healthy)\s+{_WHO}"
@@ -365,7 +190,7 @@ def _who(r: _Reader, s: Scope) -> None:
             r.take(m)
 
 
-def _key_values(r: _Reader, s: Scope, vocab: Vocabulary | None) -> None:
+def _key_values(r: Reader, s: Scope, vocab: Vocabulary | None) -> None:
     cols = set(vocab.attributes) if vocab else set()
     for m in r.find(r"\b([a-z_][a-z0-9_]*)\s*(?:==|=|:)\s*(\"[^\"]+\"|'[^']+'|[^\s,;?]+)"):
         key, val = m.group(1), m.group(2).strip("\"'")
@@ -388,7 +213,7 @@ def _assign(
     val: str,
     raw_val: str,
     vocab: Vocabulary | None,
-    r: _Reader,
+    r: Reader,
     m: re.Match[str],
 ) -> None:
     if key in ("channel", "channels"):
@@ -425,7 +250,7 @@ def _plural_re(value: str) -> str:
     return rf"{v}(?:s|es)?"
 
 
-def _attribute_words(r: _Reader, s: Scope, vocab: Vocabulary) -> None:
+def _attribute_words(r: Reader, s: Scope, vocab: Vocabulary) -> None:
     pre = r"(?:in|from|within|among|across|at|for)\s+(?:the\s+)?"
     post = r"(?:\s+(?:companies|company|accounts?|customers?|firms?|clients?|businesses|sector|industry|vertical|space|market|segment|based|headquartered))"
     items = sorted(
@@ -446,7 +271,7 @@ def _attribute_words(r: _Reader, s: Scope, vocab: Vocabulary) -> None:
             r.take(m)
 
 
-def _channels_roles(r: _Reader, s: Scope, vocab: Vocabulary) -> None:
+def _channels_roles(r: Reader, s: Scope, vocab: Vocabulary) -> None:
     synonyms = {"call": ["phone call", "phone"], "email": ["e-mail", "mail"], "meeting": ["meetings"],
                 "chat": ["live chat"], "ticket": ["support ticket"]}  # fmt: skip
     for low, val in sorted(vocab.channels.items(), key=lambda t: -len(t[0])):
@@ -498,9 +323,9 @@ def parse_question(
     """
     today = today or date.today()
     s = Scope(question=text)
-    r = _Reader(text or "")
+    r = Reader(text or "")
     _key_values(r, s, vocabulary)
-    _dates(r, s, today)
+    read_window(r, s, today)
     _who(r, s)
     if vocabulary is not None:
         _attribute_words(r, s, vocabulary)
@@ -534,10 +359,10 @@ def apply_overrides(
         tiers = tier if isinstance(tier, list | tuple | set) else [tier]
         scope.tiers = [str(t).lower().replace("tier", "").strip() for t in tiers]
     if since is not None:
-        scope.since = since if isinstance(since, date) else _parse_date(str(since))
+        scope.since = since if isinstance(since, date) else parse_date(str(since))
         scope.window = None
     if until is not None:
-        scope.until = until if isinstance(until, date) else _parse_date(str(until), end=True)
+        scope.until = until if isinstance(until, date) else parse_date(str(until), end=True)
         scope.window = None
     for key, val in (where or {}).items():
         vals = val if isinstance(val, list | tuple | set) else [val]

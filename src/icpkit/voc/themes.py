@@ -184,7 +184,8 @@ def log_odds(y_a: int, n_a: int, y_b: int, n_b: int, alpha: float = 0.5) -> tupl
 
 
 def _group_hits(ws: Workspace, ids: set[str], limit: int, speakers: set[str] | None) -> list[Hit]:
-    from .index import Filters, ensure_index
+    from .index import Filters
+    from .sync import ensure_index
 
     idx, _ = ensure_index(ws)
     res = idx.search(
