@@ -1,0 +1,377 @@
+"""Honest hold-out: split the closed deals, learn on one part, score the other.
+
+The split is decided first, from the deals' dates and outcomes only. Each
+fold then hands **only its training deals** to the fitting function
+(``fit_icp`` by default); the held-out deals are selected after the fit
+returns and go only to the scorer. Bins, segments, shrinkage, points and
+thresholds therefore never see a held-out deal. ``tests/test_validation.py``
+checks this by wrapping the fitting function in a spy.
+
+With dates (``closed_at``, else ``created_at``) the split is in time: the
+deals closed before the cutoff train, the later ones are held out (default
+cutoff: the date below which 75% of closed deals closed). Without dates it
+is stratified k-fold cross-validation, grouped by account when accounts have
+several deals, repeated with different seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from threadpoolctl import threadpool_limits
+
+from ..errors import IcpkitError, InputError, InsufficientData
+from ..profile import BuildResult, fit_icp, training_frame
+from ..scoring.scorer import score_accounts
+from . import peers as peer_models
+from .metrics import score_probability
+
+FitFn = Callable[..., BuildResult]
+SplitMethod = Literal["time", "cv"]
+
+MIN_DATED_SHARE = 0.8
+MIN_CLASS_PER_SIDE = 5
+HOLDOUT_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class Split:
+    """Positions (into the closed deals) that train and that are held out."""
+
+    name: str
+    train: np.ndarray
+    test: np.ndarray
+    repeat: int = 0
+
+
+@dataclass
+class SplitPlan:
+    method: SplitMethod
+    splits: list[Split]
+    info: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Fold:
+    split: Split
+    build: BuildResult
+    rows: pd.DataFrame  # held-out deals with their account attributes
+    scored: pd.DataFrame  # deal_id, account_id, won, amount, score, tier, route, predicted, p_*
+
+
+@dataclass
+class Backtest:
+    plan: SplitPlan
+    folds: list[Fold]
+    notes: list[str] = field(default_factory=list)
+
+    def repeat(self, r: int = 0) -> pd.DataFrame:
+        """Held-out scores of one repeat (every held-out deal once)."""
+        parts = [f.scored for f in self.folds if f.split.repeat == r]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def repeat_rows(self, r: int = 0) -> pd.DataFrame:
+        parts = [f.rows for f in self.folds if f.split.repeat == r]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    @property
+    def repeats(self) -> list[int]:
+        return sorted({f.split.repeat for f in self.folds})
+
+
+def closed_deals(deals: pd.DataFrame) -> pd.DataFrame:
+    """Won and lost deals, in a fresh 0..n-1 index (the positions splits refer to)."""
+    closed = deals[deals["outcome"].isin(["won", "lost"])].reset_index(drop=True)
+    if "deal_id" not in closed.columns:
+        closed = closed.assign(deal_id=[f"D{i + 1}" for i in range(len(closed))])
+    return closed
+
+
+def date_column(closed: pd.DataFrame) -> tuple[str | None, str]:
+    """The column to split in time on, and why (or why none)."""
+    for col in ("closed_at", "created_at"):
+        if col in closed.columns:
+            d = pd.to_datetime(closed[col], errors="coerce")
+            share = float(d.notna().mean()) if len(d) else 0.0
+            if share >= MIN_DATED_SHARE and d.nunique() >= 2:
+                why = "close dates" if col == "closed_at" else "creation dates (no close dates)"
+                return col, why
+    return None, "the closed deals have no usable close or creation dates"
+
+
+def _classes(won: np.ndarray) -> tuple[int, int]:
+    return int(won.sum()), int((~won).sum())
+
+
+def time_split(
+    closed: pd.DataFrame, cutoff: str | pd.Timestamp | None = None
+) -> tuple[Split | None, dict[str, Any], str]:
+    """Train on deals closed before the cutoff, hold out the rest.
+
+    Returns (split or None, info, reason). ``None`` with a reason when the
+    data cannot support a time split; an explicit ``cutoff`` that leaves one
+    side empty raises :class:`InputError` instead.
+    """
+    col, why = date_column(closed)
+    if col is None:
+        if cutoff is not None:
+            raise InputError(
+                f"--cutoff needs dated deals, but {why}",
+                hint="Add closed_at dates to the deals, or drop --cutoff to cross-validate",
+            )
+        return None, {}, why
+    d = pd.to_datetime(closed[col], errors="coerce")
+    dated = d.notna().to_numpy()
+    if cutoff is None:
+        cut = pd.Timestamp(d[dated].quantile(1 - HOLDOUT_SHARE)).normalize()
+        chosen = f"default: the date below which {1 - HOLDOUT_SHARE:.0%} of closed deals closed"
+    else:
+        try:
+            cut = pd.Timestamp(cutoff)
+        except (ValueError, TypeError) as exc:
+            raise InputError(
+                f"--cutoff {cutoff!r} is not a date", hint="Use an ISO date such as 2024-06-30"
+            ) from exc
+        chosen = "given with --cutoff"
+    dv = d.to_numpy()
+    train = np.nonzero(dated & (dv < np.datetime64(cut)))[0]
+    test = np.nonzero(dated & (dv >= np.datetime64(cut)))[0]
+    won = closed["outcome"].eq("won").to_numpy()
+    tw, tl = _classes(won[train])
+    hw, hl = _classes(won[test])
+    info = {
+        "date_column": col,
+        "dates": why,
+        "cutoff": str(cut.date()),
+        "cutoff_rule": chosen,
+        "undated_deals": int((~dated).sum()),
+        "train_deals": int(len(train)),
+        "train_wins": tw,
+        "test_deals": int(len(test)),
+        "test_wins": hw,
+        "train_from": str(d[train].min().date()) if len(train) else None,
+        "train_to": str(d[train].max().date()) if len(train) else None,
+        "test_from": str(d[test].min().date()) if len(test) else None,
+        "test_to": str(d[test].max().date()) if len(test) else None,
+    }
+    problem = None
+    if min(tw, tl) < MIN_CLASS_PER_SIDE or tw + tl < 10:
+        problem = f"the deals before {info['cutoff']} have {tw} won and {tl} lost"
+    elif min(hw, hl) < MIN_CLASS_PER_SIDE:
+        problem = f"the deals from {info['cutoff']} on have {hw} won and {hl} lost"
+    if problem:
+        if cutoff is not None:
+            raise InputError(
+                f"--cutoff {info['cutoff']} leaves too few deals on one side: {problem}",
+                hint=f"Each side needs at least {MIN_CLASS_PER_SIDE} won and {MIN_CLASS_PER_SIDE} lost deals; pick another date or use --split cv",
+            )
+        return None, info, f"a time split is too thin: {problem}"
+    return Split("time", train, test), info, ""
+
+
+def cv_splits(
+    closed: pd.DataFrame, *, folds: int = 5, repeats: int = 2, seed: int = 0
+) -> tuple[list[Split], dict[str, Any]]:
+    """Stratified k-fold splits, grouped by account when accounts have several deals."""
+    won = closed["outcome"].eq("won").to_numpy()
+    w, lo = _classes(won)
+    k = min(folds, w, lo)
+    if k < 2:
+        raise InsufficientData(
+            f"cross-validation needs at least 2 won and 2 lost deals; got {w} won, {lo} lost"
+        )
+    groups = closed["account_id"].astype(str).to_numpy()
+    n_groups = len(pd.unique(groups))
+    grouped = n_groups < len(groups) and n_groups >= 2 * k
+    splits = []
+    X = np.zeros((len(won), 1))
+    for r in range(repeats):
+        s = seed + r
+        if grouped:
+            it = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=s).split(
+                X, won, groups
+            )
+        else:
+            it = StratifiedKFold(n_splits=k, shuffle=True, random_state=s).split(X, won)
+        for i, (tr, te) in enumerate(it):
+            splits.append(Split(f"repeat {r + 1} fold {i + 1}", np.asarray(tr), np.asarray(te), r))
+    info = {
+        "folds": k,
+        "repeats": repeats,
+        "seeds": [seed + r for r in range(repeats)],
+        "grouped_by_account": bool(grouped),
+        "train_deals": int(round(len(won) * (k - 1) / k)),
+        "test_deals": int(len(won)),
+        "test_wins": w,
+    }
+    return splits, info
+
+
+def plan_splits(
+    closed: pd.DataFrame,
+    *,
+    split: SplitMethod | None = None,
+    cutoff: str | None = None,
+    folds: int = 5,
+    repeats: int = 2,
+    seed: int = 0,
+) -> SplitPlan:
+    """Choose the split: in time when the deals are dated (or ``split='time'``), else CV."""
+    notes: list[str] = []
+    if split not in (None, "time", "cv"):
+        raise InputError(f"--split must be time or cv; got {split!r}")
+    if split == "cv" and cutoff is not None:
+        raise InputError("--cutoff applies to a time split; drop it or use --split time")
+    if split != "cv":
+        one, info, why = time_split(closed, cutoff)
+        if one is not None:
+            return SplitPlan("time", [one], {"method": "time", **info})
+        if split == "time":
+            raise InputError(
+                f"cannot split in time: {why}", hint="Use --split cv to cross-validate instead"
+            )
+        notes.append(f"time split: not possible ({why}); cross-validated instead")
+    splits, info = cv_splits(closed, folds=folds, repeats=repeats, seed=seed)
+    if split == "cv":
+        notes.append("time split: not run (--split cv); cross-validation mixes periods")
+    return SplitPlan("cv", splits, {"method": "cv", **info}, notes)
+
+
+def score_heldout(build: BuildResult, rows: pd.DataFrame, won: np.ndarray) -> pd.DataFrame:
+    """Score held-out deal rows with the fold's ICP; add the win probability each score stands for."""
+    res = score_accounts(build.icp, rows)
+    f = res.frame
+    points = f[[c for c in f.columns if c.startswith("points_")]].to_numpy(dtype=float)
+    unvetoed = np.clip(np.rint(build.icp.scorecard.base + points.sum(axis=1)), 0, 100)
+    p0 = build.icp.evidence.base_win_rate
+    amount = rows["amount_deal"] if "amount_deal" in rows.columns else rows.get("amount")
+    return pd.DataFrame(
+        {
+            "deal_id": rows["deal_id"].astype(str).to_numpy(),
+            "account_id": f["account_id"].to_numpy(),
+            "won": won,
+            "amount": pd.to_numeric(amount, errors="coerce").to_numpy(dtype=float)
+            if amount is not None
+            else np.full(len(rows), np.nan),
+            "score": f["score"].to_numpy(),
+            "tier": f["tier"].astype(str).to_numpy(),
+            "route": f["route"].to_numpy(),
+            "score_unvetoed": unvetoed,
+            "predicted": score_probability(
+                f["score"].to_numpy(), p0, build.icp.scorecard.points_per_odds_tripling
+            ),
+        }
+    )
+
+
+def run_fold(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    split: Split,
+    *,
+    fit: FitFn = fit_icp,
+    kinds: dict[str, str],
+    families: dict[str, str],
+    min_support: int | None = None,
+    peers: bool = False,
+    seed: int = 0,
+) -> Fold:
+    """Fit on the split's training deals only, then score its held-out deals."""
+    build = fit(
+        accounts,
+        closed.iloc[split.train].reset_index(drop=True),
+        kinds=kinds,
+        families=families,
+        min_support=min_support,
+    )
+    # the fit has returned: only now are the held-out deals selected
+    held = training_frame(accounts, closed.iloc[split.test].reset_index(drop=True))
+    rows = held.frame.reset_index(drop=True)
+    scored = score_heldout(build, rows, held.won)
+    if peers:
+        probs = peer_models.fit_predict(
+            build.space,
+            build.training.assigned,
+            build.training.won,
+            build.space.assign(rows),
+            seed=seed,
+        )
+        for name, p in probs.items():
+            scored[f"p_{name}"] = p
+    scored["fold"] = split.name
+    return Fold(split, build, rows, scored)
+
+
+def run_backtest(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    plan: SplitPlan,
+    *,
+    fit: FitFn = fit_icp,
+    kinds: dict[str, str],
+    families: dict[str, str],
+    min_support: int | None = None,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> Backtest:
+    """Run every fold of the plan. Peers are fitted on the first repeat's folds."""
+    with threadpool_limits(limits=1):  # many small fits: no thread oversubscription
+        return _run(
+            accounts,
+            closed,
+            plan,
+            fit=fit,
+            kinds=kinds,
+            families=families,
+            min_support=min_support,
+            seed=seed,
+            progress=progress,
+        )
+
+
+def _run(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    plan: SplitPlan,
+    *,
+    fit: FitFn,
+    kinds: dict[str, str],
+    families: dict[str, str],
+    min_support: int | None,
+    seed: int,
+    progress: Callable[[str], None] | None,
+) -> Backtest:
+    folds: list[Fold] = []
+    notes: list[str] = []
+    for i, split in enumerate(plan.splits):
+        if progress:
+            progress(f"backtest {split.name} ({i + 1}/{len(plan.splits)})")
+        try:
+            folds.append(
+                run_fold(
+                    accounts,
+                    closed,
+                    split,
+                    fit=fit,
+                    kinds=kinds,
+                    families=families,
+                    min_support=min_support,
+                    peers=split.repeat == 0,
+                    seed=seed,
+                )
+            )
+        except (InsufficientData, IcpkitError) as exc:
+            notes.append(f"{split.name}: skipped ({exc}); its {len(split.test)} deals are unscored")
+    if not any(f.split.repeat == 0 for f in folds):
+        raise InsufficientData(
+            "no training split could be learned from: " + "; ".join(notes)
+            if notes
+            else "no closed deals to split"
+        )
+    return Backtest(plan, folds, notes)

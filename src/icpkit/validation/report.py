@@ -1,0 +1,329 @@
+"""The report's Validation section, from the stored ``validation.json``.
+
+The figures become a list of blocks (heading, sentences, table rows) once;
+HTML and Markdown are both rendered from those blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import escape
+
+from ..report.charts import bars
+from ..report.data import Section
+from ..report.render import html_table, md_table, pct
+from ..workspace import Workspace
+
+ARTIFACT = "validation.json"
+
+
+@dataclass
+class Block:
+    heading: str
+    text: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    chart: str = ""
+
+
+def _ci(lo: Any, hi: Any) -> str:
+    return f"{pct(lo)}-{pct(hi)}" if lo is not None and hi is not None else ""
+
+
+def _x(v: Any, lo: Any = None, hi: Any = None) -> str:
+    if v is None:
+        return "n/a"
+    s = f"{v:.2f}x"
+    return s + (f" ({lo:.2f}-{hi:.2f})" if lo is not None and hi is not None else "")
+
+
+def _f(v: Any, nd: int = 3) -> str:
+    return "n/a" if v is None else f"{v:.{nd}f}"
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def _split_text(s: dict[str, Any]) -> str:
+    if s.get("method") == "time":
+        return (
+            f"Time split on {s['dates']}: learned from {s['train_deals']} deals closed before "
+            f"{s['cutoff']} ({s['cutoff_rule']}), tested on the {s['test_deals']} deals closed from "
+            f"{s['cutoff']} to {s['test_to']}. The held-out deals never reached the fitting code."
+        )
+    grouped = (
+        ", grouped by account (no account on both sides)" if s.get("grouped_by_account") else ""
+    )
+    return (
+        f"Stratified {s['folds']}-fold cross-validation{grouped}, repeated with seeds "
+        f"{', '.join(map(str, s['seeds']))}: every closed deal is scored once per repeat by an ICP "
+        "learned without it. Figures below are from the first repeat."
+    )
+
+
+def blocks(v: dict[str, Any]) -> list[Block]:
+    """The Validation section as blocks of sentences and tables."""
+    h = v["heldout"]
+    io = h["in_vs_out"]
+    out = [
+        Block(
+            "Verdict",
+            [f"**{v['verdict']['strength'].title()}.** {v['verdict']['message']}"]
+            + [f"Not checked: {n}." for n in v.get("not_checked", [])],
+            [
+                {
+                    "check": c["check"],
+                    "result": "pass" if c["ok"] else ("n/a" if c["ok"] is None else "fail"),
+                    "value": _value(c["value"]),
+                }
+                for c in v["verdict"]["checks"]
+            ],
+        ),
+    ]
+    tiers = [
+        {
+            "group": r["group"],
+            "deals": r["n"],
+            "wins": r["wins"],
+            "win rate": pct(r["win_rate"]),
+            "95% CI": _ci(r["ci_low"], r["ci_high"]),
+            "vs out of ICP": _x(r["ratio"], r["ratio_ci_low"], r["ratio_ci_high"])
+            if r["ratio"] is not None
+            else "",
+        }
+        for r in h["tiers"]
+        if r["n"]
+    ]
+    out.append(
+        Block(
+            "In the ICP vs outside it, on held-out deals",
+            [
+                _split_text(v["split"]),
+                (
+                    f"In-ICP deals won {pct(io['in']['win_rate'])} vs {pct(io['out']['win_rate'])} outside: "
+                    f"{_x(io['ratio'], io['ratio_ci_low'], io['ratio_ci_high'])} "
+                    f"({'meets' if io['meets_target'] else 'below'} the 3x floor practitioners use)."
+                )
+                if io["in"]["n"]
+                else (
+                    f"No held-out deal falls in the ICP (Tiers 1-3): all {io['out']['n']} are outside it "
+                    f"and won {pct(io['out']['win_rate'])}."
+                ),
+            ],
+            tiers,
+        )
+    )
+    cap = [
+        {
+            "top of scores": f"top {int(c['top'] * 100)}%",
+            "share of won deals": pct(c["won_share"]),
+            "share of won revenue": pct(c["revenue_share"])
+            if c["revenue_share"] is not None
+            else "n/a",
+        }
+        for c in h["capture"]
+    ]
+    vg = h["very_good_vs_low"]
+    ts = h["tier_share_of_wins"]
+    out.append(
+        Block(
+            "Capture",
+            [
+                f"Tier 1 holds {pct(ts['1'])} of held-out wins; Tiers 1-2 {pct(ts['1-2'])}; Tiers 1-3 {pct(ts['1-3'])}.",
+                f"Very good vs low ({vg['definition']}): "
+                + (
+                    f"{vg['note']}."
+                    if vg.get("note")
+                    else f"{pct(vg['very_good']['win_rate'])} vs {pct(vg['low']['win_rate'])}, "
+                    f"{_x(vg['ratio'], vg['ratio_ci_low'], vg['ratio_ci_high'])}."
+                ),
+            ],
+            cap,
+            bars(
+                [(f"top {int(c['top'] * 100)}%", c["won_share"] or 0.0) for c in h["capture"]],
+                title="Share of held-out won deals in the top of the scores",
+            ),
+        )
+    )
+    rel = [
+        {
+            "score band": r["band"],
+            "deals": r["n"],
+            "predicted": pct(r["predicted"]),
+            "observed": pct(r["observed"]),
+            "95% CI": _ci(r["ci_low"], r["ci_high"]),
+            "in interval": "yes" if r["within_interval"] else "no",
+        }
+        for r in h["reliability"]
+    ]
+    reps = v.get("repeats") or []
+    rep_txt = (
+        [f"ROC AUC by repeat: {', '.join(_f(r['roc_auc']) for r in reps)}."]
+        if len(reps) > 1
+        else []
+    )
+    out.append(
+        Block(
+            "Discrimination and calibration",
+            [
+                f"ROC AUC {_f(h['roc_auc'])}; PR AUC {_f(h['pr_auc'])} (a random score gets "
+                f"{_f(h['pr_auc_baseline'])}). Brier score {_f(h['brier'])} vs {_f(h['brier_reference'])} "
+                f"for the training win rate alone (skill {_f(h['brier_skill'])}).",
+                f"A score stands for a win probability (50 = the training win rate of {pct(h['train_win_rate'])}, "
+                f"+25 points = 3x the odds); held-out deals won {pct(h['win_rate'])}.",
+                *rep_txt,
+            ],
+            rel,
+        )
+    )
+    p = v["peers"]
+    out.append(
+        Block(
+            "Peers on the same split",
+            [p["message"]],
+            [
+                {
+                    "model": k,
+                    "held-out AUC": _f(a),
+                    "what": p["models"].get(k, "icpkit's explainable scorecard"),
+                }
+                for k, a in p["auc"].items()
+            ]
+            + (
+                [
+                    {
+                        "model": "icpkit before vetoes",
+                        "held-out AUC": _f(p["icpkit_unvetoed_auc"]),
+                        "what": "the same scorecard without disqualifier vetoes (diagnostic)",
+                    }
+                ]
+                if p.get("icpkit_unvetoed_auc") is not None
+                else []
+            ),
+        )
+    )
+    n = v["null_control"]
+    out.append(
+        Block(
+            "Null control",
+            [
+                f"{n['verdict']} Outcomes of the {n['training_deals']} training deals were shuffled "
+                f"{n['permutations']} times and the pattern search rerun: it called {n['false_discoveries_mean']} "
+                f"segment(s) significant on average (max {n['false_discoveries_max']}), Tier 1 in "
+                f"{n['permutations_with_false_tier1']} of {n['permutations']} shuffles.",
+            ],
+        )
+    )
+    me = v["minimum_evidence"]
+    out.append(
+        Block(
+            "Minimum evidence",
+            [me["message"]],
+            [
+                {
+                    "kind": i["kind"],
+                    "tier": i["tier"] or "",
+                    "condition": i["condition"],
+                    "deals": i["n"],
+                    "minimum": me["min_support"],
+                }
+                for i in me["items"]
+                if not i["ok"]
+            ],
+        )
+    )
+    sz = v.get("sizing")
+    if sz:
+        out.append(
+            Block(
+                "Size of the ICP in the market list",
+                [sz["message"], *[f"Warning: {w}." for w in sz["warnings"]]],
+                [
+                    {
+                        "level": lv["level"],
+                        "accounts": lv["accounts"],
+                        "share": pct(lv["share"]),
+                        "verdict": lv["verdict"].replace("_", " "),
+                    }
+                    for lv in sz["levels"]
+                ],
+            )
+        )
+    dr = v.get("drift")
+    if dr:
+        c = dr["criteria"]
+        text = [
+            f"Score distributions on {dr['accounts_scored']} accounts: PSI {dr['psi']:.3f} ({dr['psi_label']}); "
+            f"evidence {dr['evidence']['old']} -> {dr['evidence']['new']}.",
+            f"Criteria added: {', '.join(x['criterion'] for x in c['added']) or 'none'}; removed: "
+            f"{', '.join(x['criterion'] for x in c['removed']) or 'none'}; changed: "
+            f"{', '.join(x['criterion'] + ' (' + x['change'] + ')' for x in c['changed']) or 'none'}.",
+            f"Disqualifiers added: {', '.join(dr['disqualifiers']['added']) or 'none'}; removed: "
+            f"{', '.join(dr['disqualifiers']['removed']) or 'none'}.",
+            *[n.capitalize() + "." for n in dr["notes"]],
+        ]
+        rows = []
+        if dr["heldout"]:
+            for who in ("previous", "new"):
+                r = dr["heldout"][who]
+                rows.append(
+                    {
+                        "ICP": who,
+                        "held-out AUC": _f(r["roc_auc"]),
+                        "in/out ratio": _x(r["in_out_ratio"]),
+                        "Tier 1 share of wins": pct(r["tier1_share_of_wins"]),
+                    }
+                )
+        out.append(Block("Drift against the previous ICP", text, rows))
+    if v.get("warnings"):
+        out.append(Block("Validation warnings", [f"{w}" for w in v["warnings"]]))
+    return out
+
+
+def _md_text(s: str) -> str:
+    return s
+
+
+def _html_text(s: str) -> str:
+    parts = str(escape(s)).split("**")
+    return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def render_markdown(v: dict[str, Any], *, level: int = 3) -> str:
+    lines: list[str] = []
+    for b in blocks(v):
+        lines += [f"{'#' * level} {b.heading}", ""]
+        lines += [_md_text(t) + "\n" for t in b.text]
+        if b.rows:
+            lines += [md_table(b.rows), ""]
+    return "\n".join(lines).strip() + "\n"
+
+
+def render_html(v: dict[str, Any]) -> str:
+    parts = []
+    for b in blocks(v):
+        parts.append(f"<h3>{escape(b.heading)}</h3>")
+        parts += [f"<p>{_html_text(t)}</p>" for t in b.text]
+        if b.chart:
+            parts.append(b.chart)
+        if b.rows:
+            parts.append(str(html_table(b.rows)))
+    return "\n".join(parts)
+
+
+def section(ws: Workspace) -> Section | None:
+    """The report's Validation section, when the workspace holds validation results."""
+    v = ws.json_artifact(ARTIFACT)
+    if not v:
+        return None
+    return Section(
+        id="validation",
+        title="Validation",
+        html=render_html(v),
+        markdown=render_markdown(v),
+        order=20,
+    )

@@ -1,0 +1,376 @@
+"""Validation: each figure on constructed data where the right answer is known."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from icpkit import icpfile
+from icpkit.cli import app
+from icpkit.profile import fit_icp
+from icpkit.validation import to_json, validate, validate_files
+from icpkit.validation.backtest import closed_deals, plan_splits, run_backtest
+from icpkit.validation.drift import compare, diff_criteria, psi
+from icpkit.validation.metrics import (
+    in_vs_out,
+    rate_ratio,
+    score_probability,
+    top_share,
+    very_good_vs_low,
+)
+from icpkit.validation.sizing import read_market, size_icp, verdict
+
+from .conftest import dataset
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Many tiny fits: oversubscribed BLAS threads make them several times slower."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
+KINDS = {"account_id": "str", "industry": "str", "employees": "num", "country": "str"}
+FAMILIES = {"industry": "firmographic", "employees": "firmographic", "country": "firmographic"}
+
+
+def make_crm(
+    n: int = 3000,
+    *,
+    planted: bool = True,
+    dates: bool = True,
+    amounts: bool = True,
+    seed: int = 0,
+    industries: tuple[str, ...] = ("logistics", "retail", "software", "media"),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One deal per account. Planted: the first industry wins 40%, the rest 10% (4x)."""
+    r = np.random.default_rng(seed)
+    industry = r.choice(np.array(industries), size=n)
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(n)],
+            "industry": industry,
+            "employees": r.integers(5, 5000, n).astype(float),
+            "country": r.choice(["US", "UK", "DE"], size=n),
+        }
+    )
+    p = np.where(industry == industries[0], 0.4, 0.1) if planted else np.full(n, 0.2)
+    won = r.random(n) < p
+    deals = pd.DataFrame(
+        {
+            "deal_id": [f"D{i}" for i in range(n)],
+            "account_id": accounts["account_id"],
+            "outcome": np.where(won, "won", "lost"),
+        }
+    )
+    if dates:
+        created = pd.Timestamp("2024-01-01") + pd.to_timedelta(r.integers(0, 700, n), unit="D")
+        deals["created_at"] = created
+        deals["closed_at"] = created + pd.to_timedelta(r.integers(10, 120, n), unit="D")
+    if amounts:
+        deals["amount"] = r.integers(1000, 50000, n).astype(float)
+    return accounts, deals
+
+
+def run(accounts, deals, **kw):
+    kw.setdefault("permutations", 3)
+    return validate(accounts, deals, kinds=KINDS, families=FAMILIES, **kw)
+
+
+# -- figures on known answers ------------------------------------------------------
+
+
+def test_planted_4x_segment_is_recovered_with_its_lift_inside_the_interval():
+    acc, deals = make_crm(3000)
+    res = run(acc, deals)
+    assert res["split"]["method"] == "time"
+    io = res["heldout"]["in_vs_out"]
+    # the ICP is the planted segment: in-ICP 40% vs 10% outside, a 4x ratio
+    assert io["ratio_ci_low"] <= 4.0 <= io["ratio_ci_high"]
+    assert io["meets_target"] and io["significant"]
+    assert io["in"]["ci_low"] <= 0.4 <= io["in"]["ci_high"]
+    assert io["out"]["ci_low"] <= 0.1 <= io["out"]["ci_high"]
+    h = res["heldout"]
+    assert h["roc_auc"] > 0.65
+    assert h["tier_share_of_wins"]["1-3"] > 0.45
+    assert res["null_control"]["beats_noise"]
+    assert res["verdict"]["strength"] in ("strong", "moderate")
+    assert res["peers"]["gap"] < 0.05
+    # top 30% of scores hold most wins (the segment is ~25% of deals, ~57% of wins)
+    cap = {c["top"]: c for c in h["capture"]}
+    assert cap[0.3]["won_share"] > 0.5
+    json.loads(to_json(res))
+
+
+def test_pure_noise_yields_no_significant_tier1_and_the_null_control_says_so():
+    acc, deals = make_crm(1500, planted=False, seed=1)
+    res = run(acc, deals, permutations=5)
+    nc = res["null_control"]
+    assert nc["real"]["tier1"] == 0
+    assert not nc["beats_noise"]
+    assert nc["verdict"].startswith("Evidence is weak")
+    assert len(nc["null_significant"]) == 5
+    assert res["verdict"]["strength"] == "weak"
+    assert "evidence for an ICP is weak" in res["verdict"]["message"]
+    assert res["minimum_evidence"]["tier1_violations"] == 0
+
+
+# -- leakage is impossible by construction ------------------------------------------
+
+
+class FitSpy:
+    def __init__(self):
+        self.calls: list[set[str]] = []
+
+    def __call__(self, accounts, deals, **kw):
+        self.calls.append(set(deals["deal_id"].astype(str)))
+        return fit_icp(accounts, deals, **kw)
+
+
+def test_held_out_deals_never_reach_the_fitting_function_time_split():
+    acc, deals = make_crm(800, seed=2)
+    full = fit_icp(acc, deals, kinds=KINDS, families=FAMILIES).icp
+    spy = FitSpy()
+    res = run(acc, deals, icp=full, fit=spy)
+    cutoff = pd.Timestamp(res["split"]["cutoff"])
+    held = set(deals.loc[deals["closed_at"] >= cutoff, "deal_id"])
+    assert len(spy.calls) == 1 and held
+    assert spy.calls[0].isdisjoint(held)
+    assert spy.calls[0] == set(deals.loc[deals["closed_at"] < cutoff, "deal_id"])
+    assert res["heldout"]["n"] == len(held)
+
+
+def test_held_out_deals_never_reach_the_fitting_function_cv():
+    acc, deals = make_crm(600, dates=False, seed=3)
+    closed = closed_deals(deals)
+    plan = plan_splits(closed, folds=4, repeats=2, seed=0)
+    spy = FitSpy()
+    bt = run_backtest(acc, closed, plan, fit=spy, kinds=KINDS, families=FAMILIES)
+    assert len(spy.calls) == len(plan.splits) == 8
+    for call, split in zip(spy.calls, plan.splits, strict=True):
+        test_ids = set(closed["deal_id"].iloc[split.test])
+        assert call.isdisjoint(test_ids)
+        assert call | test_ids == set(closed["deal_id"])
+    # every deal is held out exactly once per repeat
+    for r in (0, 1):
+        ids = bt.repeat(r)["deal_id"]
+        assert ids.is_unique and set(ids) == set(closed["deal_id"])
+
+
+# -- data that lacks something still validates, and says what it could not check ----
+
+
+def test_without_dates_cross_validates_grouped_by_account():
+    acc, deals = make_crm(500, dates=False, seed=4)
+    extra = deals.sample(200, random_state=0).assign(
+        deal_id=lambda d: d["deal_id"] + "b"
+    )  # repeat deals for some accounts
+    deals = pd.concat([deals, extra], ignore_index=True)
+    res = run(acc, deals, repeats=2)
+    s = res["split"]
+    assert s["method"] == "cv" and s["folds"] == 5 and s["repeats"] == 2
+    assert s["grouped_by_account"]
+    assert res["heldout"]["n"] == len(deals)
+    assert len(res["repeats"]) == 2
+    assert any("time split" in n for n in res["not_checked"])
+
+
+def test_without_amounts_revenue_capture_is_not_checked():
+    acc, deals = make_crm(600, amounts=False, seed=5)
+    res = run(acc, deals)
+    assert all(c["revenue_share"] is None for c in res["heldout"]["capture"])
+    assert any("amounts" in n for n in res["not_checked"])
+    assert not res["data"]["amounts"]
+
+
+def test_under_50_closed_deals_still_works_and_says_what_it_could_not_check():
+    acc, deals = make_crm(40, seed=6)
+    res = run(acc, deals)
+    assert res["split"]["method"] == "cv"  # a time split would hold out ~10 deals
+    assert res["heldout"]["n"] == 40
+    assert any("only 40 closed deals" in n for n in res["not_checked"])
+    assert res["verdict"]["strength"] in ("weak", "moderate", "strong")
+
+
+def test_explicit_cutoff_and_bad_cutoff():
+    acc, deals = make_crm(800, seed=7)
+    res = run(acc, deals, cutoff="2025-01-01")
+    assert res["split"]["cutoff"] == "2025-01-01"
+    assert res["split"]["cutoff_rule"] == "given with --cutoff"
+    from icpkit.errors import InputError
+
+    with pytest.raises(InputError, match="leaves too few deals"):
+        run(acc, deals, cutoff="2020-01-01")
+    with pytest.raises(InputError, match="cannot split in time"):
+        run(*make_crm(200, dates=False), split="time")
+
+
+# -- metrics -------------------------------------------------------------------------
+
+
+def test_score_probability_follows_the_scorecard_scale():
+    assert score_probability(np.array([50]), 0.2)[0] == pytest.approx(0.2)
+    odds = lambda p: p / (1 - p)  # noqa: E731
+    p75 = score_probability(np.array([75]), 0.2)[0]
+    assert odds(p75) / odds(0.2) == pytest.approx(3.0)
+
+
+def test_capture_counts_ties_in_proportion():
+    score = np.array([90, 80, 80, 80, 10])
+    won = np.array([1, 1, 0, 0, 0], dtype=float)
+    # top 40% = 2 deals: the 90 and one of three tied 80s (one of which won)
+    assert top_share(score, won, 0.4) == pytest.approx((1 + 1 / 3) / 2)
+
+
+def test_rate_ratio_and_bands():
+    io = in_vs_out(
+        np.array([1] * 40 + [0] * 60 + [1] * 10 + [0] * 90, bool),
+        np.array(["1"] * 100 + ["none"] * 100),
+    )
+    assert io["ratio"] == pytest.approx(4.0) and io["ratio_ci_low"] < 4 < io["ratio_ci_high"]
+    rr = rate_ratio({"n": 10, "wins": 0}, {"n": 10, "wins": 5})
+    assert rr["ratio"] == 0 and rr["ratio_ci_high"] > 0
+    vg = very_good_vs_low(np.array([1, 0] * 20, bool), np.array([60] * 40))
+    assert "top 20%" in vg["definition"] or vg["ratio"] is None
+
+
+# -- sizing ----------------------------------------------------------------------------
+
+
+def test_size_verdicts():
+    assert verdict(6000, 100_000)[0] == "too_broad"
+    assert verdict(450, 1000)[0] == "too_broad"
+    assert verdict(60, 10_000)[0] == "too_narrow"
+    assert verdict(2000, 20_000)[0] == "in_range"
+    code, text = verdict(400, 20_000)
+    assert code == "below_band" and "400" in text
+
+
+def test_fortune1000_sizing_mechanics():
+    path = dataset("fortune1000_2021", "Fortune_1000.csv")
+    sectors = ("Technology", "Financials", "Energy", "Retailing", "Health Care")
+    acc, deals = make_crm(1200, industries=sectors, seed=8)
+    acc["annual_revenue"] = acc["employees"] * 150_000  # dollars; the list is in millions
+    kinds = {**KINDS, "annual_revenue": "num"}
+    fams = {**FAMILIES, "annual_revenue": "firmographic"}
+    icp = fit_icp(acc, deals, kinds=kinds, families=fams).icp
+    market, warnings = read_market(path)
+    assert len(market) == 1000
+    assert any("identified by 'company'" in w for w in warnings)
+    assert market["employees"].max() == 2_200_000
+    size = size_icp(icp, market, accounts=acc)
+    assert size["market_accounts"] == 1000
+    counts = [lv["accounts"] for lv in size["levels"]]
+    assert counts == sorted(counts)  # Tier 1 <= Tiers 1-2 <= Tiers 1-3
+    tech = int(market["industry"].str.lower().eq("technology").sum())
+    assert counts[-1] >= tech * 0.9  # the planted Technology segment is the ICP
+    assert size["verdict"] == verdict(counts[-1], 1000)[0]
+    assert any("annual_revenue" in w and "unit" in w for w in size["warnings"])
+
+
+# -- drift ------------------------------------------------------------------------------
+
+
+def test_drift_psi_and_criteria_diff():
+    acc, deals = make_crm(1500, seed=9)
+    new = fit_icp(acc, deals, kinds=KINDS, families=FAMILIES).icp
+    assert psi(np.array([10, 50, 90]), np.array([10, 50, 90])) == 0
+    old = new.model_copy(deep=True)
+    t1 = old.tier(1)
+    assert t1 is not None and t1.criteria
+    fam = next(iter(t1.criteria))
+    removed = t1.criteria[fam].pop(0).text()
+    d = diff_criteria(old, new)
+    assert [x["criterion"] for x in d["added"]] == [removed]
+    out = compare(old, new, acc)
+    assert out["psi"] < 0.1 and out["psi_label"] == "stable"
+
+
+def test_validate_files_cli_writes_json_and_drift(tmp_path):
+    acc, deals = make_crm(700, seed=10)
+    a, d = tmp_path / "accounts.csv", tmp_path / "deals.csv"
+    acc.to_csv(a, index=False)
+    deals.to_csv(d, index=False)
+    prev = fit_icp(acc, deals.head(350), kinds=KINDS, families=FAMILIES).icp
+    icpfile.save(prev, tmp_path / "old.yaml")
+    out = tmp_path / "val"
+    r = CliRunner().invoke(
+        app,
+        [
+            "validate",
+            "--accounts",
+            str(a),
+            "--deals",
+            str(d),
+            "--out",
+            str(out),
+            "--previous",
+            str(tmp_path / "old.yaml"),
+            "--permutations",
+            "2",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    v = json.loads((out / "validation.json").read_text())
+    assert v["version"] == 1 and v["drift"]["heldout"]["previous"]["roc_auc"] is not None
+    assert (out / "validation.md").read_text().startswith("# Validation")
+    bad = CliRunner().invoke(
+        app,
+        [
+            "validate",
+            "--accounts",
+            str(a),
+            "--deals",
+            str(d),
+            "--out",
+            str(out),
+            "--split",
+            "cv",
+            "--cutoff",
+            "2025-01-01",
+        ],
+    )
+    assert bad.exit_code == 2 and "--cutoff applies to a time split" in bad.output
+
+
+def test_hook_stores_results_and_the_report_shows_them(small_crm, tmp_path):
+    from icpkit.ingest import ingest
+    from icpkit.pipeline import step_build
+    from icpkit.report import collect, render_markdown
+    from icpkit.validation.hooks import build_hook
+    from icpkit.workspace import Workspace
+
+    with Workspace(tmp_path / "ws") as ws:
+        ingest(ws, small_crm)
+        step_build(ws)
+        assert build_hook.__doc__.splitlines()[0].startswith("validate:")
+        build_hook(ws, small_crm)
+        assert (ws.dir / "validation.json").exists()
+        v = ws.json_artifact("validation.json")
+        assert v["heldout"]["n"] > 0
+        md = render_markdown(collect(ws))
+        assert "## Validation" in md and "Null control" in md
+
+
+# -- real data ---------------------------------------------------------------------------
+
+
+def test_maven_validation_says_the_evidence_is_weak():
+    res = validate_files(
+        dataset("maven_crm", "accounts.csv"),
+        dataset("maven_crm", "sales_pipeline.csv"),
+        permutations=2,
+    )
+    assert res["split"]["method"] == "time"
+    assert res["verdict"]["strength"] == "weak"
+    assert "evidence for an ICP is weak" in res["verdict"]["message"]
+    assert res["null_control"]["verdict"].startswith("Evidence is weak")
+    assert res["heldout"]["tier_share_of_wins"]["1"] == 0
+    assert math.isclose(res["heldout"]["roc_auc"], 0.5, abs_tol=0.06)
