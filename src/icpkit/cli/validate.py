@@ -1,0 +1,166 @@
+"""``icp validate``: test the ICP on deals it has not seen."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from .common import console, handle_errors, out, steps, warn_all
+
+
+class SplitChoice(StrEnum):
+    time = "time"
+    cv = "cv"
+
+
+def _pct(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.0%}" if v == 0 or abs(v) >= 0.1 else f"{v:.1%}"
+
+
+def _f(v: Any) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def show(result: dict[str, Any]) -> None:
+    """Print the headline tables of a validation result."""
+    h = result["heldout"]
+    s = result["split"]
+    if s["method"] == "time":
+        verb = "closed" if s["date_column"] == "closed_at" else "created"
+        console.print(
+            f"Held out the {s['test_deals']} deals {verb} from {s['cutoff']}; learned from the "
+            f"{s['train_deals']} {verb} before.",
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            f"{s['folds']}-fold cross-validation x {s['repeats']} repeat(s)"
+            + (", grouped by account" if s.get("grouped_by_account") else ""),
+            soft_wrap=True,
+        )
+    t = Table(title="Held-out win rate by tier", show_edge=False)
+    for c in ("group", "deals", "win rate", "95% CI", "vs out of ICP"):
+        t.add_column(c, justify="left" if c == "group" else "right")
+    for r in h["tiers"]:
+        if not r["n"]:
+            continue
+        t.add_row(
+            r["group"],
+            str(r["n"]),
+            _pct(r["win_rate"]),
+            f"{_pct(r['ci_low'])}-{_pct(r['ci_high'])}",
+            "" if r["ratio"] is None else f"{r['ratio']:.2f}x",
+        )
+    console.print(t)
+    p = result["peers"]
+    a = Table(title="Held-out discrimination", show_edge=False)
+    for c in ("figure", "value"):
+        a.add_column(c)
+    for k, v in p["auc"].items():
+        a.add_row(f"ROC AUC ({k})", _f(v))
+    if p.get("veto_cost"):
+        a.add_row("ROC AUC (icpkit before vetoes)", _f(p["icpkit_unvetoed_auc"]))
+    a.add_row("PR AUC (icpkit)", _f(h["pr_auc"]))
+    a.add_row("Brier (reference)", f"{_f(h['brier'])} ({_f(h['brier_reference'])})")
+    for c in h["capture"]:
+        a.add_row(f"won deals in top {int(c['top'] * 100)}%", _pct(c["won_share"]))
+    a.add_row("Tier 1 share of wins", _pct(h["tier_share_of_wins"]["1"]))
+    n = result["null_control"]
+    a.add_row(
+        "null control: significant on noise",
+        f"{n['false_discoveries_mean']} (max {n['false_discoveries_max']})",
+    )
+    a.add_row("significant on real outcomes", str(n["real"]["significant"]))
+    console.print(a)
+    console.print(p["message"], soft_wrap=True)
+    if result.get("sizing"):
+        console.print(f"[bold]Size:[/] {result['sizing']['message']}", soft_wrap=True)
+    if result.get("drift"):
+        d = result["drift"]
+        console.print(f"[bold]Drift:[/] PSI {d['psi']:.3f} ({d['psi_label']})", soft_wrap=True)
+    console.print(result["minimum_evidence"]["message"], soft_wrap=True)
+    for note in result["not_checked"]:
+        console.print(f"[dim]not checked:[/] {note}", soft_wrap=True)
+    v = result["verdict"]
+    color = {"strong": "green", "moderate": "yellow"}.get(v["strength"], "red")
+    console.print(f"[bold {color}]{v['message']}[/]", soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def validate(
+        accounts: Annotated[
+            Path, typer.Option(dir_okay=False, help="accounts file (CSV or Parquet)")
+        ],
+        deals: Annotated[Path, typer.Option(dir_okay=False, help="deals file (CSV or Parquet)")],
+        out_dir: Annotated[Path, typer.Option("--out", help="output folder for validation.json")],
+        market: Annotated[
+            Path | None, typer.Option(dir_okay=False, help="market list to size the ICP on")
+        ] = None,
+        previous: Annotated[
+            Path | None, typer.Option(dir_okay=False, help="previous icp.yaml, for drift")
+        ] = None,
+        split: Annotated[
+            SplitChoice | None,
+            typer.Option(help="time (needs dates) or cv; default: time when deals are dated"),
+        ] = None,
+        cutoff: Annotated[
+            str | None,
+            typer.Option(
+                help="train on deals closed before this date (default: 75% of closed deals)"
+            ),
+        ] = None,
+        folds: Annotated[int, typer.Option(min=2, help="cross-validation folds")] = 5,
+        repeats: Annotated[int, typer.Option(min=1, help="cross-validation repeats (seeds)")] = 2,
+        permutations: Annotated[int, typer.Option(min=1, help="null-control shuffles")] = 20,
+        min_support: Annotated[
+            int | None,
+            typer.Option(
+                min=1, help="minimum closed deals behind a criterion (default 30, or 5% of deals)"
+            ),
+        ] = None,
+        mapping: Annotated[
+            Path | None,
+            typer.Option("--mapping", help="YAML mapping file for unusual column names"),
+        ] = None,
+    ) -> None:
+        """Test the ICP on deals it has not seen: backtest, peers, null control, size, drift.
+
+        Learns the ICP from the earlier deals (or k-1 folds) only, scores the
+        held-out ones and reports in-ICP vs out-of-ICP win rates, capture,
+        AUC and calibration, two peer models, a null control on shuffled
+        outcomes, and with --market / --previous the ICP's size and drift.
+        Writes validation.json and validation.md into the output folder.
+
+        Example:
+
+            icp validate --accounts accounts.csv --deals deals.csv --market market.csv --out val
+        """
+        from ..validation import validate_files
+
+        with steps(4) as advance:
+            result = validate_files(
+                accounts,
+                deals,
+                out_dir=out_dir,
+                market=market,
+                previous=previous,
+                mapping=mapping,
+                split=split.value if split else None,
+                cutoff=cutoff,
+                folds=folds,
+                repeats=repeats,
+                permutations=permutations,
+                min_support=min_support,
+                progress=advance,
+            )
+        warn_all(result["warnings"])
+        show(result)
+        out.print(f"wrote {out_dir / 'validation.json'}")
