@@ -425,3 +425,30 @@ def test_commands_have_examples():
         r = runner.invoke(app, [name, "--help"])
         assert r.exit_code == 0 and "Example:" in r.output, name
     assert Path(__file__).parent.joinpath("data", "titles_labelled.csv").exists()
+
+
+def test_primary_sentence_for_role_level_evidence_and_q_near_the_bar():
+    from icpkit.personas.profiles import PrimaryPersona, RoleStat, fmt_q
+
+    stat = RoleStat(
+        "tier_1", "champion", None, 170, 127, 0.747, 0.68, 0.81, 75, 0.56, 1.3, 0.004, 0.75
+    )
+    stat.q_value, stat.significant = 0.049997, True
+    p = PrimaryPersona(
+        "champion",
+        [],
+        "data",
+        "manager",
+        ["analytics manager"],
+        "tier_1",
+        "Tier 1",
+        0.75,
+        stat,
+        "r",
+    )
+    text = p.sentence()
+    assert text.startswith(
+        "a champion, mostly from data, typically manager (e.g. analytics manager)"
+    )
+    assert "on 75% of won Tier 1 deals" in text and "q<0.05" in text
+    assert fmt_q(0.05) == "0.05" and fmt_q(0.0478) == "0.0478" and fmt_q(3e-7) == "3e-07"

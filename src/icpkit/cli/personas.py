@@ -41,7 +41,7 @@ def titles_table(roles: pd.DataFrame) -> pd.DataFrame:
 
 def show_profiles(data: dict[str, Any], group: str | None = None) -> None:
     """Print the primary persona and a table of roles per group."""
-    from ..personas.profiles import function_label, role_label, seniority_label
+    from ..personas.profiles import fmt_q, function_label, q_is, role_label, seniority_label
 
     p = data.get("primary")
     if p:
@@ -80,7 +80,7 @@ def show_profiles(data: dict[str, Any], group: str | None = None) -> None:
                 f"{_pct(s.get('win_rate'))} / {_pct(s.get('rate_without'))}" if s else "",
                 lift,
                 str(s.get("n", "")),
-                f"{s['q_value']:.2g}" if s else "",
+                fmt_q(s["q_value"]) if s else "",
                 mostly,
                 ", ".join(t for t, _ in r["titles"][:3]),
             )
@@ -90,7 +90,7 @@ def show_profiles(data: dict[str, Any], group: str | None = None) -> None:
                 if s.get("significant") and s.get("lift") is not None:
                     out.print(
                         f"  {role_label(r['role'])} ({function_label(s['function'])}): lift "
-                        f"{s['lift']:.2f}x, n={s['n']}, q={s['q_value']:.2g}"
+                        f"{s['lift']:.2f}x, n={s['n']}, {q_is(s['q_value'])}"
                     )
             for pain in r["pains"][:2]:
                 out.print(

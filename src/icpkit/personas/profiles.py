@@ -93,6 +93,20 @@ _STOP = frozenset(
 _SENT = re.compile(r"[^.!?\n]+[.!?]?")
 
 
+def fmt_q(q: float | None) -> str:
+    """A q-value with two significant digits, four near the 0.05 bar (0.04996 is not 0.05)."""
+    if q is None:
+        return ""
+    text = f"{q:.4g}" if 0.045 <= q < 0.055 else f"{q:.2g}"
+    return "<0.05" if q < ALPHA and float(text) >= ALPHA else text
+
+
+def q_is(q: float | None) -> str:
+    """``q=0.012``, or ``q<0.05`` just under the bar."""
+    text = fmt_q(q)
+    return f"q{text}" if text.startswith("<") else f"q={text}"
+
+
 def role_label(role: str) -> str:
     return role.replace("_", " ")
 
@@ -115,7 +129,7 @@ def _num(x: Any) -> Any:
     if isinstance(x, float):
         if not math.isfinite(x):
             return None
-        return round(x, 4) if abs(x) >= 1e-3 or x == 0 else float(f"{x:.3g}")
+        return float(f"{x:.4g}")
     if isinstance(x, dict):
         return {k: _num(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -216,8 +230,11 @@ class GroupProfile:
 
 @dataclass
 class PrimaryPersona:
+    """The primary persona: a role, in ``functions`` when the evidence is for those only."""
+
     role: str
-    functions: list[str]
+    functions: list[str]  # empty: the evidence is for the role in any function
+    typical_function: str
     seniority: str
     titles: list[str]
     group: str
@@ -233,20 +250,25 @@ class PrimaryPersona:
 
     def sentence(self) -> str:
         """The "Primary persona" slot of the ICP statement."""
+        mostly = (
+            f", mostly from {function_label(self.typical_function)}"
+            if not self.functions and self.typical_function != "unknown"
+            else ""
+        )
         sen = (
             f", typically {seniority_label(self.seniority)}" if self.seniority != "unknown" else ""
         )
         eg = f" (e.g. {', '.join(self.titles[:3])})" if self.titles else ""
         article = "an" if self.label[:1] in "aeiou" else "a"
-        head = f"{article} {self.label}{sen}{eg}"
+        head = f"{article} {self.label}{mostly}{sen}{eg}"
         deals = "won deals" if self.group == "all" else f"won {self.group_label} deals"
         s = self.stat
         if s is not None and s.significant and s.lift is not None:
-            which = f"{s.label}: " if len(self.functions) > 1 or s.function is None else ""
+            which = f"{s.label}: " if len(self.functions) > 1 else ""
             return (
                 f"{head} — on {self.share_of_won:.0%} of {deals}; {which}"
                 f"win rate {s.win_rate:.0%} with vs {s.rate_without:.0%} without "
-                f"(lift {s.lift:.2f}x, n={s.n}, q={s.q_value:.2g})"
+                f"(lift {s.lift:.2f}x, n={s.n}, {q_is(s.q_value)})"
             )
         return (
             f"{head} — the most frequent role on {deals} ({self.share_of_won:.0%}); "
@@ -305,6 +327,7 @@ class PersonaProfiles:
             out["primary"] = {
                 "role": p.role,
                 "functions": p.functions,
+                "typical_function": p.typical_function,
                 "seniority": p.seniority,
                 "titles": p.titles,
                 "group": p.group,
@@ -344,7 +367,7 @@ def _icp_role(r: RoleProfile) -> dict[str, Any]:
     sig = [s for s in r.by_function if s.significant and s.lift is not None]
     if sig:
         entry["significant_functions"] = [
-            f"{function_label(s.function or '')}: lift {s.lift:.2f}x, n={s.n}, q={s.q_value:.2g}"
+            f"{function_label(s.function or '')}: lift {s.lift:.2f}x, n={s.n}, {q_is(s.q_value)}"
             for s in sig
         ]
     if r.pains:
@@ -658,8 +681,9 @@ def build_profiles(
     for (role, fn), g in pairs.groupby(["_role", "function"], sort=True):
         h = np.zeros(len(closed), dtype=bool)
         h[g["_d"].to_numpy()] = True
-        hits[(str(role), str(fn))] = h
         hits[(str(role), None)] = hits.get((str(role), None), np.zeros(len(closed), bool)) | h
+        if fn not in ("unknown", "other"):  # not a persona of its own
+            hits[(str(role), str(fn))] = h
     data = _Deals(closed, won, pairs, hits)
 
     has_conv = conversations is not None and len(conversations) > 0
@@ -731,7 +755,8 @@ def build_profiles(
     def people(gkey: str, role: str, functions: list[str]) -> tuple[str, list[str], float]:
         mask = data.mask(dict((k, t) for k, _, t in GROUPS)[gkey])
         on_won = data.people(mask, role)
-        on_won = on_won[on_won["function"].isin(functions)]
+        if functions:
+            on_won = on_won[on_won["function"].isin(functions)]
         wins = int((mask & won).sum())
         share = on_won["_d"].nunique() / wins if wins else 0.0
         sel = on_won.drop_duplicates("_row")
@@ -787,7 +812,8 @@ def choose_primary(
     else the persona with the highest significant lift, else the most frequent role on won deals.
 
     ``people(group, role, functions) -> (seniority, titles, share of won deals)``
-    describes the chosen persona's people; by default the role's card does.
+    describes the chosen persona's people (any function when ``functions`` is
+    empty); by default the role's card does.
     """
     order = [k for k in ("tier_1", "all") if (g := prof.group(k)) is not None and g.wins]
     rules: list[tuple[str, Callable[[RoleStat], bool]]] = [
@@ -836,6 +862,7 @@ def _primary(
     role = best.role if best is not None else (role or "champion")
     card = g.role(role)
     assert card is not None
+    functions: list[str] = []
     if best is not None and best.function is not None:
         # with every other function of the role whose lift is significantly above 1
         more = sorted(
@@ -845,15 +872,14 @@ def _primary(
         functions = [best.function] + [
             s.function for s in more if s.function and s.function != best.function
         ]
-    else:
-        functions = [card.function] if card.function != "unknown" else []
     seniority, titles = card.seniority, [t for t, _ in card.titles[:3]]
-    share = best.share_of_won if best is not None else card.share_of_won
-    if people is not None and functions:
+    share = card.share_of_won
+    if people is not None:
         seniority, titles, share = people(gkey, role, functions)
     return PrimaryPersona(
         role=role,
         functions=functions,
+        typical_function=card.function,
         seniority=seniority,
         titles=titles,
         group=gkey,

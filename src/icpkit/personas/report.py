@@ -7,7 +7,7 @@ from typing import Any
 from markupsafe import escape
 
 from icpkit.personas.hooks import ARTIFACT
-from icpkit.personas.profiles import function_label, role_label, seniority_label
+from icpkit.personas.profiles import fmt_q, function_label, q_is, role_label, seniority_label
 from icpkit.report.data import Section
 from icpkit.workspace import Workspace
 
@@ -71,7 +71,7 @@ def _mostly(r: dict[str, Any]) -> str:
 def _by_function(r: dict[str, Any]) -> list[str]:
     return [
         f"{function_label(s['function'])} {s['lift']:.2f}x {'↑' if s['lift'] > 1 else '↓'} "
-        f"(n={s['n']}, q={s['q_value']:.2g})"
+        f"(n={s['n']}, {q_is(s['q_value'])})"
         for s in r["by_function"]
         if s.get("significant") and s.get("lift") is not None
     ]
@@ -90,7 +90,7 @@ def _card_html(r: dict[str, Any]) -> str:
     if s:
         lines.append(
             f"<div>win rate {_pct(s['win_rate'])} ({_pct(s['ci_low'])}–{_pct(s['ci_high'])}) with "
-            f"vs {_pct(s['rate_without'])} without · n={s['n']} · q={s['q_value']:.2g}</div>"
+            f"vs {_pct(s['rate_without'])} without · n={s['n']} · {q_is(s['q_value'])}</div>"
         )
     if _mostly(r):
         lines.append(f"<div>mostly {escape(_mostly(r))}</div>")
@@ -222,7 +222,7 @@ def render_markdown(data: dict[str, Any], warnings: list[str] | None = None) -> 
                         f"{_pct(s.get('win_rate'))} / {_pct(s.get('rate_without'))}" if s else "",
                         _lift(s) + mark,
                         s.get("n", ""),
-                        f"{s['q_value']:.2g}" if s else "",
+                        fmt_q(s["q_value"]) if s else "",
                         _mostly(r),
                         ", ".join(t for t, _ in r["titles"][:3]),
                     )
