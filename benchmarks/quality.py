@@ -1,0 +1,150 @@
+"""Benchmark the ICP's quality on held-out deals, on every dataset with outcomes.
+
+    python benchmarks/quality.py                 # print the table
+    python benchmarks/quality.py --write docs/quality.md
+
+Runs ``icp validate`` (the library call behind it, default settings: time
+split when dated, 20 null-control shuffles) on the shared datasets that have
+won/lost outcomes — Maven CRM and the Olist marketing funnel — and on the
+shipped sample company, then prints one table: dataset, closed deals, split,
+held-out AUC of icpkit next to a plain logistic regression and gradient
+boosting on the same bins, the in-ICP / out-of-ICP win-rate ratio, Tier 1's
+share of held-out wins, and the null control's false discoveries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+DATASETS = HERE.parents[1] / "shared" / "datasets"
+
+
+def olist(tmp: Path) -> dict[str, Path] | None:
+    """Olist MQLs as accounts, one deal per lead: won when it signed (as the real-data tests build it)."""
+    d = DATASETS / "olist_marketing_funnel"
+    if not d.exists():
+        return None
+    mql = pd.read_csv(d / "olist_marketing_qualified_leads_dataset.csv")
+    won = pd.read_csv(d / "olist_closed_deals_dataset.csv")
+    accounts = mql[["mql_id", "origin", "landing_page_id"]].rename(columns={"mql_id": "account_id"})
+    deals = mql[["mql_id", "first_contact_date"]].merge(
+        won[["mql_id", "won_date"]], on="mql_id", how="left"
+    )
+    deals = pd.DataFrame(
+        {
+            "deal_id": deals["mql_id"],
+            "account_id": deals["mql_id"],
+            "created_at": deals["first_contact_date"],
+            "closed_at": deals["won_date"].str[:10],
+            "outcome": deals["won_date"].notna().map({True: "won", False: "lost"}),
+        }
+    )
+    a, dl = tmp / "olist_accounts.csv", tmp / "olist_deals.csv"
+    accounts.to_csv(a, index=False)
+    deals.to_csv(dl, index=False)
+    return {"accounts": a, "deals": dl}
+
+
+def maven(_tmp: Path) -> dict[str, Path] | None:
+    d = DATASETS / "maven_crm"
+    if not d.exists():
+        return None
+    return {"accounts": d / "accounts.csv", "deals": d / "sales_pipeline.csv"}
+
+
+def sample(tmp: Path) -> dict[str, Path] | None:
+    from icpkit.sample import write_sample
+
+    files = write_sample(tmp / "sample")
+    return {"accounts": files["accounts"], "deals": files["deals"]}
+
+
+DATASET_BUILDERS = {
+    "maven_crm": maven,
+    "olist_marketing_funnel": olist,
+    "icpkit sample": sample,
+}
+
+
+def _f(v: float | None, fmt: str = "{:.3f}") -> str:
+    return "n/a" if v is None else fmt.format(v)
+
+
+def row(name: str, files: dict[str, Path], permutations: int) -> dict[str, str]:
+    from icpkit.validation import validate_files
+
+    t0 = time.perf_counter()
+    r = validate_files(files["accounts"], files["deals"], permutations=permutations)
+    seconds = time.perf_counter() - t0
+    auc = r["peers"]["auc"]
+    io = r["heldout"]["in_vs_out"]
+    n = r["null_control"]
+    split = r["split"]
+    return {
+        "dataset": name,
+        "n": f"{r['data']['closed_deals']:,}",
+        "split": f"time ({split['test_deals']:,} held out)"
+        if split["method"] == "time"
+        else f"{split['folds']}-fold CV x {split['repeats']}",
+        "AUC icpkit": _f(auc.get("icpkit")),
+        "AUC logistic": _f(auc.get("logistic")),
+        "AUC boosting": _f(auc.get("boosting")),
+        "AUC icpkit before vetoes": _f(r["peers"].get("icpkit_unvetoed_auc")),
+        "in/out ratio": _f(io["ratio"], "{:.2f}x")
+        + ("" if io["ratio"] is None else f" ({io['ratio_ci_low']:.2f}-{io['ratio_ci_high']:.2f})"),
+        "Tier 1 share of wins": _f(r["heldout"]["tier_share_of_wins"]["1"], "{:.1%}"),
+        "null FD (mean / max)": f"{n['false_discoveries_mean']:.1f} / {n['false_discoveries_max']}",
+        "real significant": str(n["real"]["significant"]),
+        "verdict": r["verdict"]["strength"],
+        "seconds": f"{seconds:.0f}",
+    }
+
+
+def table(rows: list[dict[str, str]]) -> str:
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(r[c] for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--permutations", type=int, default=20)
+    ap.add_argument("--write", type=Path, help="also write the table into this Markdown file")
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, build in DATASET_BUILDERS.items():
+            files = build(Path(tmp))
+            if files is None:
+                print(f"skipped {name}: dataset not available", file=sys.stderr)
+                continue
+            print(f"validating {name} …", file=sys.stderr, flush=True)
+            rows.append(row(name, files, args.permutations))
+    text = table(rows)
+    print(text)
+    if args.write:
+        write_doc(args.write, text)
+        print(f"wrote {args.write}", file=sys.stderr)
+
+
+def write_doc(path: Path, text: str) -> None:
+    """Replace the measured table between the markers in ``path`` (or create the file)."""
+    start, end = "<!-- quality-table:start -->", "<!-- quality-table:end -->"
+    block = f"{start}\n{text}\n{end}"
+    if path.exists() and start in (old := path.read_text(encoding="utf-8")):
+        new = old[: old.index(start)] + block + old[old.index(end) + len(end) :]
+    else:
+        new = f"# Quality on held-out deals\n\n{block}\n"
+    path.write_text(new, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
