@@ -168,8 +168,8 @@ def test_held_out_deals_never_reach_the_fitting_function_cv():
 
 
 def test_without_dates_cross_validates_grouped_by_account():
-    acc, deals = make_crm(500, dates=False, seed=4)
-    extra = deals.sample(200, random_state=0).assign(
+    acc, deals = make_crm(300, dates=False, seed=4)
+    extra = deals.sample(120, random_state=0).assign(
         deal_id=lambda d: d["deal_id"] + "b"
     )  # repeat deals for some accounts
     deals = pd.concat([deals, extra], ignore_index=True)
@@ -192,7 +192,7 @@ def test_without_amounts_revenue_capture_is_not_checked():
 
 def test_under_50_closed_deals_still_works_and_says_what_it_could_not_check():
     acc, deals = make_crm(40, seed=6)
-    res = run(acc, deals)
+    res = run(acc, deals, repeats=1)
     assert res["split"]["method"] == "cv"  # a time split would hold out ~10 deals
     assert res["heldout"]["n"] == 40
     assert any("only 40 closed deals" in n for n in res["not_checked"])
@@ -210,6 +210,8 @@ def test_explicit_cutoff_and_bad_cutoff():
         run(acc, deals, cutoff="2020-01-01")
     with pytest.raises(InputError, match="cannot split in time"):
         run(*make_crm(200, dates=False), split="time")
+    with pytest.raises(InputError, match="The 'folds' parameter of validate must be an int >= 2"):
+        run(acc, deals, folds=1)
 
 
 # -- metrics -------------------------------------------------------------------------
@@ -350,11 +352,13 @@ def test_hook_stores_results_and_the_report_shows_them(small_crm, tmp_path):
     with Workspace(tmp_path / "ws") as ws:
         ingest(ws, small_crm)
         step_build(ws)
+        step_build(ws)  # a second version: drift against the first
         assert build_hook.__doc__.splitlines()[0].startswith("validate:")
         build_hook(ws, small_crm)
         assert (ws.dir / "validation.json").exists()
         v = ws.json_artifact("validation.json")
         assert v["heldout"]["n"] > 0
+        assert v["drift"]["psi"] == 0 and v["drift"]["criteria"]["added"] == []
         md = render_markdown(collect(ws))
         assert "## Validation" in md and "Null control" in md
 

@@ -26,6 +26,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from .. import __version__, icpfile
+from ..errors import InputError
 from ..icpfile import ICP, now_iso
 from ..ingest import infer_family, load_mapping, read_table
 from ..profile import fit_icp
@@ -64,8 +65,28 @@ def _num(x: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
+def _finite(obj: Any) -> Any:
+    """NaN and infinities become null, so the JSON stays strict."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float | np.floating) and not np.isfinite(obj):
+        return None
+    return obj
+
+
 def to_json(result: dict[str, Any]) -> str:
-    return json.dumps(result, indent=2, default=_num, allow_nan=False)
+    return json.dumps(_finite(result), indent=2, default=_num, allow_nan=False)
+
+
+def _check_params(**params: int) -> None:
+    lows = {"folds": 2, "repeats": 1, "permutations": 1}
+    for name, value in params.items():
+        if not isinstance(value, int) or value < lows[name]:
+            raise InputError(
+                f"The '{name}' parameter of validate must be an int >= {lows[name]}. Got {value!r} instead"
+            )
 
 
 def _repeat_stats(bt: Backtest) -> list[dict[str, Any]]:
@@ -202,6 +223,7 @@ def validate(
     dict
         Every figure, JSON-ready (see ``validation.json``).
     """
+    _check_params(folds=folds, repeats=repeats, permutations=permutations)
     # many small fits: one BLAS/OpenMP thread each is several times faster than
     # oversubscribed threads, and no slower on an idle machine
     with threadpool_limits(limits=1):

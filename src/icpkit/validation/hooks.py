@@ -38,17 +38,19 @@ def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[st
     """
     kinds, families = attribute_meta(ws)
     market = ws.table("market") if paths.get("market") is not None and ws.has("market") else None
+    icp = current_icp(ws)
     try:
         result = validate(
             ws.table("accounts"),
             ws.table("deals"),
             kinds=kinds,
             families=families,
-            icp=current_icp(ws),
+            icp=icp,
             market=market,
             previous=previous_icp(ws),
+            min_support=icp.evidence.min_support,
         )
-    except IcpkitError as exc:
+    except (IcpkitError, ValueError) as exc:
         return [f"validation skipped: {exc}"]
     text = to_json(result)
     ws.write({}, artifacts={ARTIFACT: text})
