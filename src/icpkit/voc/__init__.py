@@ -8,6 +8,7 @@ Public API
 * :func:`update_index` — add new conversations to ``<workspace>/voc_index`` incrementally.
 * :func:`pain_themes` — recurring themes per account group and the best-vs-worst contrast.
 * :func:`split_passages`, :func:`read_text` — passage splitting with source offsets.
+* ``ask(..., rerank=True)`` — optional hybrid ranking (extra ``voc-rerank``, see :mod:`.rerank`).
 """
 
 from .ask import (
@@ -21,6 +22,7 @@ from .ask import (
 )
 from .index import Filters, Hit, PassageIndex
 from .passages import Passage, SplitStats, read_text, split_passages, split_text
+from .rerank import RerankUnavailable, rerank_available
 from .scope import Scope, Vocabulary, apply_overrides, parse_question
 from .sync import IndexReport, open_index, update_index
 from .themes import Theme, key_phrases, log_odds, pain_themes
@@ -34,6 +36,7 @@ __all__ = [
     "IndexReport",
     "Passage",
     "PassageIndex",
+    "RerankUnavailable",
     "Scope",
     "ScopeError",
     "SplitStats",
@@ -48,6 +51,7 @@ __all__ = [
     "pain_themes",
     "parse_question",
     "read_text",
+    "rerank_available",
     "resolve_accounts",
     "split_passages",
     "split_text",

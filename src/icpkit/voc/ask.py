@@ -267,6 +267,7 @@ def ask(
     where: dict[str, Any] | None = None,
     limit: int = 20,
     today: date | None = None,
+    rerank: bool = False,
 ) -> Answer:
     """Answer ``question`` from the workspace's conversations.
 
@@ -289,6 +290,10 @@ def ask(
         Passages to return.
     today : date, optional
         Reference day for relative windows.
+    rerank : bool
+        Hybrid ranking: re-order the top 30 BM25 passages by semantic
+        similarity (needs the optional ``voc-rerank`` extra; see
+        :mod:`icpkit.voc.rerank`). Default off.
     """
     today = today or date.today()
     cat = catalog(ws)
@@ -321,6 +326,10 @@ def ask(
     res = idx.search(scope.topic, filters, limit=max(limit, THEME_POOL if scope.topic else limit))
     answer.total_matches = res.total
     hits = res.hits
+    if rerank and scope.topic:
+        from .rerank import rerank as semantic_rerank
+
+        hits = semantic_rerank(scope.topic, hits, k=max(30, limit))
     info = _account_info(ws, sorted({h.account_id for h in hits[:limit]}), cat)
     answer.passages = [_passage(h, info.get(h.account_id, {})) for h in hits[:limit]]
     if hits:
