@@ -452,3 +452,16 @@ def test_primary_sentence_for_role_level_evidence_and_q_near_the_bar():
     )
     assert "on 75% of won Tier 1 deals" in text and "q<0.05" in text
     assert fmt_q(0.05) == "0.05" and fmt_q(0.0478) == "0.0478" and fmt_q(3e-7) == "3e-07"
+
+
+def test_with_persona_replaces_the_slot_in_place(profiles):
+    icp = _minimal_icp()
+    icp.statement.text = (
+        "ICP: x. Primary persona: to be confirmed in interviews. Reviewed by hand in June."
+    )
+    new = with_persona(icp, profiles)
+    assert new.statement.text == (
+        f"ICP: x. Primary persona: {new.statement.persona}. Reviewed by hand in June."
+    )
+    again = with_persona(new, profiles)  # idempotent
+    assert again.statement.text == new.statement.text

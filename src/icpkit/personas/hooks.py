@@ -143,9 +143,14 @@ def with_persona(icp: ICP, profiles: PersonaProfiles) -> ICP:
     new = icp.model_copy(deep=True)
     new.personas = profiles.to_icp()
     persona = profiles.statement_persona()
+    sentence = f"Primary persona: {persona}."
+    before = f"Primary persona: {icp.statement.persona}."
+    text = new.statement.text
+    if before in text:  # the slot as the statement spells it, wherever it sits
+        new.statement.text = text.replace(before, sentence)
+    else:  # a hand-edited slot runs to the end of the text; else there is none yet
+        new.statement.text = f"{_PERSONA_SENTENCE.sub('', text).rstrip()} {sentence}"
     new.statement.persona = persona
-    text = _PERSONA_SENTENCE.sub("", new.statement.text).rstrip()
-    new.statement.text = f"{text} Primary persona: {persona}."
     return new
 
 

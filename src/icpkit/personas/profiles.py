@@ -612,12 +612,10 @@ def _customer_texts(
     cust = cust.assign(contact_id=cust["contact_id"].astype(str)).reset_index(drop=True)
     if "account_id" not in cust.columns:
         cust["account_id"] = ""
-    ids = (
-        roles["contact_id"].astype(str)
-        if "contact_id" in roles.columns
-        else pd.Series([], dtype=str)
-    )
-    cust["_role"] = cust["contact_id"].map(dict(zip(ids, roles["_role"], strict=True)))
+    who: dict[str, str] = {}
+    if "contact_id" in roles.columns:
+        who = dict(zip(roles["contact_id"].astype(str), roles["_role"], strict=True))
+    cust["_role"] = cust["contact_id"].map(who)
     stray = cust["_role"].isna()
     if stray.any():
         warnings.append(
