@@ -1,0 +1,704 @@
+"""Compile an ICP's scorecard to SQL, so accounts can be scored inside a warehouse.
+
+``compile_sql(icp)`` returns one ``SELECT`` (or ``CREATE VIEW``) that yields
+``account_id, score, tier, route, reasons`` with the same values, row for row,
+as :func:`icpkit.scoring.scorer.score_accounts`. The query is built as a
+sqlglot expression tree and rendered for ``duckdb``, ``postgres``,
+``snowflake``, ``bigquery`` or ``spark``.
+
+How the Python semantics are carried over
+-----------------------------------------
+- **Text.** Category tests compare ``LOWER(TRIM(CAST(col AS text)))``; a blank
+  value counts as missing. ``TRIM`` removes spaces, tabs, carriage returns and
+  line feeds (the ASCII whitespace; Python also strips rarer Unicode spaces).
+- **Numbers.** ``between`` reads a numeric column as is. Any other column is
+  read as text: thousands separators (``,``) are dropped, the text is trimmed,
+  and it is converted only if it looks like a number (``12``, ``-1.5e3``,
+  ``.5``, ``inf``), so a bad value becomes ``NULL`` instead of an error in
+  every dialect (``TRY_CAST``/``SAFE_CAST`` where the dialect has one, a
+  guarded ``CAST`` in PostgreSQL). ``inf`` is read as the largest double.
+- **Lists.** A list attribute is either a native array column (``VARCHAR[]``,
+  ``ARRAY<STRING>``, ``text[]``…) or text separated by ``|``, ``;`` or ``,``
+  (the first of these found in the value, as in Python). Text lists are
+  tested without building arrays: the value is lower-cased, wrapped in its
+  separator and the whitespace around each separator is removed with one
+  regular expression, so ``has: x`` is a plain substring test for ``<sep>x<sep>``.
+  That keeps the SQL portable (no lambdas or ``UNNEST``). An array column is
+  first joined with the separator ``"\u241f"`` and treated the same way.
+  Which columns are arrays comes from ``list_columns`` or from the column
+  types passed in ``columns``.
+- **Missing.** ``NULL``, blank text, an empty array and (for floating-point
+  columns whose type is known) ``NaN`` are missing, as in Python.
+- **Score, tier, route, reasons.** ``score = clamp(base + points, 0, 100)``,
+  vetoes lower it to ``veto_score``; tiers check ``min_score`` and pinned
+  criteria best tier first; reasons rank the non-zero contributions by
+  absolute points then feature order, keep five, and put the veto first.
+
+Columns
+-------
+Without ``columns`` the query names every attribute the ICP uses, so the table
+must have them all. With ``columns`` (the table's column names, or a mapping
+of name to SQL type such as DuckDB's ``DESCRIBE`` gives) an attribute the
+table lacks is compiled as ``NULL``, exactly as the Python scorer treats an
+absent attribute as unknown, and column headers are matched by their
+normalised name (``"Employee Count"`` serves ``employee_count``) as
+:func:`~icpkit.scoring.scorer.align_columns` does. Column names are quoted
+only where needed (reserved words, unusual characters, a case the database
+would fold away), so ``industry`` still finds Snowflake's ``INDUSTRY``. Types also make two
+details exact: a floating-point column compared as a category reads ``5.0``
+as ``5`` like Python does, and ``NaN`` counts as missing. Without types a
+floating-point column is compared using the database's own text form.
+
+Known differences from the Python scorer: a ``NULL`` id stays ``NULL``
+(Python writes ``"None"``/``"nan"``), ``NULL`` items inside an array column
+are skipped (Python reads them as the text ``"none"``), and floats of
+magnitude 9.2e18 or more are compared as text in the database's notation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, SqlglotError, UnsupportedError
+
+from ..errors import IcpkitError, InputError
+from ..icpfile import ICP, Condition
+from ..schema import normalize_name
+from .scorer import MAX_REASONS
+
+DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
+WHITESPACE = " \t\n\r"
+LIST_SEPARATORS = ("|", ";", ",")
+ARRAY_SEPARATOR = "\u241f"  # joins native array items; not expected inside an item
+_DBL_MAX = "1.7976931348623157e308"
+_NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?$"
+_INF = ("inf", "+inf", "infinity", "+infinity")
+_NEG_INF = ("-inf", "-infinity")
+
+# column kinds
+_TEXT, _FLOAT, _NUMBER, _BOOL, _LIST = "text", "float", "number", "bool", "list"
+
+
+class UnsupportedDialect(IcpkitError, ValueError):
+    """The ICP cannot be compiled to this SQL dialect."""
+
+
+# -- small builders (each returns a fresh node; no node is shared by two parents) ----
+
+_T = exp.DataType.Type
+
+
+def _type(t: exp.DType) -> exp.DataType:
+    return exp.DataType(this=t)
+
+
+def _s(text: str) -> exp.Literal:
+    return exp.Literal.string(text)
+
+
+def _i(n: int | str) -> exp.Expression:
+    return exp.Literal.number(n)
+
+
+def _n(value: float) -> exp.Expression:
+    if math.isinf(value):
+        big: exp.Expression = _i(_DBL_MAX)
+        return exp.Neg(this=big) if value < 0 else big
+    if value == int(value) and abs(value) < 1e15:
+        return _i(int(value))
+    return _i(repr(float(value)))
+
+
+def _p(e: exp.Expression) -> exp.Expression:
+    return (
+        e if isinstance(e, (exp.Column, exp.Literal, exp.Boolean, exp.Paren)) else exp.Paren(this=e)
+    )
+
+
+def _and(*parts: exp.Expression) -> exp.Expression:
+    if not parts:
+        return exp.true()
+    out = _p(parts[0])
+    for part in parts[1:]:
+        out = exp.And(this=out, expression=_p(part))
+    return out
+
+
+def _or(*parts: exp.Expression) -> exp.Expression:
+    out = _p(parts[0])
+    for part in parts[1:]:
+        out = exp.Or(this=out, expression=_p(part))
+    return out
+
+
+def _not(e: exp.Expression) -> exp.Expression:
+    return exp.Not(this=_p(e))
+
+
+def _is_null(e: exp.Expression) -> exp.Expression:
+    return exp.Is(this=e, expression=exp.Null())
+
+
+def _coalesce(e: exp.Expression, default: exp.Expression) -> exp.Expression:
+    return exp.Coalesce(this=e, expressions=[default])
+
+
+def _in(e: exp.Expression, values: Iterable[str]) -> exp.Expression:
+    return exp.In(this=e, expressions=[_s(v) for v in values])
+
+
+def _case(
+    whens: Sequence[tuple[exp.Expression, exp.Expression]], default: exp.Expression | None = None
+) -> exp.Expression:
+    if not whens:
+        return default if default is not None else exp.Null()
+    return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in whens], default=default)
+
+
+def _cast(e: exp.Expression, t: exp.DType) -> exp.Expression:
+    return exp.Cast(this=e, to=_type(t))
+
+
+def _text(e: exp.Expression) -> exp.Expression:
+    return _cast(e, _T.TEXT)
+
+
+def _null_text() -> exp.Expression:
+    return _text(exp.Null())
+
+
+def _alias(e: exp.Expression, name: str) -> exp.Expression:
+    return exp.Alias(this=e, alias=exp.to_identifier(name))
+
+
+def _reserved_words() -> frozenset[str]:
+    from sqlglot.dialects.dialect import Dialect
+
+    words: set[str] = set()
+    for d in DIALECTS:
+        words |= {w.lower() for w in Dialect.get_or_raise(d).generator_class.RESERVED_KEYWORDS}
+    return frozenset(words)
+
+
+_RESERVED = _reserved_words()
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _table_column(name: str, dialect: str) -> exp.Column:
+    """A column of the user's table, quoted only where the dialect needs it.
+
+    An unquoted name keeps each database's usual case rules (PostgreSQL folds to
+    lower case, Snowflake to upper case), so ``industry`` finds ``INDUSTRY`` in
+    Snowflake; a reserved word, an unusual name or a case the database would
+    fold away is quoted.
+    """
+    plain = bool(_PLAIN_NAME.match(name))
+    quote = not plain or name.lower() in _RESERVED
+    if dialect == "postgres" and name != name.lower():
+        quote = True
+    if dialect == "snowflake" and name not in (name.lower(), name.upper()):
+        quote = True
+    if quote and plain and dialect == "snowflake" and name == name.lower():
+        name = name.upper()  # what the unquoted name would mean there
+    return exp.Column(this=exp.to_identifier(name, quoted=quote))
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name)
+
+
+def _trim(e: exp.Expression) -> exp.Expression:
+    return exp.Trim(this=e, expression=_s(WHITESPACE))
+
+
+def _contains(haystack: exp.Expression, needle: exp.Expression) -> exp.Expression:
+    return exp.GT(this=exp.StrPosition(this=haystack, substr=needle), expression=_i(0))
+
+
+def _concat(*parts: exp.Expression) -> exp.Expression:
+    out = parts[0]
+    for part in parts[1:]:
+        out = exp.DPipe(this=out, expression=part, safe=False)
+    return out
+
+
+def _isnan(e: exp.Expression, dialect: str) -> exp.Expression:
+    if dialect in ("postgres", "snowflake"):  # no ISNAN; NaN = NaN holds there
+        return exp.EQ(this=e, expression=_cast(_s("NaN"), _T.DOUBLE))
+    return exp.IsNan(this=e)
+
+
+def _select(columns: list[exp.Expression], source: exp.Expression) -> exp.Select:
+    return exp.Select(expressions=columns, from_=exp.From(this=source))
+
+
+def _cte_ref(name: str) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(name))
+
+
+def _fmt_points(p: int) -> str:
+    return f"+{p}" if p > 0 else str(p)
+
+
+# -- columns ----------------------------------------------------------------------
+
+
+@dataclass
+class _Attr:
+    """One attribute the ICP tests, and where its value comes from."""
+
+    name: str
+    index: int
+    source: exp.Expression
+    kind: str
+
+    def src(self) -> exp.Expression:
+        return self.source.copy()
+
+    def ref(self, part: str) -> exp.Column:
+        return _col(f"a{self.index}_{part}")
+
+
+def _kind_of(type_name: str | None, dialect: str) -> str:
+    if not type_name:
+        return _TEXT
+    head = type_name.strip().upper()
+    if head.endswith("]") or head.startswith(("ARRAY", "LIST")):  # also DuckDB's '"NULL"[]'
+        return _LIST
+    try:
+        dt = exp.DataType.build(type_name, dialect=dialect, udt=True)
+    except (SqlglotError, ValueError):
+        return _TEXT
+    t = dt.this
+    if t in (_T.ARRAY, _T.LIST):
+        return _LIST
+    if t == _T.BOOLEAN:
+        return _BOOL
+    if t in (_T.DOUBLE, _T.FLOAT, _T.UDOUBLE):
+        return _FLOAT
+    if t in exp.DataType.INTEGER_TYPES or t in exp.DataType.REAL_TYPES:
+        return _NUMBER
+    return _TEXT
+
+
+def _resolve(
+    columns: Iterable[str] | Mapping[str, str] | None,
+) -> tuple[dict[str, str], dict[str, str | None]] | None:
+    """Map each attribute name to its table column, renaming as ``align_columns`` does."""
+    if columns is None:
+        return None
+    types: dict[str, str | None]
+    if isinstance(columns, Mapping):
+        types = {str(k): (str(v) if v is not None else None) for k, v in columns.items()}
+    else:
+        types = {str(c): None for c in columns}
+    have = set(types)
+    names: dict[str, str] = {}
+    for col in types:
+        norm = normalize_name(col)
+        names.setdefault(norm if norm != col and norm not in have else col, col)
+    return names, types
+
+
+# -- conditions -------------------------------------------------------------------
+
+
+def _condition(c: Condition, a: _Attr) -> exp.Expression:
+    """A boolean expression, never NULL, that holds where ``c`` holds."""
+    op = c.op
+    if op == "missing":
+        return a.ref("m") if c.missing else _not(a.ref("m"))
+    if op == "other":
+        return _not(a.ref("m"))
+    if op in ("in", "not_in"):
+        values = (c.in_ if op == "in" else c.not_in) or []
+        wanted = sorted({str(v).strip().lower() for v in values} - {""})
+        if wanted and a.kind != _LIST:
+            hit = _coalesce(_in(a.ref("t"), wanted), exp.false())
+        else:  # Python reads no category text from an array value
+            hit = exp.false()
+        if op == "in":
+            return _and(hit, _not(a.ref("m")))
+        return _and(_not(a.ref("m")), _not(hit))
+    if op == "between":
+        lo, hi = c.between or (None, None)
+        if (lo is not None and math.isnan(lo)) or (hi is not None and math.isnan(hi)):
+            return exp.false()
+        parts: list[exp.Expression] = [_not(_is_null(a.ref("n")))]
+        if lo is not None and not (math.isinf(lo) and lo < 0):
+            parts.append(exp.GTE(this=a.ref("n"), expression=_n(lo)))
+        if hi is not None:
+            parts.append(exp.LT(this=a.ref("n"), expression=_n(hi)))
+        return _coalesce(_and(*parts), exp.false())
+    if op in ("has", "lacks"):
+        item = str(c.has if op == "has" else c.lacks).strip().lower()
+        if op == "has":
+            return _has(a, item)
+        return _and(_not(_has(a, item)), _not(a.ref("m")))
+    raise UnsupportedDialect(f"unknown condition operator '{op}'")
+
+
+def _has(a: _Attr, item: str) -> exp.Expression:
+    if not item:
+        return exp.false()
+    if a.kind == _LIST:
+        if ARRAY_SEPARATOR in item:
+            return exp.false()
+        test = _contains(a.ref("l"), _s(ARRAY_SEPARATOR + item + ARRAY_SEPARATOR))
+    else:
+        test = _contains(a.ref("l"), _concat(a.ref("s"), _s(item), a.ref("s")))
+        inside = [s for s in LIST_SEPARATORS if s in item]
+        if inside:  # Python splits on the row's separator, so an item holding it never matches
+            test = _and(test, _not(_in(a.ref("s"), inside)))
+    return _and(_coalesce(test, exp.false()), _not(a.ref("m")))
+
+
+# -- per-attribute values ----------------------------------------------------------
+
+
+def _normalised_list(value: exp.Expression, sep: str) -> exp.Expression:
+    """``<sep>item<sep>item<sep>``, lower-cased, no whitespace around separators."""
+    wrapped = _concat(_s(sep), exp.Lower(this=value), _s(sep))
+    pattern = r"\s*" + ("[" + sep + "]" if sep in LIST_SEPARATORS else sep) + r"\s*"
+    return exp.RegexpReplace(this=wrapped, expression=_s(pattern), replacement=_s(sep))
+
+
+def _attribute_columns(a: _Attr, ops: set[str], dialect: str) -> list[exp.Expression]:
+    x = a.src
+    kind = a.kind
+    out: list[exp.Expression] = []
+
+    if kind == _LIST:
+        size = _coalesce(exp.ArraySize(this=x()), _i(0))
+        missing = _or(_is_null(x()), exp.EQ(this=size, expression=_i(0)))
+    elif kind == _FLOAT:
+        missing = _or(_is_null(x()), _isnan(x(), dialect))
+    elif kind in (_NUMBER, _BOOL):
+        missing = _is_null(x())
+    else:
+        missing = _or(_is_null(x()), exp.EQ(this=_trim(_text(x())), expression=_s("")))
+    out.append(_alias(_coalesce(missing, exp.true()), f"a{a.index}_m"))
+
+    if ops & {"in", "not_in"} and kind != _LIST:
+        if kind == _FLOAT:  # Python writes a whole float without ".0"
+            whole = _and(
+                exp.EQ(this=x(), expression=exp.Floor(this=x())),
+                exp.LT(this=exp.Abs(this=x()), expression=_i("9.2e18")),
+            )
+            txt = _case([(whole, _text(_cast(x(), _T.BIGINT)))], _text(x()))
+        else:
+            txt = _text(x())
+        out.append(
+            _alias(exp.Nullif(this=exp.Lower(this=_trim(txt)), expression=_s("")), f"a{a.index}_t")
+        )
+
+    if "between" in ops:
+        if kind in (_FLOAT, _NUMBER):
+            num: exp.Expression = _cast(x(), _T.DOUBLE)
+        elif kind in (_BOOL, _LIST):
+            num = _cast(exp.Null(), _T.DOUBLE)
+        else:
+
+            def clean() -> exp.Expression:
+                return exp.Lower(
+                    this=_trim(exp.Replace(this=_text(x()), expression=_s(","), replacement=_s("")))
+                )
+
+            num = _case(
+                [
+                    (_in(clean(), _INF), _cast(_i(_DBL_MAX), _T.DOUBLE)),
+                    (_in(clean(), _NEG_INF), exp.Neg(this=_cast(_i(_DBL_MAX), _T.DOUBLE))),
+                    (
+                        exp.RegexpLike(this=clean(), expression=_s(_NUMBER_PATTERN)),
+                        exp.TryCast(
+                            this=clean(), to=_type(_T.DOUBLE), safe=True, requires_string=True
+                        ),
+                    ),
+                ]
+            )
+        out.append(_alias(num, f"a{a.index}_n"))
+
+    if ops & {"has", "lacks"}:
+        if kind == _LIST:
+            joined = exp.ArrayToString(this=x(), expression=_s(ARRAY_SEPARATOR))
+            out.append(_alias(_normalised_list(joined, ARRAY_SEPARATOR), f"a{a.index}_l"))
+        else:
+
+            def found(sep: str) -> exp.Expression:
+                return _contains(_text(x()), _s(sep))
+
+            *first, last = LIST_SEPARATORS
+            lst = _case(
+                [(found(s), _normalised_list(_text(x()), s)) for s in first],
+                _normalised_list(_text(x()), last),
+            )
+            sep = _case([(found(s), _s(s)) for s in first], _s(last))
+            out.append(_alias(lst, f"a{a.index}_l"))
+            out.append(_alias(sep, f"a{a.index}_s"))
+    return out
+
+
+# -- the query --------------------------------------------------------------------
+
+
+def build_query(
+    icp: ICP,
+    *,
+    table: str = "accounts",
+    dialect: str = "duckdb",
+    id_column: str = "account_id",
+    list_columns: set[str] | None = None,
+    columns: Iterable[str] | Mapping[str, str] | None = None,
+) -> exp.Select:
+    """The scoring query as a sqlglot expression (see :func:`compile_sql`)."""
+    dialect = _check_dialect(dialect)
+    resolved = _resolve(columns)
+    list_columns = set(list_columns or ())
+
+    def source_of(name: str) -> tuple[exp.Column | None, str | None]:
+        if resolved is None:
+            return _table_column(name, dialect), None
+        names, types = resolved
+        col = names.get(name)
+        if col is None:
+            return None, None
+        return _table_column(col, dialect), types.get(col)
+
+    # the operators each attribute is tested with
+    conditions: list[Condition] = [b for f in icp.scorecard.features for b in f.bins]
+    conditions += [d for d in icp.disqualifiers if d.enabled]
+    conditions += [c for t in icp.tiers for c in t.pinned()]
+    ops: dict[str, set[str]] = {}
+    for c in conditions:
+        ops.setdefault(c.attribute, set()).add(c.op)
+
+    attrs: dict[str, _Attr] = {}
+    for i, name in enumerate(sorted(ops)):
+        col, type_name = source_of(name)
+        if col is None:  # absent from the table: unknown, as in Python
+            attrs[name] = _Attr(name, i, _null_text(), _TEXT)
+            continue
+        listed = name in list_columns or col.name in list_columns
+        attrs[name] = _Attr(name, i, col, _LIST if listed else _kind_of(type_name, dialect))
+
+    id_col, _ = source_of(id_column)
+    if id_col is None:
+        raise InputError(
+            f"the id column '{id_column}' is not in the table",
+            column=id_column,
+            hint="pass id_column= with the name of the table's account id column",
+        )
+
+    # 1. icp_src: per-attribute values (missing flag, category text, number, list)
+    src_cols: list[exp.Expression] = [_alias(_text(id_col), "account_id")]
+    for a in attrs.values():
+        src_cols += _attribute_columns(a, ops[a.name], dialect)
+    src_q = _select(src_cols, _table_name(table, dialect))
+
+    # 2. icp_feat: points and reason text per feature, veto reason, pinned criteria per tier
+    feats = icp.scorecard.features
+    nf = len(feats)
+    feat_cols: list[exp.Expression] = [_col("account_id")]
+    for j, f in enumerate(feats):
+        points = _case([(_condition(b, attrs[b.attribute]), _i(b.points)) for b in f.bins], _i(0))
+        reason = _case(
+            [
+                (
+                    _condition(b, attrs[b.attribute]),
+                    _s(f"{b.text()} {_fmt_points(b.points)}") if b.points != 0 else _null_text(),
+                )
+                for b in f.bins
+            ],
+            _null_text(),
+        )
+        feat_cols += [_alias(points, f"p{j}"), _alias(reason, f"r{j}")]
+    veto = _case(
+        [
+            (
+                _condition(d, attrs[d.attribute]),
+                _s(f"VETO {d.text()}" + (f" ({d.reason})" if d.reason else "")),
+            )
+            for d in icp.disqualifiers
+            if d.enabled
+        ],
+        _null_text(),
+    )
+    feat_cols.append(_alias(veto, "veto"))
+    tiers = sorted(icp.tiers, key=lambda t: t.tier)
+    for t in tiers:
+        pinned = _and(*[_condition(c, attrs[c.attribute]) for c in t.pinned()])
+        feat_cols.append(_alias(pinned, f"pin{t.tier}"))
+    feat_q = _select(feat_cols, _cte_ref("icp_src"))
+
+    # 3. icp_score: total points, and a sort key per non-zero contribution:
+    #    larger |points| first, then earlier feature (Python's (-|p|, j) order)
+    keep = ["account_id", "veto", *[f"r{j}" for j in range(nf)], *[f"pin{t.tier}" for t in tiers]]
+    total: exp.Expression = _i(icp.scorecard.base)
+    for j in range(nf):
+        total = exp.Add(this=total, expression=_col(f"p{j}"))
+    score_cols: list[exp.Expression] = [_col(c) for c in keep]
+    score_cols.append(_alias(total, "total"))
+    for j in range(nf):
+        key = exp.Add(
+            this=exp.Mul(this=exp.Abs(this=_col(f"p{j}")), expression=_i(nf)),
+            expression=_i(nf - 1 - j),
+        )
+        nonzero = exp.NEQ(this=_col(f"p{j}"), expression=_i(0))
+        score_cols.append(_alias(_case([(nonzero, key)], _i(-1)), f"k{j}"))
+    score_q = _select(score_cols, _cte_ref("icp_feat"))
+
+    # 4. icp_rank: score = clamp(total, 0, 100), lowered to veto_score by a veto;
+    #    n<j> = how many contributions rank before contribution j
+    def vetoed() -> exp.Expression:
+        return _not(_is_null(_col("veto")))
+
+    vs = icp.veto_score  # within 0..100, so min(clamp(total), vs) is this CASE
+    score = _case(
+        [
+            (_and(vetoed(), exp.GT(this=_col("total"), expression=_i(vs))), _i(vs)),
+            (exp.LT(this=_col("total"), expression=_i(0)), _i(0)),
+            (exp.GT(this=_col("total"), expression=_i(100)), _i(100)),
+        ],
+        _col("total"),
+    )
+    rank_cols: list[exp.Expression] = [_col(c) for c in keep]
+    rank_cols.append(_alias(score, "score"))
+    for j in range(nf):
+        rank: exp.Expression = _i(0)
+        for k in range(nf):
+            if k != j:
+                above = exp.GT(this=_col(f"k{k}"), expression=_col(f"k{j}"))
+                rank = exp.Add(this=rank, expression=_case([(above, _i(1))], _i(0)))
+        rank_cols += [_col(f"k{j}"), _alias(rank, f"n{j}")]
+    rank_q = _select(rank_cols, _cte_ref("icp_score"))
+
+    # 5. tier, route, reasons
+    tier = _case(
+        [(vetoed(), _s("excluded"))]
+        + [
+            (
+                _and(exp.GTE(this=_col("score"), expression=_i(t.min_score)), _col(f"pin{t.tier}")),
+                _s(str(t.tier)),
+            )
+            for t in tiers
+        ],
+        _s("none"),
+    )
+    r = icp.routing
+    route = _case(
+        [
+            (vetoed(), _s("deprioritize")),
+            (exp.GTE(this=_col("score"), expression=_i(r.high_touch)), _s("high_touch")),
+            (exp.GTE(this=_col("score"), expression=_i(r.nurture)), _s("nurture")),
+        ],
+        _s("deprioritize"),
+    )
+    parts: list[exp.Expression] = [_col("veto")]
+    for pos in range(min(MAX_REASONS, nf)):
+        at_pos = [
+            (
+                _and(
+                    exp.GTE(this=_col(f"k{j}"), expression=_i(0)),
+                    exp.EQ(this=_col(f"n{j}"), expression=_i(pos)),
+                ),
+                _col(f"r{j}"),
+            )
+            for j in range(nf)
+        ]
+        parts.append(_case(at_pos, _null_text()))
+    # '; ' before each present part, then drop the first two characters
+    joined = _concat(*[_coalesce(_concat(_s("; "), _p(part)), _s("")) for part in parts])
+    reasons = exp.Substring(this=joined, start=_i(3))
+    final = _select(
+        [
+            _col("account_id"),
+            _alias(_cast(_col("score"), _T.INT), "score"),
+            _alias(tier, "tier"),
+            _alias(route, "route"),
+            _alias(reasons, "reasons"),
+        ],
+        _cte_ref("icp_rank"),
+    )
+    for name, query in (
+        ("icp_src", src_q),
+        ("icp_feat", feat_q),
+        ("icp_score", score_q),
+        ("icp_rank", rank_q),
+    ):
+        final = final.with_(name, as_=query, copy=False)
+    return final
+
+
+def _table_name(name: str, dialect: str) -> exp.Table:
+    try:
+        return exp.to_table(name, dialect=dialect)
+    except SqlglotError as exc:
+        raise InputError(f"'{name}' is not a valid {dialect} table or view name ({exc})") from exc
+
+
+def _check_dialect(dialect: str) -> str:
+    d = str(dialect).strip().lower()
+    if d == "postgresql":
+        d = "postgres"
+    if d not in DIALECTS:
+        raise UnsupportedDialect(
+            f"unknown SQL dialect '{dialect}'; supported: {', '.join(DIALECTS)}"
+        )
+    return d
+
+
+def compile_sql(
+    icp: ICP,
+    *,
+    table: str = "accounts",
+    dialect: str = "duckdb",
+    view: str | None = None,
+    id_column: str = "account_id",
+    list_columns: set[str] | None = None,
+    columns: Iterable[str] | Mapping[str, str] | None = None,
+    replace: bool = False,
+    pretty: bool = True,
+) -> str:
+    """SQL that scores every row of ``table`` exactly as ``score_accounts`` does.
+
+    Returns a ``SELECT`` of ``account_id, score, tier, route, reasons``, or a
+    ``CREATE VIEW view AS SELECT ...`` (``CREATE OR REPLACE VIEW`` with
+    ``replace=True``) when ``view`` is given.
+
+    - ``dialect``: one of ``duckdb``, ``postgres``, ``snowflake``, ``bigquery``, ``spark``.
+    - ``list_columns``: attributes stored as native array columns; any other
+      list attribute is read as ``|``/``;``/``,`` separated text.
+    - ``columns``: the table's column names, or a mapping of name to SQL
+      type; absent attributes then score as unknown (``NULL``) and array
+      types are recognised as lists (see the module notes).
+
+    Raises :class:`UnsupportedDialect` for an unknown dialect or a construct
+    the dialect cannot express, and :class:`~icpkit.errors.InputError` when
+    ``columns`` is given and lacks ``id_column``.
+    """
+    dialect = _check_dialect(dialect)
+    tree: exp.Expression = build_query(
+        icp,
+        table=table,
+        dialect=dialect,
+        id_column=id_column,
+        list_columns=list_columns,
+        columns=columns,
+    )
+    if view:
+        tree = exp.Create(
+            this=_table_name(view, dialect),
+            kind="VIEW",
+            expression=tree,
+            replace=replace,
+        )
+    try:
+        return tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as exc:
+        raise UnsupportedDialect(
+            f"the {dialect} dialect cannot express part of this ICP's query: {exc}"
+        ) from exc
