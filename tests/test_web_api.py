@@ -254,6 +254,33 @@ def test_score_one_account_matches_the_cli(server, sample, tmp_path):
     assert [x["score"] for x in batch.json()["results"]] == want["score"].tolist()
 
 
+def test_fast_lane_answers_like_the_route(server):
+    app, c, token, _ = server
+    svc = app.state.service
+    body = {
+        "account": {
+            "account_id": "q1",
+            "industry": "Logistics",
+            "employees": 320,
+            "tech_stack": ["sap"],
+        }
+    }
+    svc.tokens.clear()
+    hits = svc.fast_hits
+    first = c.post("/api/v1/score", json=body)  # a token not seen yet goes through the route
+    assert svc.fast_hits == hits
+    second = c.post("/api/v1/score", json=body)  # now the fast lane answers
+    assert svc.fast_hits == hits + 1
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert first.headers["content-type"] == second.headers["content-type"]
+    odd = c.post(
+        "/api/v1/score", json={"account": {"x": {"nested": 1}}}
+    )  # declined: the route answers
+    assert_error(odd, 422)
+    assert svc.fast_hits == hits + 1
+
+
 def test_score_batch_limits_and_input_errors(server):
     app, c, *_ = server
     assert_error(c.post("/api/v1/score", json={"accounts": [{"industry": "x"}] * 10_001}), 422)

@@ -248,5 +248,8 @@ def create_app(
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
+    from .fastlane import FastLane
+
+    app.add_middleware(FastLane, service=service)
     app.add_middleware(BodyLimit, max_body=max_body, max_upload=max_upload)
     return app

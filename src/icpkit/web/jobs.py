@@ -131,6 +131,7 @@ class Service:
         self._ws: Workspace | None = None
         self._cache: dict[str, tuple[int, Any]] = {}
         self.snapshot = Snapshot(0)
+        self.fast_hits = 0
         self.refresh()
 
     # -- reading -------------------------------------------------------------------

@@ -206,26 +206,33 @@ def _items(v: Any) -> set[str]:
     return {p.strip().lower() for p in s.split(sep)} - {""}
 
 
-def _holds(c: Condition, v: Any) -> bool:
+def compile_condition(c: Condition) -> Any:
+    """``c`` as a function of one canonical value, with the reference scorer's semantics."""
     op = c.op
-    missing = _is_missing(v)
     if op == "missing":
-        return missing if c.missing else not missing
+        want = bool(c.missing)
+        return lambda v: _is_missing(v) == want
     if op == "other":
-        return not missing
+        return lambda v: not _is_missing(v)
     if op in ("in", "not_in"):
-        vals = {str(x).strip().lower() for x in (c.in_ if op == "in" else c.not_in) or []}
-        hit = _text(v) in vals
-        return (hit if op == "in" else not hit) and not missing
+        vals = frozenset(str(x).strip().lower() for x in (c.in_ if op == "in" else c.not_in) or [])
+        if op == "in":
+            return lambda v: _text(v) in vals and not _is_missing(v)
+        return lambda v: _text(v) not in vals and not _is_missing(v)
     if op == "between":
         lo, hi = c.between or (None, None)
-        x = _number(v)
-        if math.isnan(x):
-            return False
-        return (lo is None or x >= lo) and (hi is None or x < hi)
+
+        def between(v: Any) -> bool:
+            x = _number(v)
+            if math.isnan(x):
+                return False
+            return (lo is None or x >= lo) and (hi is None or x < hi)
+
+        return between
     item = str(c.has if op == "has" else c.lacks).strip().lower()
-    hit = item in _items(v)
-    return hit if op == "has" else (not hit and not missing)
+    if op == "has":
+        return lambda v: item in _items(v)
+    return lambda v: item not in _items(v) and not _is_missing(v)
 
 
 def _fmt(p: int) -> str:
@@ -245,7 +252,26 @@ class RowScorer:
                 else f"points_{feat.attribute}_{feat.bins[0].has or feat.bins[0].lacks}"
             )
             self.point_names.append(normalize_name(name))
-        self.labels = [[b.text() for b in f.bins] for f in icp.scorecard.features]
+        self.features = [
+            (f.attribute, [(compile_condition(b), b.points, b.text()) for b in f.bins])
+            for f in icp.scorecard.features
+        ]
+        self.vetoes = [
+            (
+                d.attribute,
+                compile_condition(d),
+                f"VETO {d.text()}" + (f" ({d.reason})" if d.reason else ""),
+            )
+            for d in icp.disqualifiers
+            if d.enabled
+        ]
+        self.tiers = [
+            (str(t.tier), t.min_score, [(c.attribute, compile_condition(c)) for c in t.pinned()])
+            for t in sorted(icp.tiers, key=lambda t: t.tier)
+        ]
+        names = {"account_id"} | set(icp.used_attributes())
+        names |= {c.name for c in TABLES["market"].columns if c.kind in (NUM, INT)}
+        self.needed = frozenset(names)
 
     def canonical(self, record: Mapping[str, Any]) -> dict[str, Any]:
         raw = {str(k): raw_cell(v, str(k)) for k, v in record.items()}
@@ -257,7 +283,7 @@ class RowScorer:
             values["account_id"] = "1"
         if values["account_id"] is None or isinstance(values["account_id"], list):
             raise _Fallback
-        return {k: _canonical_value(k, v) for k, v in values.items()}
+        return {k: _canonical_value(k, v) for k, v in values.items() if k in self.needed}
 
     def score(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
         try:
@@ -267,32 +293,31 @@ class RowScorer:
 
     def _score(self, row: dict[str, Any]) -> dict[str, Any]:
         icp = self.icp
-        sc = icp.scorecard
-        total = float(sc.base)
+        total = float(icp.scorecard.base)
         pts: list[int] = []
         lbl: list[str] = []
-        for feat, labels in zip(sc.features, self.labels, strict=True):
-            v = row.get(feat.attribute)
+        for attr, bins in self.features:
+            v = row.get(attr)
             p, label = 0, ""
-            for b, text in zip(feat.bins, labels, strict=True):
-                if _holds(b, v):
-                    p, label = b.points, text
+            for holds, points, text in bins:
+                if holds(v):
+                    p, label = points, text
                     break
             total += p
             pts.append(p)
             lbl.append(label)
         score = int(np.clip(np.rint(total), 0, 100))
         veto = ""
-        for d in icp.disqualifiers:
-            if d.enabled and _holds(d, row.get(d.attribute)):
-                veto = f"VETO {d.text()}" + (f" ({d.reason})" if d.reason else "")
+        for attr, holds, text in self.vetoes:
+            if holds(row.get(attr)):
+                veto = text
                 break
         if veto:
             score = min(score, icp.veto_score)
         tier = "none"
-        for t in sorted(icp.tiers, key=lambda t: t.tier):
-            if score >= t.min_score and all(_holds(c, row.get(c.attribute)) for c in t.pinned()):
-                tier = str(t.tier)
+        for name, min_score, pinned in self.tiers:
+            if score >= min_score and all(holds(row.get(a)) for a, holds in pinned):
+                tier = name
                 break
         r = icp.routing
         route = (
