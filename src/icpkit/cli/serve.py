@@ -64,10 +64,7 @@ def register(app: typer.Typer) -> None:
         uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)
         app_.state.service.close()
 
-    token_app = typer.Typer(
-        help="API tokens for the server (stored hashed in the workspace).",
-        no_args_is_help=True,
-    )
+    token_app = typer.Typer(no_args_is_help=True)
 
     @token_app.command("create")
     @handle_errors
@@ -95,7 +92,10 @@ def register(app: typer.Typer) -> None:
 
     @token_app.callback()
     def token_group() -> None:
-        """Create API tokens for `icp serve`.
+        """API tokens for `icp serve`, stored only as hashes in the workspace.
+
+        `icp token create --workspace DIR [--name NAME]` prints a new token once.
+        Run it while the server is stopped (or use the server's Settings page).
 
         Example:
 
