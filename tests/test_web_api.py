@@ -568,10 +568,13 @@ def web(server):
 def test_pages_render(web):
     html = {"accept": "text/html"}
     for path in ("/", "/data", "/report/summary", "/report/tiers", "/report/negative", "/icp", "/icp/versions",
-                 "/icp/versions/1", "/score", "/settings", "/report/full.html"):  # fmt: skip
+                 "/icp/versions/1", "/score", "/settings", "/report/full.html", "/api/v1/docs"):  # fmt: skip
         r = web.get(path, headers=html)
         assert r.status_code == 200, (path, r.text[:500])
         assert "<html" in r.text
+        assert 'src="http' not in r.text and 'href="http' not in r.text, (
+            path
+        )  # every asset is local
     assert web.get("/report", headers=html).headers["location"] == "/report/summary"
     r = web.get("/report/nope", headers=html)
     assert r.status_code == 404 and "no section" in r.text
@@ -694,3 +697,20 @@ def test_openapi_schema_fuzz_finds_no_5xx(server):
 
         run()
     assert not failures, failures
+
+
+def test_ask_page_quotes_link_to_their_source(web):
+    from icpkit._optional import optional_module
+
+    if optional_module("icpkit.voc") is None:
+        assert_error(web.get("/ask"), 404)
+        return
+    assert web.get("/ask", headers={"accept": "text/html"}).status_code == 200
+    r = web.post("/ask", data={"question": "what do customers say about pricing?"})
+    assert r.status_code == 200
+    assert web.post("/ask", data={"question": ""}).status_code == 422
+    if "/ask/source/" in r.text:
+        link = r.text.split('href="/ask/source/')[1].split('"')[0].replace("&amp;", "&")
+        page = web.get("/ask/source/" + link, headers={"accept": "text/html"})
+        assert page.status_code == 200 and '<mark id="quote">' in page.text
+    assert_error(web.get("/ask/source/no-such-conversation"), 404)

@@ -173,9 +173,8 @@ def create_app(
         "and answer CRM webhooks. Every endpoint but /api/v1/health needs "
         "`Authorization: Bearer <token>` (create one with `icp token create`).",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # the bundled pages load from a CDN; /api/v1/docs is served locally instead
         redoc_url=None,
-        swagger_ui_parameters={"syntaxHighlight": False},
     )
     app.state.service = service
     app.state.setup_code = setup_code or secrets.token_urlsafe(9)

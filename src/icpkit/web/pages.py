@@ -345,6 +345,51 @@ async def score_download(rid: str, request: Request) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
+# -- API reference (served locally: no CDN) ---------------------------------------------
+
+
+def _ref(schema: Any, components: dict[str, Any]) -> Any:
+    """The schema with local ``$ref``s to components inlined (one level of names kept)."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            name = str(schema["$ref"]).rsplit("/", 1)[-1]
+            return {"title": name, **_ref(components.get(name, {}), {})}
+        return {k: _ref(v, components) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_ref(v, components) for v in schema]
+    return schema
+
+
+@router.get("/api/v1/docs")
+async def api_docs(request: Request) -> Response:
+    """A readable reference of the OpenAPI schema, rendered on the server."""
+    import json
+
+    spec = request.app.openapi()
+    comps = spec.get("components", {}).get("schemas", {})
+    ops = []
+    for path, methods in spec.get("paths", {}).items():
+        for method, op in methods.items():
+            body = op.get("requestBody", {}).get("content", {})
+            body_schema = next(iter(body.values()), {}).get("schema") if body else None
+            ops.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "params": op.get("parameters", []),
+                    "body": json.dumps(_ref(body_schema, comps), indent=2) if body_schema else None,
+                    "responses": sorted(op.get("responses", {})),
+                }
+            )
+    who = await principal(request)
+    tpl = request.app.state.templates.get_template("api_docs.html")
+    html = tpl.render(request=request, user=who is not None, voc=voc_module() is not None,
+                      snap=svc_of(request).snapshot, path=request.url.path, spec=spec, ops=ops)  # fmt: skip
+    return HTMLResponse(html)
+
+
 # -- ask ----------------------------------------------------------------------------------
 
 
