@@ -714,3 +714,35 @@ def test_ask_page_quotes_link_to_their_source(web):
         page = web.get("/ask/source/" + link, headers={"accept": "text/html"})
         assert page.status_code == 200 and '<mark id="quote">' in page.text
     assert_error(web.get("/ask/source/no-such-conversation"), 404)
+
+
+def test_reads_during_a_build_then_restart_keeps_everything(server):
+    """Runs last: readers see the old ICP until the new one is swapped in; a restart keeps it all."""
+    app, c, token, ws_dir = server
+    svc = app.state.service
+    before = c.get("/api/v1/icp").json()["version"]
+    job = c.post("/api/v1/builds").json()
+    seen = set()
+    while job["status"] == "running":
+        seen.add(c.get("/api/v1/icp").json()["version"])
+        r = c.post("/api/v1/score", json={"account": {"account_id": "d", "industry": "logistics"}})
+        assert r.status_code == 200
+        up = c.post(
+            "/api/v1/uploads/market", files={"file": ("m.csv", b"account_id,industry\nM1,retail\n")}
+        )
+        assert up.status_code == 200
+        job = c.get(f"/api/v1/builds/{job['id']}").json()
+    assert job["status"] == "done", job
+    assert seen <= {before, job["version"]}  # never anything in between
+    after = c.get("/api/v1/icp").json()
+    assert after["version"] == job["version"] > before
+    svc.close()
+    again = create_app(ws_dir)
+    try:
+        c2 = Client(again, token)
+        assert c2.get("/api/v1/icp").json() == after
+        assert len(c2.get("/api/v1/icp/versions").json()["versions"]) == after["version"]
+        assert c2.post("/login", data={"password": "longenough"}, auth_=False).status_code == 303
+        assert "market" in c2.get("/api/v1/uploads").json()["uploads"]
+    finally:
+        again.state.service.close()
