@@ -746,3 +746,53 @@ def test_reads_during_a_build_then_restart_keeps_everything(server):
         assert "market" in c2.get("/api/v1/uploads").json()["uploads"]
     finally:
         again.state.service.close()
+
+
+def test_edits_pin_drop_disable_and_points(server):
+    from icpkit.web import edit
+
+    app, *_ = server
+    icp = app.state.service.snapshot.icp
+    form: dict[str, str] = {}
+    crits = [
+        (t.tier, fam, i)
+        for t in icp.tiers
+        for fam, cs in t.criteria.items()
+        for i in range(len(cs))
+    ]
+    if crits:
+        n, fam, i = crits[0]
+        form[f"crit.{n}.{fam}.{i}.shown"] = "1"
+        form[f"crit.{n}.{fam}.{i}.pinned"] = "on"
+    if len(crits) > 1:
+        n2, fam2, i2 = crits[1]
+        form[f"crit.{n2}.{fam2}.{i2}.drop"] = "on"
+    for j, _d in enumerate(icp.disqualifiers):
+        form[f"dq.{j}.shown"] = "1"  # unchecked: every disqualifier switched off
+    form["bin.0.0.points"] = str(icp.scorecard.features[0].bins[0].points + 3)
+    form["new_dq.attribute"], form["new_dq.op"], form["new_dq.value"] = (
+        "employees",
+        "between",
+        "0-10",
+    )
+    edited, changes = edit.apply_edits(icp, form)
+    assert any(c.startswith("points for") for c in changes)
+    assert (
+        edited.scorecard.features[0].bins[0].points == icp.scorecard.features[0].bins[0].points + 3
+    )
+    assert (
+        edited.disqualifiers[-1].between == (0.0, 10.0)
+        and edited.disqualifiers[-1].source == "manual"
+    )
+    assert all(not d.enabled for d in edited.disqualifiers[:-1])
+    if crits:
+        assert any(c.pinned for t in edited.tiers for cs in t.criteria.values() for c in cs)
+    if len(crits) > 1:
+        assert sum(len(cs) for t in edited.tiers for cs in t.criteria.values()) == len(crits) - 1
+    assert len(edited.overrides) == len(icp.overrides) + len(changes)
+    with pytest.raises(Exception, match="whole number"):
+        edit.apply_edits(icp, {"tier.1.min_score": "high"})
+    with pytest.raises(Exception, match="needs a range"):
+        edit.apply_edits(
+            icp, {"new_dq.attribute": "employees", "new_dq.op": "between", "new_dq.value": "-"}
+        )
