@@ -114,6 +114,9 @@ def test_upload_build_report_edit_score_download(base_url, sample, tmp_path):
             page.click("#build-btn")
             page.wait_for_selector("#build-status .spinner, #open-report")
             page.wait_for_selector("#open-report", timeout=120_000)
+            page.wait_for_function(
+                "document.querySelector('#row-accounts td.n').textContent.trim() == '400'"
+            )
             shot(page, "04-built")
 
             # the report, by section

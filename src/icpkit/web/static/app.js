@@ -94,6 +94,22 @@
     (job.warnings || []).slice(0, 8).forEach(function (w) { status.appendChild(el("p", "warn", w)); });
   }
 
+  // after a build, show the workspace's new row counts without leaving the page
+  function refreshCounts() {
+    fetch("/data", {headers: {"Accept": "text/html"}})
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        doc.querySelectorAll("#uploads tr[data-table]").forEach(function (row) {
+          var mine = document.getElementById(row.id);
+          if (mine) mine.querySelector("td.n").textContent = row.querySelector("td.n").textContent;
+        });
+        var pill = doc.querySelector("header .pill"), here = document.querySelector("header .right");
+        if (pill && here && !here.querySelector(".pill")) here.insertBefore(pill, here.firstChild);
+        else if (pill && here) here.querySelector(".pill").textContent = pill.textContent;
+      });
+  }
+
   function poll(id) {
     fetch("/api/v1/builds/" + id, {headers: {"Accept": "application/json"}})
       .then(function (r) { return r.json(); })
@@ -101,7 +117,7 @@
         if (!job.ok) { renderJob({status: "failed", error: job.error}); btn.disabled = false; return; }
         renderJob(job);
         if (job.status === "running") setTimeout(function () { poll(id); }, 700);
-        else btn.disabled = false;
+        else { btn.disabled = false; if (job.status === "done") refreshCounts(); }
       })
       .catch(function () { setTimeout(function () { poll(id); }, 1500); });
   }
