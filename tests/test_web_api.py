@@ -298,6 +298,10 @@ def test_score_batch_limits_and_input_errors(server):
         "2",
         "3",
     ]
+    named = {"Company Name": "Acme Freight", "industry": "logistics"}  # no id: the name is the id
+    one = c.post("/api/v1/score", json={"account": named}).json()["result"]
+    many = c.post("/api/v1/score", json={"accounts": [named]}).json()["results"][0]
+    assert one == many and one["account_id"] == "Acme Freight"
     big = c.post(
         "/api/v1/score",
         json={"accounts": [{"account_id": str(i), "employees": i} for i in range(10_000)]},

@@ -81,15 +81,19 @@ def column_names(keys: tuple[str, ...]) -> tuple[str, ...] | None:
 
 
 def _with_ids(raws: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Number the accounts 1..n when no key maps to ``account_id``."""
+    """Give accounts without an id one: the company name (as ``icp score`` does), else 1..n."""
     keys: set[str] = set()
     for r in raws:
         keys.update(r)
-    names = column_names(tuple(sorted(keys)))
+    ordered = tuple(sorted(keys))
+    names = column_names(ordered)
     if names is not None and "account_id" in names:
         return raws
     if names is None and any(normalize_name(k) == "account_id" for k in keys):
         return raws
+    if names is not None and "name" in names:
+        key = ordered[names.index("name")]
+        return [{**r, "account_id": r.get(key)} for r in raws]
     return [{**r, "account_id": str(i + 1)} for i, r in enumerate(raws)]
 
 
@@ -280,7 +284,7 @@ class RowScorer:
             raise _Fallback
         values = dict(zip(names, raw.values(), strict=True))
         if "account_id" not in values:
-            values["account_id"] = "1"
+            values["account_id"] = values.get("name", "1")
         if values["account_id"] is None or isinstance(values["account_id"], list):
             raise _Fallback
         return {k: _canonical_value(k, v) for k, v in values.items() if k in self.needed}
