@@ -265,7 +265,7 @@ def test_fortune1000_sizing_mechanics():
     icp = fit_icp(acc, deals, kinds=kinds, families=fams).icp
     market, warnings = read_market(path)
     assert len(market) == 1000
-    assert any("identified by 'company'" in w for w in warnings)
+    assert any("company name is used as the account id" in w for w in warnings)
     assert market["employees"].max() == 2_200_000
     size = size_icp(icp, market, accounts=acc)
     assert size["market_accounts"] == 1000

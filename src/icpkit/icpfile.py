@@ -194,11 +194,22 @@ class Scorecard(_Model):
     features: list[Feature] = Field(default_factory=list)
 
 
+class SegmentRef(_Model):
+    """A conjunction of conditions that converts as a group (from the segment search)."""
+
+    conditions: list[Condition]
+    evidence: Evidence
+
+    def text(self) -> str:
+        return " AND ".join(c.text() for c in self.conditions)
+
+
 class Tier(_Model):
     tier: Literal[1, 2, 3]
     name: str
     min_score: int = Field(ge=0, le=100)
     criteria: dict[str, list[Criterion]] = Field(default_factory=dict)
+    segments: list[SegmentRef] = Field(default_factory=list)
     summary: str | None = None
 
     @model_validator(mode="after")

@@ -25,6 +25,7 @@ from .icpfile import (
     Evidence,
     EvidenceSummary,
     Routing,
+    SegmentRef,
     Statement,
     Tier,
     Training,
@@ -41,6 +42,7 @@ from .timing import clean_events, fit_timing
 TIER_NAMES = {1: "Perfect fit", 2: "Good fit", 3: "Acceptable fit"}
 TIER_MIN_SCORE = {1: 75, 2: 65, 3: 55}
 TBC = "to be confirmed in interviews"
+VETO_ODDS = 1 / 3  # disqualifiers: the mirror image of Tier 1's 3x odds
 
 
 @dataclass
@@ -144,7 +146,7 @@ def health_disqualifiers(
     out = []
     for (cond, fam, a, nw, c, nb), qv in zip(rows, q, strict=True):
         ratio = ((a + 0.5) / (nw - a + 0.5)) / ((c + 0.5) / (nb - c + 0.5))
-        if qv < 0.05 and ratio >= 2.5:
+        if qv < 0.01 and ratio >= 3.0:
             out.append((cond, fam, a, nw, c, nb, float(qv)))
     return out
 
@@ -230,7 +232,12 @@ def fit_icp(
             crit[fam].sort(
                 key=lambda c: -(c.evidence.lift if c.evidence and c.evidence.lift else 0)
             )
-        multi = [s for s in miner.segments_ if s.tier == str(t)]
+        multi = sorted(
+            (s for s in miner.segments_ if s.tier == str(t)), key=lambda s: (s.q_value, -s.lift)
+        )
+        segrefs = [
+            SegmentRef(conditions=list(s.conditions), evidence=_evidence(s)) for s in multi[:8]
+        ]
         summary = (
             "; ".join(
                 f"{s.text} (n={s.n}, win rate {s.win_rate:.0%}, lift {s.lift:.1f}x)"
@@ -244,6 +251,7 @@ def fit_icp(
                 name=TIER_NAMES[t],
                 min_score=TIER_MIN_SCORE[t],
                 criteria=crit,
+                segments=segrefs,
                 summary=summary,
             )
         )  # type: ignore[arg-type]
@@ -252,7 +260,12 @@ def fit_icp(
     disq: list[Disqualifier] = []
     seen: set[str] = set()
     for s in miner.univariate_:
-        if s.tier == "negative":
+        # a veto needs a real trait (not 'unknown' or 'other') that cuts the odds to a third or less
+        if (
+            s.tier == "negative"
+            and s.odds_ratio <= VETO_ODDS
+            and s.conditions[0].op not in ("missing", "other")
+        ):
             c = s.conditions[0]
             disq.append(
                 Disqualifier(
@@ -272,12 +285,22 @@ def fit_icp(
             continue
         ev = _evidence(uni, health_n=nw + nb) if uni else Evidence(n=a + cb, health_n=nw + nb)
         ev.note = f"{a} of the {nw} worst-health customers vs {cb} of the {nb} best (q={qv:.2g})"
+        # a veto when these accounts also lose deals; otherwise a warning sign a person can switch on
+        loses = uni is not None and uni.lift <= 0.75 and uni.q_value < 0.05 and uni.n >= ms
+        reason = (
+            f"over-represented among the worst 20% of customers ({a}/{nw} vs {cb}/{nb} of the best)"
+        )
+        if loses and uni is not None:
+            reason += f" and won {uni.wins} of {uni.n} deals ({uni.win_rate:.0%} vs {p0:.0%})"
+        else:
+            reason = (
+                "warning sign, not a veto: "
+                + reason
+                + "; their deals do not lose significantly more often"
+            )
         disq.append(
             Disqualifier(
-                **_cond_fields(cond),
-                family=fam,
-                evidence=ev,
-                reason=f"over-represented among the worst 20% of customers ({a}/{nw} vs {cb}/{nb} of the best)",
+                **_cond_fields(cond), family=fam, evidence=ev, reason=reason, enabled=loses
             )
         )
         seen.add(cond.text())
@@ -297,7 +320,7 @@ def fit_icp(
         strength = "none"
     messages = {
         "strong": f"Strong evidence: {len(t1)} segment(s) convert at 3x the odds of the average deal or better, and the scorecard separates won from lost deals well (cross-validated AUC {auc:.2f}).",
-        "moderate": f"Moderate evidence: {len(t12)} segment(s) convert clearly better than average (cross-validated AUC {auc:.2f}); no Tier 1 claim is strong enough to rest on alone.",
+        "moderate": f"Moderate evidence: {len(t12)} segment(s) convert clearly better than average, but the scorecard separates won from lost deals only moderately (cross-validated AUC {auc:.2f}); confirm Tier 1 in interviews before acting on it alone.",
         "weak": f"Weak evidence: win rates barely differ across the attributes in the data (cross-validated AUC {auc:.2f}; {len(sig)} segment(s) pass the significance bar, none with a large effect). Treat this ICP as a hypothesis and gather richer attributes (technographics, triggers, buying committee) before acting on it.",
         "none": f"No evidence for an ICP in these attributes: no segment converts significantly better than the {p0:.0%} base rate (cross-validated AUC {auc:.2f}). The data does not support an ideal customer profile yet; do not target on these attributes.",
     }
@@ -311,9 +334,9 @@ def fit_icp(
         min_support=ms,
     )
     if strength in ("weak", "none"):
-        # do not present noise as a perfect fit: nothing enters Tier 1 on weak evidence
-        tiers[0].criteria = {}
-        tiers[0].summary = "No Tier 1: the evidence is too weak to name a perfect fit."
+        # do not present noise as a perfect fit: on weak evidence there is no Tier 1 at all,
+        # so no account is labelled a perfect fit (a person may add it back in icp.yaml)
+        tiers = [t for t in tiers if t.tier != 1]
 
     timing = None
     if events is not None and len(events):
@@ -326,7 +349,7 @@ def fit_icp(
             warnings.append(
                 "no event type raised the win rate significantly in any window (30/60/90/180 days before the deal)"
             )
-    statement = make_statement(tiers, disq, data, strength, timing)
+    statement = make_statement(tiers, disq, data, strength, timing, families)
     dates = pd.to_datetime(data.frame["closed_at"]) if "closed_at" in data.frame.columns else None
     training = Training(
         deals=n,
@@ -371,29 +394,43 @@ def make_statement(
     data: TrainingData,
     strength: str,
     timing: dict | None = None,
+    families: dict[str, str] | None = None,
 ) -> Statement:
     """Fill the ICP statement template from the criteria; unfilled slots say so."""
-    best = next((t for t in tiers if t.criteria), None)
+    best = next((t for t in tiers if t.criteria or t.segments), None)
     by_family: dict[str, list[Criterion]] = {}
     for t in tiers:
         for fam, cs in t.criteria.items():
             by_family.setdefault(fam, []).extend(cs)
-    firmo = [c.text() for c in (best.criteria.get("firmographic", []) if best else [])[:3]] or [
+    fam_of = dict(families or {})
+    for cs in by_family.values():
+        for c in cs:
+            fam_of.setdefault(c.attribute, c.family)
+    # what the best tier's segments have in common, attribute by attribute
+    merged = merge_conditions(
+        [c for s in (best.segments[:5] if best else []) for c in s.conditions]
+    )
+    for cs in best.criteria.values() if best else []:
+        for c in cs:
+            merged.setdefault(c.attribute, c.text())
+    by_fam_text: dict[str, list[str]] = {}
+    for attr, text in merged.items():
+        by_fam_text.setdefault(fam_of.get(attr, "firmographic"), []).append(text)
+    firmo = by_fam_text.get("firmographic", [])[:4] or [
         c.text() for c in by_family.get("firmographic", [])[:2]
     ]
-    trait = [
-        c.text()
-        for fam in ("technographic", "behavioral", "trigger", "dmu")
-        for c in by_family.get(fam, [])[:2]
-    ]
-    workaround = next(
-        (
-            c.text()
-            for c in by_family.get("behavioral", [])
-            if any(w in c.attribute for w in ("solution", "workaround", "current"))
-        ),
-        None,
+    workaround_attr = next(
+        (a for a in merged if any(w in a for w in ("solution", "workaround", "current"))), None
     )
+    workaround = None
+    if workaround_attr:
+        workaround = "using " + merged[workaround_attr].split(": ", 1)[-1]
+    trait = [
+        t
+        for fam in ("technographic", "behavioral", "trigger", "dmu")
+        for t in by_fam_text.get(fam, [])[:3]
+        if not (workaround_attr and t == merged[workaround_attr])
+    ] or [c.text() for fam in ("technographic", "behavioral") for c in by_family.get(fam, [])[:2]]
     entity = (
         ("companies with " + ", ".join(firmo))
         if firmo
@@ -408,18 +445,23 @@ def make_statement(
         else f"[budget: {TBC}]"
     )
     recognize = [
+        f"{s.text()} (Tier {t.tier} segment, win rate {s.evidence.win_rate:.0%}, lift {s.evidence.lift:.1f}x, n={s.evidence.n})"
+        for t in tiers[:1]
+        for s in t.segments[:3]
+        if s.evidence.win_rate is not None and s.evidence.lift
+    ] + [
         f"{c.text()} (Tier {t.tier}, lift {c.evidence.lift:.1f}x, n={c.evidence.n})"
         for t in tiers
         for cs in t.criteria.values()
         for c in cs
         if c.evidence and c.evidence.lift
-    ][:8]
+    ][:6]
     for t in (timing or {}).get("triggers", [])[:3]:
         ev = t["evidence"]
         recognize.append(
             f"{t['type'].replace('_', ' ')} within {t['window_days']} days before the deal (timing, lift {ev['lift']:.1f}x, n={ev['n']})"
         )
-    exclude = [f"{d.text()} — {d.reason}" for d in disq][:8]
+    exclude = [f"{d.text()} — {d.reason}" for d in disq if d.enabled][:8]
     persona = TBC
     pain = f"[pain: {TBC}]"
     wa = workaround or f"[workaround: {TBC}]"
@@ -459,6 +501,42 @@ def make_statement(
         exclude=exclude,
         persona=persona,
     )
+
+
+def merge_conditions(conds: list[Condition]) -> dict[str, str]:
+    """Readable union per attribute: categories joined with 'or', ranges widened, items listed."""
+    cats: dict[str, list[str]] = {}
+    ranges: dict[str, list[float | None]] = {}
+    items: dict[str, list[str]] = {}
+    order: list[str] = []
+    for c in conds:
+        if c.attribute not in order:
+            order.append(c.attribute)
+        if c.op == "in":
+            cats.setdefault(c.attribute, [])
+            cats[c.attribute] += [v for v in c.in_ or [] if v not in cats[c.attribute]]
+        elif c.op == "between" and c.between:
+            lo, hi = c.between
+            cur = ranges.get(c.attribute)
+            if cur is None:
+                ranges[c.attribute] = [lo, hi]
+            else:
+                cur[0] = None if lo is None or cur[0] is None else min(cur[0], lo)
+                cur[1] = None if hi is None or cur[1] is None else max(cur[1], hi)
+        elif c.op == "has" and c.has:
+            items.setdefault(c.attribute, [])
+            if c.has not in items[c.attribute]:
+                items[c.attribute].append(c.has)
+    out: dict[str, str] = {}
+    for a in order:
+        if a in cats:
+            out[a] = f"{a}: {' or '.join(cats[a])}"
+        elif a in ranges:
+            lo, hi = ranges[a]
+            out[a] = Condition(attribute=a, between=(lo, hi)).text()
+        elif a in items:
+            out[a] = f"{a} has {' or '.join(items[a])}"
+    return out
 
 
 def families_in(icp: ICP) -> dict[str, str]:

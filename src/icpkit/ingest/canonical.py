@@ -284,14 +284,20 @@ def canonicalize(
     """
     table = TABLES[name]
     mapping = mapping or ColumnMapping()
-    warnings: list[str] = []
     errors: list[InputError] = []
     raw = raw.astype(object).where(raw.notna(), None)
     df, sources = map_columns(raw, table, mapping, file)
+    pre_warnings: list[str] = []
+    if name == "market" and "account_id" not in df.columns and "name" in df.columns:
+        # a market list of named companies: the name is the id
+        df["account_id"] = df["name"]
+        sources["account_id"] = sources.get("name", "name")
+        pre_warnings.append(f"{file}: no id column; the company name is used as the account id")
     _missing_required(df, table, file)
     dropped = [normalize_name(c) for c in mapping.exclude]
     df = df.drop(columns=[c for c in df.columns if c in dropped])
     df = df.reset_index(drop=True)
+    warnings: list[str] = pre_warnings
     kinds: dict[str, str] = {}
     canonical = {c.name: c for c in table.columns}
 

@@ -246,7 +246,11 @@ class SegmentMiner:
         w = np.array([s.wins for s in segs])
         uni_n = np.array([s.n for s in segs if s.depth == 1])
         uni_w = np.array([s.wins for s in segs if s.depth == 1])
-        self.kappa_ = prior_strength(uni_w, uni_n, p0) if len(uni_n) else 10.0
+        # the prior is worth at most the minimum support: enough to keep a 2-deal, 100%-win group
+        # off the top, never so much that a well-supported segment is pulled to the base rate
+        self.kappa_ = (
+            min(prior_strength(uni_w, uni_n, p0), float(self.min_support)) if len(uni_n) else 10.0
+        )
         lo, hi = wilson(w, n)
         # honest p-values: deals cluster in accounts, so use the effective sample size
         deff = self.deff_

@@ -9,8 +9,8 @@ Semantics (the compiled SQL must match them exactly):
   value is split on ``|``, ``;`` or ``,``). A missing value matches only
   ``missing: true``; ``lacks`` needs a known list.
 - ``score = clamp(base + sum(points), 0, 100)``.
-- Any enabled disqualifier that holds: tier ``excluded``, score ``veto_score``
-  (default 0), route ``deprioritize``.
+- Any enabled disqualifier that holds: tier ``excluded``, score at most
+  ``veto_score`` (default 0), route ``deprioritize``.
 - Otherwise the tier is the best tier whose ``min_score`` the score reaches
   and whose pinned criteria all hold; else ``none``.
 - Route: ``high_touch`` at or above ``routing.high_touch``, ``nurture`` at or

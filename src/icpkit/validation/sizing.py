@@ -8,18 +8,15 @@ team too little to work (too narrow).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
 from ..icpfile import ICP, fmt_number
 from ..ingest import read_table
-from ..ingest.read import read_frame
-from ..schema import ColumnMapping, normalize_name
+from ..schema import ColumnMapping
 from ..scoring.scorer import score_accounts
 
 TOO_BROAD_SHARE = 0.40
@@ -37,30 +34,9 @@ def read_market(
     """Read a market list as the canonical ``market`` table.
 
     A market list often has no account id (e.g. a published company ranking):
-    then the company name column identifies the rows, and a warning says so.
+    ingest then uses the company name as the id, and a warning says so.
     """
-    try:
-        df, _kinds, warnings = read_table("market", path, mapping, encoding=encoding)
-        return df, warnings
-    except InputError as exc:
-        if exc.column != "account_id" or "missing" not in str(exc):
-            raise
-    raw, _ = read_frame(path, encoding=encoding)
-    name_col = next((c for c in raw.columns if normalize_name(c) in NAME_ALIASES), None)
-    if name_col is None:
-        raise InputError(
-            "the market list has neither an account id nor a company name column",
-            file=str(path),
-            row=1,
-            hint='Map one with a mapping file: `market: {columns: {"Your Header": account_id}}`',
-        )
-    base = mapping or ColumnMapping()
-    cols = {**base.columns, str(name_col): "account_id"}
-    df, _kinds, warnings = read_table(
-        "market", path, replace(base, columns=cols), encoding=encoding
-    )
-    df["name"] = df["account_id"]
-    warnings.append(f"{path}: no account id column; rows are identified by '{name_col}'")
+    df, _kinds, warnings = read_table("market", path, mapping, encoding=encoding)
     return df, warnings
 
 
