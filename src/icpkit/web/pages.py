@@ -365,13 +365,14 @@ async def api_docs(request: Request) -> Response:
     """A readable reference of the OpenAPI schema, rendered on the server."""
     import json
 
-    spec = request.app.openapi()
+    spec: dict[str, Any] = request.app.openapi()
     comps = spec.get("components", {}).get("schemas", {})
     ops = []
     for path, methods in spec.get("paths", {}).items():
         for method, op in methods.items():
-            body = op.get("requestBody", {}).get("content", {})
-            body_schema = next(iter(body.values()), {}).get("schema") if body else None
+            body: dict[str, Any] = op.get("requestBody", {}).get("content", {})
+            first: dict[str, Any] = next(iter(body.values()), {}) if body else {}
+            body_schema = first.get("schema")
             ops.append(
                 {
                     "method": method.upper(),
