@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from threadpoolctl import threadpool_limits
 
 from ..errors import InsufficientData, NotFittedError
 from ..features import FeatureSpace
@@ -83,7 +84,8 @@ class ScorecardModel:
                 Xs, ys = X[idx], y[idx]
             else:
                 Xs, ys = X, y
-            with warnings.catch_warnings():
+            # one BLAS thread: these small problems run slower, not faster, with more
+            with warnings.catch_warnings(), threadpool_limits(1):
                 warnings.simplefilter("ignore")
                 search = LogisticRegressionCV(
                     Cs=np.logspace(-3, 1, 9),
