@@ -375,6 +375,7 @@ def fit_icp(
         attributes={
             c: families.get(c, "firmographic") for c in kinds if c not in ("account_id", "name")
         },
+        timing=timing,
     )
     return BuildResult(
         icp=icp,

@@ -1,0 +1,145 @@
+"""`icp run` on the shipped sample recovers what its generator planted."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from icpkit import icpfile
+from icpkit.cli import app
+from icpkit.pipeline import run_all
+from icpkit.sample import PLANTED, write_sample
+from icpkit.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sample")
+    files = write_sample(root / "in")
+    out = root / "out"
+    res = run_all(
+        {
+            k: files[k]
+            for k in (
+                "accounts",
+                "deals",
+                "contacts",
+                "revenue",
+                "events",
+                "tickets",
+                "conversations",
+            )
+        },
+        out,
+    )
+    return out, res
+
+
+def test_planted_icp_is_tier_1(demo):
+    out, _ = demo
+    icp = icpfile.load(out / "icp.yaml")
+    assert icp.evidence.strength in ("moderate", "strong")
+    t1 = icp.tier(1)
+    assert t1 is not None and t1.segments
+    planted = set(PLANTED["icp"]["industry"])
+    top = t1.segments[0]
+    inds = {v for c in top.conditions if c.attribute == "industry" for v in (c.in_ or [])}
+    assert inds and inds <= planted
+    assert top.evidence.win_rate >= 0.6 and top.evidence.n >= 30
+    # accounts of the planted ICP score far above the planted negative ICP
+    scores = pd.read_csv(out / "scores.csv", dtype={"tier": str}).merge(
+        pd.read_csv(out / "in" / "accounts.csv")
+        if (out / "in").exists()
+        else pd.read_csv(out.parent / "in" / "accounts.csv"),
+        on="account_id",
+    )
+    lo, hi = PLANTED["icp"]["employees"]
+    icp_rows = scores["industry"].isin(planted) & scores["employees"].between(lo, hi)
+    gov = scores["industry"].isin(PLANTED["negative"]["industry"])
+    assert scores.loc[icp_rows, "score"].mean() > scores.loc[~icp_rows & ~gov, "score"].mean() + 15
+    assert (scores.loc[gov, "tier"] == "excluded").all()
+
+
+def test_planted_negative_icp_is_vetoed_with_evidence(demo):
+    out, _ = demo
+    icp = icpfile.load(out / "icp.yaml")
+    vetoes = {d.text(): d for d in icp.disqualifiers if d.enabled}
+    assert "industry=government" in vetoes
+    ev = vetoes["industry=government"].evidence
+    assert ev is not None and ev.n >= 30 and ev.win_rate < 0.1
+    small = [
+        d
+        for d in icp.disqualifiers
+        if d.attribute == "employees" and d.enabled and d.between and d.between[0] is None
+    ]
+    assert small and small[0].between[1] <= 120
+
+
+def test_planted_trigger_and_timing_columns(demo):
+    out, _ = demo
+    icp = icpfile.load(out / "icp.yaml")
+    types = {t["type"] for t in (icp.timing or {}).get("triggers", [])}
+    assert "funding_round" in types
+    assert types <= set(PLANTED["trigger"]["types"])
+    scores = pd.read_csv(out / "scores.csv")
+    assert {"fit", "timing", "priority", "why_now"} <= set(scores.columns)
+    assert (scores["priority"] >= scores["fit"]).all() and (scores["score"] == scores["fit"]).all()
+
+
+def test_persona_and_pain_fill_the_statement(demo):
+    out, _ = demo
+    st = icpfile.load(out / "icp.yaml").statement
+    assert "to be confirmed" not in st.persona
+    assert any(w in st.persona for w in ("operations", "data"))
+    assert any(theme.split()[0] in st.pain for theme in PLANTED["themes"]["icp"])
+    assert "spreadsheet" in st.workaround
+
+
+def test_report_has_every_section(demo):
+    out, _ = demo
+    html = (out / "report.html").read_text()
+    for anchor in (
+        'id="tiers"',
+        'id="negative"',
+        'id="timing"',
+        'id="health"',
+        'id="voc"',
+        'id="validation"',
+        "Personas",
+    ):
+        assert anchor in html, anchor
+    assert '<script src="http' not in html and "cdn" not in html.lower()
+
+
+def test_ask_answers_from_the_archive(demo):
+    out, _ = demo
+    r = CliRunner().invoke(
+        app,
+        [
+            "ask",
+            "what did tier 1 customers say about pricing in june 2026",
+            "-w",
+            str(out),
+            "--format",
+            "json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    ans = json.loads(r.output)
+    assert ans["passages"] and all(p["tier"] == "1" for p in ans["passages"])
+    assert all(p["date"].startswith("2026-06") for p in ans["passages"])
+    empty = CliRunner().invoke(
+        app, ["ask", "what did our best 20 customers say about pricing in 2019", "-w", str(out)]
+    )
+    assert empty.exit_code == 0 and "no conversations" in empty.output
+
+
+def test_validation_ran_inside_run(demo):
+    out, _ = demo
+    v = json.loads((out / "validation.json").read_text())
+    assert v
+    with Workspace(out, read_only=True) as ws:
+        assert ws.artifact("voc.json")
