@@ -29,9 +29,18 @@ def small_crm(tmp_path: Path) -> dict[str, Path]:
 
     r = np.random.default_rng(3)
     n = 600
-    industries = r.choice(["logistics", "retail", "government", "software"], size=n, p=[0.3, 0.3, 0.2, 0.2])
+    industries = r.choice(
+        ["logistics", "retail", "government", "software"], size=n, p=[0.3, 0.3, 0.2, 0.2]
+    )
     employees = r.integers(5, 5000, size=n)
-    accounts = pd.DataFrame({"account_id": [f"A{i}" for i in range(n)], "name": [f"Co {i}" for i in range(n)], "industry": industries, "employees": employees})
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(n)],
+            "name": [f"Co {i}" for i in range(n)],
+            "industry": industries,
+            "employees": employees,
+        }
+    )
     p = np.where(industries == "logistics", 0.7, np.where(industries == "government", 0.05, 0.3))
     won = r.random(n) < p
     created = pd.Timestamp("2024-01-01") + pd.to_timedelta(r.integers(0, 500, n), unit="D")
@@ -40,7 +49,9 @@ def small_crm(tmp_path: Path) -> dict[str, Path]:
             "deal_id": [f"D{i}" for i in range(n)],
             "account_id": accounts["account_id"],
             "created_at": created.strftime("%Y-%m-%d"),
-            "closed_at": (created + pd.to_timedelta(r.integers(10, 120, n), unit="D")).strftime("%Y-%m-%d"),
+            "closed_at": (created + pd.to_timedelta(r.integers(10, 120, n), unit="D")).strftime(
+                "%Y-%m-%d"
+            ),
             "outcome": np.where(won, "Closed Won", "Closed Lost"),
             "amount": r.integers(1000, 50000, n),
         }

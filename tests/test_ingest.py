@@ -22,7 +22,9 @@ DEALS = "deal_id,account_id,outcome,amount,created_at,closed_at\nD1,A1,won,100,2
 
 def test_ingest_roundtrip_and_types(tmp_path):
     ws = Workspace(tmp_path / "ws")
-    res = ingest(ws, {"accounts": write(tmp_path, "a.csv", ACC), "deals": write(tmp_path, "d.csv", DEALS)})
+    res = ingest(
+        ws, {"accounts": write(tmp_path, "a.csv", ACC), "deals": write(tmp_path, "d.csv", DEALS)}
+    )
     assert res.tables == {"accounts": 3, "deals": 3}
     acc = ws.table("accounts")
     assert acc["employees"].tolist()[:2] == [120.0, 40.0] and pd.isna(acc["employees"][2])
@@ -33,7 +35,10 @@ def test_ingest_roundtrip_and_types(tmp_path):
 
 def test_missing_required_column_names_file_and_hint(tmp_path):
     p = write(tmp_path, "d.csv", "deal_id,acct,outcome\nD1,A1,won\n")
-    with pytest.raises(InputError, match=r"d\.csv, row 1, column 'account_id': required column 'account_id' is missing") as exc:
+    with pytest.raises(
+        InputError,
+        match=r"d\.csv, row 1, column 'account_id': required column 'account_id' is missing",
+    ) as exc:
         read_table("deals", p)
     assert "mapping" in str(exc.value)
 
@@ -48,7 +53,10 @@ def test_unknown_outcome_label(tmp_path):
 
 def test_duplicate_ids(tmp_path):
     p = write(tmp_path, "a.csv", "account_id,name\nA1,x\nA2,y\nA1,z\n")
-    with pytest.raises(InputErrors, match=r"row 2, column 'account_id': 1 id\(s\) appear more than once, e\.g\. \['A1'\]"):
+    with pytest.raises(
+        InputErrors,
+        match=r"row 2, column 'account_id': 1 id\(s\) appear more than once, e\.g\. \['A1'\]",
+    ):
         read_table("accounts", p)
 
 
@@ -68,24 +76,45 @@ def test_semicolon_delimiter_and_latin1(tmp_path):
 
 def test_non_numeric_and_bad_dates_report_rows(tmp_path):
     acc = write(tmp_path, "a.csv", "account_id,employees\nA1,12\nA2,twelve\n")
-    with pytest.raises(InputErrors, match=r"row 3, column 'employees': 1 value\(s\) are not numbers \(row 3: 'twelve'\)"):
+    with pytest.raises(
+        InputErrors,
+        match=r"row 3, column 'employees': 1 value\(s\) are not numbers \(row 3: 'twelve'\)",
+    ):
         read_table("accounts", acc)
     d = write(tmp_path, "d.csv", "deal_id,account_id,outcome,close_date\nD1,A1,won,2024-13-45\n")
-    with pytest.raises(InputErrors, match=r"row 2, column 'close_date': 1 date\(s\) could not be parsed"):
+    with pytest.raises(
+        InputErrors, match=r"row 2, column 'close_date': 1 date\(s\) could not be parsed"
+    ):
         read_table("deals", d)
 
 
 def test_future_close_date_is_an_error_but_open_deal_may_have_one(tmp_path):
-    d = write(tmp_path, "d.csv", "deal_id,account_id,outcome,close_date\nD1,A1,won,2999-01-01\nD2,A1,open,2999-01-01\n")
-    with pytest.raises(InputErrors, match=r"row 2, column 'close_date': 1 date\(s\) are in the future"):
+    d = write(
+        tmp_path,
+        "d.csv",
+        "deal_id,account_id,outcome,close_date\nD1,A1,won,2999-01-01\nD2,A1,open,2999-01-01\n",
+    )
+    with pytest.raises(
+        InputErrors, match=r"row 2, column 'close_date': 1 date\(s\) are in the future"
+    ):
         read_table("deals", d)
 
 
 def test_hubspot_and_salesforce_headers(tmp_path):
-    acc = write(tmp_path, "companies.csv", "Record ID,Company name,Number of Employees,Annual Revenue,Industry,Country/Region\n1,Acme,50,1000000,Logistics,US\n")
+    acc = write(
+        tmp_path,
+        "companies.csv",
+        "Record ID,Company name,Number of Employees,Annual Revenue,Industry,Country/Region\n1,Acme,50,1000000,Logistics,US\n",
+    )
     df, _, _ = read_table("accounts", acc)
-    assert {"account_id", "name", "employees", "annual_revenue", "industry", "country"} <= set(df.columns)
-    opp = write(tmp_path, "opps.csv", "Id,AccountId,StageName,IsWon,IsClosed,Amount,CloseDate,CreatedDate\nO1,1,Closed Won,true,true,10,2024-02-01,2024-01-01\nO2,1,Negotiation/Review,false,false,5,2024-09-01,2024-01-01\n")
+    assert {"account_id", "name", "employees", "annual_revenue", "industry", "country"} <= set(
+        df.columns
+    )
+    opp = write(
+        tmp_path,
+        "opps.csv",
+        "Id,AccountId,StageName,IsWon,IsClosed,Amount,CloseDate,CreatedDate\nO1,1,Closed Won,true,true,10,2024-02-01,2024-01-01\nO2,1,Negotiation/Review,false,false,5,2024-09-01,2024-01-01\n",
+    )
     df, _, _ = read_table("deals", opp)
     assert df["outcome"].tolist() == ["won", "open"]
     assert df["deal_id"].tolist() == ["O1", "O2"]
@@ -93,7 +122,9 @@ def test_hubspot_and_salesforce_headers(tmp_path):
 
 def test_failed_ingest_keeps_previous_workspace(tmp_path):
     ws = Workspace(tmp_path / "ws")
-    ingest(ws, {"accounts": write(tmp_path, "a.csv", ACC), "deals": write(tmp_path, "d.csv", DEALS)})
+    ingest(
+        ws, {"accounts": write(tmp_path, "a.csv", ACC), "deals": write(tmp_path, "d.csv", DEALS)}
+    )
     before = ws.table("deals")
     bad = write(tmp_path, "bad.csv", "deal_id,account_id,outcome\nD1,A1,won\nD1,A2,lost\n")
     with pytest.raises(InputErrors):
@@ -113,13 +144,20 @@ def test_reingest_same_files_is_a_no_op(tmp_path):
 def test_deals_for_unknown_accounts_are_counted(tmp_path):
     ws = Workspace(tmp_path / "ws")
     deals = DEALS + "D4,ZZ,won,1,2024-01-01,2024-02-02\n"
-    res = ingest(ws, {"accounts": write(tmp_path, "a.csv", ACC), "deals": write(tmp_path, "d.csv", deals)})
+    res = ingest(
+        ws, {"accounts": write(tmp_path, "a.csv", ACC), "deals": write(tmp_path, "d.csv", deals)}
+    )
     assert res.tables["deals"] == 3
     assert any("1 row(s) point to accounts not in the accounts file" in w for w in res.warnings)
 
 
 def test_list_attribute_detected(tmp_path):
-    acc = write(tmp_path, "a.csv", "account_id,tech_stack,tools_used\n" + "".join(f"A{i},aws;Snowflake,slack|jira\n" for i in range(10)))
+    acc = write(
+        tmp_path,
+        "a.csv",
+        "account_id,tech_stack,tools_used\n"
+        + "".join(f"A{i},aws;Snowflake,slack|jira\n" for i in range(10)),
+    )
     df, kinds, _ = read_table("accounts", acc)
     assert kinds["tech_stack"] == "list" and df["tech_stack"][0] == ["aws", "snowflake"]
     assert kinds["tools_used"] == "list"
@@ -128,7 +166,11 @@ def test_list_attribute_detected(tmp_path):
 def test_mapping_file(tmp_path):
     from icpkit.ingest import load_mapping
 
-    m = write(tmp_path, "m.yaml", "deals:\n  columns: {Opp: deal_id, Firm: account_id}\n  outcomes: {Signed: won, 'No Decision': lost}\n")
+    m = write(
+        tmp_path,
+        "m.yaml",
+        "deals:\n  columns: {Opp: deal_id, Firm: account_id}\n  outcomes: {Signed: won, 'No Decision': lost}\n",
+    )
     d = write(tmp_path, "d.csv", "Opp,Firm,Result\nO1,A1,Signed\nO2,A1,No Decision\n")
     df, _, _ = read_table("deals", d, load_mapping(m)["deals"])
     assert df["outcome"].tolist() == ["won", "lost"]

@@ -61,21 +61,39 @@ def test_reference_semantics():
     assert res["score"].tolist() == [85, 31, 47, 61]
     assert res["tier"].tolist() == ["1", "none", "none", "3"]
     assert res["route"].tolist() == ["high_touch", "deprioritize", "deprioritize", "nurture"]
-    assert res["reasons"][0] == "industry=logistics +18; tech_stack has snowflake +9; employees 50 to <500 +8"
+    assert (
+        res["reasons"][0]
+        == "industry=logistics +18; tech_stack has snowflake +9; employees 50 to <500 +8"
+    )
     assert res["reasons"][2] == "industry unknown -3"
 
 
 def test_hand_added_disqualifier_vetoes():
     data = yaml.safe_load(BASE_YAML)
-    data["disqualifiers"] = [{"attribute": "industry", "in": ["logistics"], "reason": "we stopped serving it", "source": "manual"}]
+    data["disqualifiers"] = [
+        {
+            "attribute": "industry",
+            "in": ["logistics"],
+            "reason": "we stopped serving it",
+            "source": "manual",
+        }
+    ]
     res = score_accounts(icpfile.from_dict(data), ROWS).frame
-    assert res.loc[0, "tier"] == "excluded" and res.loc[0, "score"] == 0 and res.loc[0, "route"] == "deprioritize"
+    assert (
+        res.loc[0, "tier"] == "excluded"
+        and res.loc[0, "score"] == 0
+        and res.loc[0, "route"] == "deprioritize"
+    )
     assert res.loc[0, "reasons"].startswith("VETO industry=logistics (we stopped serving it)")
 
 
 def test_pinned_criterion_is_required_for_the_tier():
     data = yaml.safe_load(BASE_YAML)
-    data["tiers"][0]["criteria"] = {"technographic": [{"attribute": "tech_stack", "has": "aws", "pinned": True, "source": "manual"}]}
+    data["tiers"][0]["criteria"] = {
+        "technographic": [
+            {"attribute": "tech_stack", "has": "aws", "pinned": True, "source": "manual"}
+        ]
+    }
     rows = ROWS.copy()
     rows.loc[0, "tech_stack"] = "snowflake"
     res = score_accounts(icpfile.from_dict(data), rows).frame
@@ -95,8 +113,14 @@ def test_threshold_edit_is_honoured():
     "edit, path",
     [
         (lambda d: d["tiers"][0].update(min_score=150), "tiers[0].min_score"),
-        (lambda d: d["scorecard"]["features"][0]["bins"][0].pop("in"), "scorecard.features[0].bins[0]"),
-        (lambda d: d["scorecard"]["features"][1]["bins"][0].update(between=[500, 10]), "scorecard.features[1].bins[0]"),
+        (
+            lambda d: d["scorecard"]["features"][0]["bins"][0].pop("in"),
+            "scorecard.features[0].bins[0]",
+        ),
+        (
+            lambda d: d["scorecard"]["features"][1]["bins"][0].update(between=[500, 10]),
+            "scorecard.features[1].bins[0]",
+        ),
         (lambda d: d.update(routing={"high_touch": 40, "nurture": 60}), "routing"),
         (lambda d: d.update(tierz=[]), "tierz"),
     ],
@@ -122,16 +146,24 @@ def test_unsupported_version():
 
 values = st.one_of(st.none(), st.sampled_from(["logistics", "Retail", "mining", "", "LOGISTICS"]))
 numbers = st.one_of(st.none(), st.floats(min_value=-1e6, max_value=1e7, allow_nan=False))
-stacks = st.one_of(st.none(), st.lists(st.sampled_from(["aws", "snowflake", "gcp"]), max_size=3).map(";".join))
+stacks = st.one_of(
+    st.none(), st.lists(st.sampled_from(["aws", "snowflake", "gcp"]), max_size=3).map(";".join)
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(values, numbers, stacks), min_size=1, max_size=30), st.integers(-200, 200), st.integers(-80, 80))
+@given(
+    st.lists(st.tuples(values, numbers, stacks), min_size=1, max_size=30),
+    st.integers(-200, 200),
+    st.integers(-80, 80),
+)
 def test_scores_stay_in_range(rows, base, shift):
     data = yaml.safe_load(BASE_YAML)
     data["scorecard"]["base"] = base
     data["scorecard"]["features"][0]["bins"][0]["points"] = shift
-    frame = pd.DataFrame(rows, columns=["industry", "employees", "tech_stack"]).assign(account_id=lambda d: [str(i) for i in range(len(d))])
+    frame = pd.DataFrame(rows, columns=["industry", "employees", "tech_stack"]).assign(
+        account_id=lambda d: [str(i) for i in range(len(d))]
+    )
     res = score_accounts(icpfile.from_dict(data), frame).frame
     assert res["score"].between(0, 100).all()
     assert set(res["tier"]) <= {"1", "2", "3", "none", "excluded"}
@@ -145,7 +177,9 @@ def test_a_better_bin_never_lowers_a_score(points, bonus, industry, employees, s
     lo["scorecard"]["features"][0]["bins"][0]["points"] = points
     hi = yaml.safe_load(BASE_YAML)
     hi["scorecard"]["features"][0]["bins"][0]["points"] = points + bonus
-    frame = pd.DataFrame([{"account_id": "x", "industry": industry, "employees": employees, "tech_stack": stack}])
+    frame = pd.DataFrame(
+        [{"account_id": "x", "industry": industry, "employees": employees, "tech_stack": stack}]
+    )
     a = score_accounts(icpfile.from_dict(lo), frame).frame["score"][0]
     b = score_accounts(icpfile.from_dict(hi), frame).frame["score"][0]
     assert b >= a

@@ -72,7 +72,9 @@ def register(app: typer.Typer) -> None:
                     "the workspace has no conversations",
                     hint="Ingest them with `icp ingest --conversations PATH` or pass --conversations to `icp run`",
                 )
-            tiers = tier if tier is None or len(tier) != 1 else tier[0]
+            tiers: str | list[str | int] | None = (
+                None if tier is None else (tier[0] if len(tier) == 1 else list(tier))
+            )
             ans = voc_ask(
                 ws,
                 question,

@@ -88,7 +88,7 @@ class Columns:
                 is_str = np.array([t is str for t in types], dtype=bool)
                 if is_str.any():
                     m[is_str] |= obj[is_str].str.strip().eq("").to_numpy(dtype=bool)
-                is_list = np.isin(types, [list, tuple, np.ndarray, frozenset, set])
+                is_list = np.array([t in _LIST_TYPES for t in types], dtype=bool)
                 if is_list.any():
                     m[is_list] |= obj[is_list].map(len).eq(0).to_numpy(dtype=bool)
             return m
@@ -158,7 +158,7 @@ class Columns:
             obj = s.astype(object)
             types = obj.map(type).to_numpy()
             parts = []
-            is_list = np.isin(types, [list, tuple, np.ndarray, frozenset, set])
+            is_list = np.array([t in _LIST_TYPES for t in types], dtype=bool)
             if is_list.any():
                 parts.append(obj[is_list].explode().dropna().astype(str))
             scalar = ~is_list & ~s.isna().to_numpy(dtype=bool)
