@@ -100,6 +100,31 @@ def _missing_required(df: pd.DataFrame, table: Table, file: str) -> None:
     )
 
 
+def _report(
+    bad: pd.Series,
+    raw: pd.Series,
+    what: str,
+    file: str,
+    column: str,
+    errors: list[InputError],
+    hint: str,
+) -> None:
+    """Add one error for the rows in ``bad``, with the first few as examples."""
+    if not bad.any():
+        return
+    idx = bad[bad].index[:MAX_REPORTED]
+    examples = ", ".join(f"row {_line(i)}: {raw[i]!r}" for i in idx)
+    errors.append(
+        InputError(
+            f"{int(bad.sum())} {what} ({examples})",
+            file=file,
+            row=_line(idx[0]),
+            column=column,
+            hint=hint,
+        )
+    )
+
+
 def coerce_numeric(
     series: pd.Series, file: str, column: str, errors: list[InputError]
 ) -> pd.Series:
@@ -110,19 +135,15 @@ def coerce_numeric(
     )
     # European decimal comma, e.g. "1234,5" (thousands commas were stripped above only when followed by 3 digits)
     num = pd.to_numeric(cleaned, errors="coerce")
-    bad = cleaned.notna() & num.isna()
-    if bad.any():
-        idx = bad[bad].index[:MAX_REPORTED]
-        examples = ", ".join(f"row {_line(i)}: {raw[i]!r}" for i in idx)
-        errors.append(
-            InputError(
-                f"{int(bad.sum())} value(s) are not numbers ({examples})",
-                file=file,
-                row=_line(idx[0]),
-                column=column,
-                hint="Remove text from the column or leave the cell empty for unknown",
-            )
-        )
+    _report(
+        cleaned.notna() & num.isna(),
+        raw,
+        "value(s) are not numbers",
+        file,
+        column,
+        errors,
+        "Remove text from the column or leave the cell empty for unknown",
+    )
     inf = np.isinf(num.astype(float))
     if inf.any():
         num[inf] = np.nan
@@ -140,37 +161,30 @@ def coerce_date(
 ) -> pd.Series:
     raw = series.astype(object)
     parsed = pd.to_datetime(raw, errors="coerce", format="mixed", utc=True)
-    bad = raw.notna() & parsed.isna()
-    if bad.any():
-        idx = bad[bad].index[:MAX_REPORTED]
-        examples = ", ".join(f"row {_line(i)}: {raw[i]!r}" for i in idx)
-        errors.append(
-            InputError(
-                f"{int(bad.sum())} date(s) could not be parsed ({examples})",
-                file=file,
-                row=_line(idx[0]),
-                column=column,
-                hint="Use ISO dates such as 2024-03-31",
-            )
-        )
+    _report(
+        raw.notna() & parsed.isna(),
+        raw,
+        "date(s) could not be parsed",
+        file,
+        column,
+        errors,
+        "Use ISO dates such as 2024-03-31",
+    )
     parsed = parsed.dt.tz_convert(None).dt.tz_localize(None) if parsed.dt.tz is not None else parsed
     if not allow_future:
         limit = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1))
         fut = parsed > limit
         if future_mask is not None:
             fut &= future_mask
-        if fut.any():
-            idx = fut[fut].index[:MAX_REPORTED]
-            examples = ", ".join(f"row {_line(i)}: {raw[i]!r}" for i in idx)
-            errors.append(
-                InputError(
-                    f"{int(fut.sum())} date(s) are in the future ({examples})",
-                    file=file,
-                    row=_line(idx[0]),
-                    column=column,
-                    hint="Fix the dates, or mark the deal as open if it has not closed yet",
-                )
-            )
+        _report(
+            fut.fillna(False),
+            raw,
+            "date(s) are in the future",
+            file,
+            column,
+            errors,
+            "Fix the dates, or mark the deal as open if it has not closed yet",
+        )
     return parsed.astype("datetime64[us]")
 
 
