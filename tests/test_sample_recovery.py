@@ -143,3 +143,12 @@ def test_validation_ran_inside_run(demo):
     assert v
     with Workspace(out, read_only=True) as ws:
         assert ws.artifact("voc.json")
+
+
+def test_every_attribute_family_is_named(demo):
+    from icpkit.profile import families_in
+
+    fams = families_in(icpfile.load(demo[0] / "icp.yaml"))
+    assert "funding_round" in fams["trigger"]
+    assert "primary persona" in fams["dmu"]
+    assert "snowflake" in fams["technographic"]

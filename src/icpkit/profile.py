@@ -545,12 +545,37 @@ def families_in(icp: ICP) -> dict[str, str]:
     out = {}
     for fam in FAMILIES:
         crit = [c.text() for t in icp.tiers for c in t.criteria.get(fam, [])]
+        crit += [
+            c.text()
+            for t in icp.tiers[:1]
+            for s in t.segments
+            for c in s.conditions
+            if (icp.attributes.get(c.attribute) or "firmographic") == fam
+        ]
         feats = [f.attribute for f in icp.scorecard.features if f.family == fam]
+        present = sorted(a for a, f in icp.attributes.items() if f == fam)
+        if fam == "trigger" and icp.timing and icp.timing.get("triggers"):
+            crit += [
+                f"{t['type']} within {t['window_days']} days (lift {t['evidence']['lift']:.1f}x, n={t['evidence']['n']})"
+                for t in icp.timing["triggers"]
+            ]
+        if fam == "dmu" and icp.personas and isinstance(icp.personas.get("primary"), dict):
+            p = icp.personas["primary"]
+            ev = p.get("evidence") or {}
+            crit.append(
+                f"primary persona: {p.get('role')} ({', '.join(p.get('functions') or [])})"
+                + (f", lift {ev['lift']:.2f}x, n={ev['n']}" if ev.get("lift") else "")
+                + " — see the Personas section"
+            )
         if crit:
             out[fam] = "; ".join(dict.fromkeys(crit))
         elif feats:
             out[fam] = (
                 f"scored ({', '.join(sorted(set(feats)))}) but no criterion passed the evidence bar"
+            )
+        elif present:
+            out[fam] = (
+                f"in the data ({', '.join(present)}) but without a pattern that passed the evidence bar"
             )
         else:
             out[fam] = "no attribute of this family in the data"
