@@ -10,6 +10,7 @@ Python loop per candidate.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,6 +140,12 @@ class SegmentMiner:
         # beam search over non-missing selectors
         searchable = [k for k, (_, _, c, _) in enumerate(sels) if c.op not in ("missing", "other")]
         found: dict[frozenset[int], Segment] = {}
+        # every conjunction the search looks at is a hypothesis tested, reported or not
+        self.n_tested_ = 0
+        k = len([i for i in searchable])
+        self.search_space_ = (
+            float(sum(math.comb(k, d) for d in range(2, self.max_depth + 1))) or 1.0
+        )
         for direction in (1, -1):
             for seg_keys in self._beam(data, searchable, direction):
                 key = frozenset(seg_keys)
@@ -194,6 +201,7 @@ class SegmentMiner:
             W = B[y].T @ Sy
             for b, (keys, qparent) in enumerate(beam):
                 q = quality(N[b], W[b])
+                self.n_tested_ += int(np.isfinite(q).sum())
                 used = {feat_of[k] for k in keys}
                 for i in np.argsort(-q)[: self.beam_width]:
                     if not np.isfinite(q[i]) or feat_of[i] in used or q[i] <= qparent * 1.02:
@@ -259,7 +267,16 @@ class SegmentMiner:
         )
         if deff > 1.0:
             lo, hi = wilson(w / deff, n / deff)
-        qv = bh(pv)
+        # single conditions: Benjamini-Hochberg among themselves. Conjunctions were picked
+        # by a search: each is corrected for every conjunction it could have picked
+        # (Bonferroni over the whole search space), or noise would look significant
+        depth = np.array([s.depth for s in segs])
+        qv = np.ones(len(segs))
+        uni = depth == 1
+        if uni.any():
+            qv[uni] = bh(pv[uni])
+        if (~uni).any():
+            qv[~uni] = np.minimum(1.0, pv[~uni] * self.search_space_)
         shrunk = shrink(w, n, p0, self.kappa_)
         ors = odds_ratio(shrunk, p0)
         for i, s in enumerate(segs):
