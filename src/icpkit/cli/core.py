@@ -6,26 +6,21 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from .. import icpfile
-from ..errors import InputError
 from ..ingest import ingest as ingest_files
-from ..ingest import read_table
 from ..pipeline import (
     churn_source_from,
     current_icp,
     export_outputs,
     health_weights_from,
     run_all,
-    score_with_timing,
     step_build,
     step_health,
 )
 from ..report import collect, write_report
-from ..timing import clean_events
 from ..workspace import Workspace
 from .common import console, handle_errors, out, steps, warn_all
 
@@ -393,6 +388,15 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--as-of", help="date the timing is measured at (default: today)"),
         ] = None,
+        engine: Annotated[
+            str,
+            typer.Option(
+                help="duckdb (default: the compiled SQL, out of core, CSV/Parquet), spark (Parquet, local or --master) or python (pandas; the engine that adds timing, used automatically with --events)"
+            ),
+        ] = "duckdb",
+        master: Annotated[
+            str | None, typer.Option(help="Spark master URL for --engine spark (default: local)")
+        ] = None,
         mapping: MappingOpt = None,
         encoding: EncodingOpt = None,
     ) -> None:
@@ -400,42 +404,28 @@ def register(app: typer.Typer) -> None:
 
         With --events and an ICP that has timing triggers, the CSV gains fit,
         timing, priority and why_now columns (score stays the fit score).
+        An output path ending in .parquet writes Parquet.
 
         Example:
 
             icp score --icp out/icp.yaml --accounts prospects.csv --out scored.csv
         """
-        from ..ingest import load_mapping
+        from ..scoring.engines import score_with_engine
 
         icp = icpfile.load(icp_path)
-        maps = load_mapping(mapping)
-        frame, _, warnings = read_table(
-            "market", accounts, maps.get("accounts") or maps.get("market"), encoding=encoding
+        res = score_with_engine(
+            icp,
+            accounts,
+            out_csv,
+            engine,
+            events=events,
+            as_of=as_of,
+            mapping=mapping,
+            encoding=encoding,
+            master=master,
         )
-        ev = None
-        if events is not None:
-            ev, _, w = read_table("events", events, maps.get("events"), encoding=encoding)
-            ev, w2 = clean_events(ev, set(frame["account_id"].astype(str)))
-            warnings += w + w2
-        when = None
-        if as_of:
-            try:
-                when = pd.Timestamp(as_of)
-            except ValueError:
-                raise InputError(
-                    f"--as-of {as_of!r} is not a date", hint="Use YYYY-MM-DD"
-                ) from None
-        res = score_with_timing(icp, frame, ev, as_of=when)
-        warn_all(warnings + res.warnings)
-        tmp = out_csv.with_suffix(out_csv.suffix + ".tmp")
-        res.frame.to_csv(tmp, index=False)
-        tmp.replace(out_csv)
-        counts = res.frame["tier"].value_counts().to_dict()
-        routes = res.frame["route"].value_counts().to_dict()
-        out.print(f"scored {len(res.frame):,} accounts → {out_csv}")
-        out.print(
-            "tiers: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-            + " · routes: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(routes.items()))
-        )
+        for note in res.notes:
+            console.print(f"[dim]{note}[/]")
+        warn_all(res.warnings)
+        for line in res.summary():
+            out.print(line)
