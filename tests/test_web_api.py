@@ -77,7 +77,7 @@ def assert_error(r: httpx.Response, status: int, contains: str | None = None) ->
 def sample(tmp_path_factory) -> dict[str, Path]:
     from icpkit.sample import write_sample
 
-    return write_sample(tmp_path_factory.mktemp("sample"), n_accounts=400)
+    return write_sample(tmp_path_factory.mktemp("sample"), n_accounts=1000)
 
 
 @pytest.fixture(scope="module")

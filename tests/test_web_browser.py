@@ -71,7 +71,7 @@ def base_url(tmp_path_factory):
 def sample(tmp_path_factory):
     from icpkit.sample import write_sample
 
-    return write_sample(tmp_path_factory.mktemp("sample"), n_accounts=400)
+    return write_sample(tmp_path_factory.mktemp("sample"), n_accounts=1000)
 
 
 def test_upload_build_report_edit_score_download(base_url, sample, tmp_path):
@@ -115,7 +115,7 @@ def test_upload_build_report_edit_score_download(base_url, sample, tmp_path):
             page.wait_for_selector("#build-status .spinner, #open-report")
             page.wait_for_selector("#open-report", timeout=120_000)
             page.wait_for_function(
-                "document.querySelector('#row-accounts td.n').textContent.trim() == '400'"
+                "document.querySelector('#row-accounts td.n').textContent.trim().replace(',', '') == '1000'"
             )
             shot(page, "04-built")
 
