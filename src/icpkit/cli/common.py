@@ -50,7 +50,8 @@ def handle_errors(fn: F) -> F:
             console.print("Nothing in the workspace was changed.")
             raise typer.Exit(2) from None
         except IcpkitError as exc:
-            console.print(f"[bold red]Error:[/] {exc}", soft_wrap=True, markup=False)
+            console.print("[bold red]Error:[/] ", end="")
+            console.print(str(exc), soft_wrap=True, markup=False, highlight=False)
             raise typer.Exit(2 if isinstance(exc, ValueError) else 1) from None
 
     return wrapper  # type: ignore[return-value]
