@@ -60,3 +60,30 @@ def small_crm(tmp_path: Path) -> dict[str, Path]:
     accounts.to_csv(a, index=False)
     deals.to_csv(d, index=False)
     return {"accounts": a, "deals": d}
+
+
+@pytest.fixture(scope="session")
+def spark():  # type: ignore[no-untyped-def]
+    """One small local-mode Spark session for every test that needs it (one JVM start)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        pytest.skip("PySpark is not installed (pip install 'icpkit[spark]')")
+    from icpkit.scoring.engines import _java
+
+    if _java() is None:
+        pytest.skip("Spark needs a Java runtime: no `java` on PATH and JAVA_HOME is not set")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("icpkit-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

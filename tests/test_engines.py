@@ -368,30 +368,6 @@ def test_spark_engine_errors_say_what_to_install(monkeypatch: pytest.MonkeyPatch
 # -- Spark ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def spark():  # type: ignore[no-untyped-def]
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        pytest.skip("PySpark is not installed (pip install 'icpkit[spark]')")
-    if engines._java() is None:
-        pytest.skip("Spark needs a Java runtime: no `java` on PATH and JAVA_HOME is not set")
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("icpkit-engine-test")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # pyspark's notice about pandas 3
 def test_spark_over_parquet_matches_python(spark, icp: ICP, parquet: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     want = expected(icp, market())

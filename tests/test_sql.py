@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 
 import duckdb
 import numpy as np
@@ -452,27 +451,6 @@ def test_duckdb_sql_matches_python_scorer(icp: ICP, rows: pd.DataFrame) -> None:
 
 
 # -- Spark ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def spark():  # type: ignore[no-untyped-def]
-    pytest.importorskip("pyspark")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs a Java runtime and `java` is not on PATH")
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("icpkit-sql-test")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # pyspark's notice about pandas 3
