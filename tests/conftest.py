@@ -30,7 +30,7 @@ def small_crm(tmp_path: Path) -> dict[str, Path]:
     r = np.random.default_rng(3)
     n = 600
     industries = r.choice(
-        ["logistics", "retail", "government", "software"], size=n, p=[0.3, 0.3, 0.2, 0.2]
+        ["logistics", "retail", "government", "software"], size=n, p=[0.3, 0.3, 0.15, 0.25]
     )
     employees = r.integers(5, 5000, size=n)
     accounts = pd.DataFrame(

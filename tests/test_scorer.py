@@ -65,7 +65,7 @@ def test_reference_semantics():
         res["reasons"][0]
         == "industry=logistics +18; tech_stack has snowflake +9; employees 50 to <500 +8"
     )
-    assert res["reasons"][2] == "industry unknown -3"
+    assert res["reasons"][2] == "industry (blank) -3"
 
 
 def test_hand_added_disqualifier_vetoes():

@@ -1,7 +1,8 @@
 """Candidate attributes and their bins.
 
 Every account column other than the id and name is a candidate attribute:
-numbers are cut into quantile bins with readable edges, text becomes
+numbers are cut where the outcome changes (a shallow tree per column), with
+a bin of their own for point masses such as zero spend, and readable edges; text becomes
 categories (rare levels pooled as ``other``), list values (a tech stack)
 become one has/lacks flag per frequent item. Each bin is a
 :class:`~icpkit.icpfile.Condition`, so the same objects drive pattern
@@ -64,9 +65,19 @@ class FeatureSpace:
     skipped: dict[str, str] = field(default_factory=dict)
 
     def fit(
-        self, rows: pd.DataFrame, kinds: dict[str, str], families: dict[str, str]
+        self,
+        rows: pd.DataFrame,
+        kinds: dict[str, str],
+        families: dict[str, str],
+        target: np.ndarray | None = None,
     ) -> FeatureSpace:
-        """``rows``: one row per closed training deal with its account's attributes."""
+        """Learn bins from training rows.
+
+        ``rows``: one row per closed training deal with its account's attributes;
+        ``target`` (optional, one bool per row): the outcome, used to place the
+        cut points of number columns (supervised binning); without it number
+        columns get point-mass and quantile bins.
+        """
         self.specs = []
         self.skipped = {}
         n = len(rows)
@@ -84,7 +95,7 @@ class FeatureSpace:
                 self.skipped[col] = f"only {known} known values"
                 continue
             if kind in ("num", "int"):
-                spec = self._numeric(col, fam, pd.Series(cols.numbers(col)), miss)
+                spec = self._numeric(col, fam, pd.Series(cols.numbers(col)), miss, target)
             elif kind == "list":
                 self.specs.extend(self._flags(col, fam, cols.items(col), miss))
                 continue
@@ -100,21 +111,27 @@ class FeatureSpace:
     # -- kinds ---------------------------------------------------------------
     def _missing_bin(self, col: str, miss: pd.Series) -> list[Condition]:
         return (
-            [Condition(attribute=col, missing=True, label=f"{col} unknown")] if miss.any() else []
+            [Condition(attribute=col, missing=True, label=f"{col} (blank)")] if miss.any() else []
         )
 
     def _numeric(
-        self, col: str, fam: str, series: pd.Series, miss: pd.Series
+        self,
+        col: str,
+        fam: str,
+        series: pd.Series,
+        miss: pd.Series,
+        target: np.ndarray | None = None,
     ) -> FeatureSpec | None:
         x = pd.to_numeric(series, errors="coerce").astype(float)
-        known = x[~miss & x.notna()]
+        ok = (~miss.to_numpy(dtype=bool)) & x.notna().to_numpy()
+        known = x[ok]
         if known.nunique() < 2:
             self.skipped[col] = "a single value"
             return None
-        qs = np.linspace(0, 1, self.max_bins + 1)[1:-1]
-        edges = sorted({nice(v) for v in np.quantile(known, qs)})
-        # merge edges that leave a bin with too little support
         vals = known.to_numpy()
+        y = None if target is None else np.asarray(target)[ok]
+        edges, masses = numeric_edges(vals, y, self.max_bins, self.min_support)
+        # merge edges that leave a bin with too little support
         kept: list[float] = []
         lo = -np.inf
         for e in edges:
@@ -124,15 +141,22 @@ class FeatureSpace:
                 kept.append(e)
                 lo = e
         if not kept:
-            self.skipped[col] = "no split with enough support on both sides"
+            self.skipped[col] = (
+                f"no split with at least {self.min_support} deals on both sides "
+                f"({len(vals)} known values, {known.nunique()} distinct)"
+            )
             return None
         bounds = [None, *kept, None]
         bins = []
         is_int = bool(np.all(np.equal(np.mod(vals, 1), 0)))
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            bins.append(
-                Condition(attribute=col, between=(a, b), label=_range_label(col, a, b, is_int))
+            point = next((m for m in masses if _holds_only(vals, a, b, m)), None)
+            label = (
+                f"{col} = {fmt_point(point)}"
+                if point is not None
+                else _range_label(col, a, b, is_int)
             )
+            bins.append(Condition(attribute=col, between=(a, b), label=label))
         bins += self._missing_bin(col, miss)
         return FeatureSpec(col, fam, "numeric", bins)
 
@@ -232,6 +256,105 @@ class FeatureSpace:
         return X, cols
 
 
+POINT_MASS_SHARE = 0.10  # a single value held by this share of known values gets a bin of its own
+
+
+def numeric_edges(
+    vals: np.ndarray, y: np.ndarray | None, max_bins: int, min_support: int
+) -> tuple[list[float], list[float]]:
+    """Candidate cut points for one number column, and its point masses.
+
+    Three sources, so that no signal is lost to equal-frequency bins:
+
+    - **point masses**: a value held by at least 10% of rows and ``min_support``
+      deals (the zeros of spend, seats or ticket counts) gets a bin of its own,
+      so "0 vs more than 0" is always a candidate split;
+    - **supervised cuts** (when the outcome ``y`` is given): the thresholds of a
+      shallow decision tree on the column alone (scikit-learn, at most
+      ``max_bins`` leaves of at least ``min_support`` deals), which follow
+      monotone trends and tails wherever the outcome changes;
+    - **quantiles** of the values outside the point masses, when the tree finds
+      no split (a column without univariate signal still gets readable bins, and
+      the regularised scorecard decides whether they earn points).
+
+    Returns sorted edges (``x < e`` | ``x >= e``) and the point-mass values.
+    """
+    uniq, counts = np.unique(vals, return_counts=True)
+    n = len(vals)
+    masses = [
+        float(v)
+        for v, c in zip(uniq, counts, strict=True)
+        if c >= max(min_support, POINT_MASS_SHARE * n)
+    ]
+    edges: set[float] = set()
+    for m in masses:
+        if (vals < m).any():
+            edges.add(m)
+        above = uniq[uniq > m]
+        if len(above):
+            nxt = float(above[0])
+            # a readable edge between the mass and the next value, when one exists
+            e = nice(nxt) if m < nice(nxt) <= nxt else nxt
+            edges.add(e)
+    rest = vals[~np.isin(vals, masses)] if masses else vals
+    cuts: list[float] = []
+    if y is not None and 0 < int(np.sum(y)) < len(y):
+        from sklearn.tree import DecisionTreeClassifier
+
+        tree = DecisionTreeClassifier(
+            max_leaf_nodes=max(2, max_bins),
+            min_samples_leaf=max(1, min_support),
+            random_state=0,
+        ).fit(vals.reshape(-1, 1), np.asarray(y, dtype=int))
+        t = tree.tree_
+        raw = sorted(float(v) for v, f in zip(t.threshold, t.feature, strict=True) if f >= 0)
+        for v in raw:
+            cuts.append(roundest(v, float(vals.min()), float(vals.max())))
+    if not cuts and len(np.unique(rest)) >= 2:
+        qs = np.linspace(0, 1, max_bins + 1)[1:-1]
+        cuts = [nice(v) for v in np.quantile(rest, qs)]
+    edges.update(cuts)
+    lo_all = float(vals.min())
+    return sorted(e for e in edges if e > lo_all), masses
+
+
+def roundest(x: float, lo: float, hi: float, tolerance: float = 0.1) -> float:
+    """The roundest number within ``tolerance`` (relative) of ``x`` and inside ``(lo, hi]``.
+
+    A tree cut at 209.5 employees reads as 200; one at 44.3M as 40M.
+
+    >>> roundest(209.5, 1, 5000)
+    200.0
+    >>> roundest(44_300_000, 0, 1e9)
+    40000000.0
+    """
+    if x == 0 or not np.isfinite(x):
+        return float(x)
+    span = abs(x) * tolerance
+    mag = 10 ** math.floor(math.log10(abs(x)))
+    for step in (mag, mag / 2, mag / 4, mag / 10, mag / 20, mag / 100):
+        c = round(x / step) * step
+        if abs(c - x) <= span and lo < c <= hi:
+            return float(c)
+    return nice(x)
+
+
+def _holds_only(vals: np.ndarray, lo: float | None, hi: float | None, m: float) -> bool:
+    """True when the values in ``[lo, hi)`` are all equal to ``m`` (a point-mass bin)."""
+    sel = np.ones(len(vals), dtype=bool)
+    if lo is not None:
+        sel &= vals >= lo
+    if hi is not None:
+        sel &= vals < hi
+    return bool(sel.any()) and bool(np.all(vals[sel] == m))
+
+
+def fmt_point(x: float) -> str:
+    from .icpfile import fmt_number
+
+    return fmt_number(x)
+
+
 def _range_label(col: str, lo: float | None, hi: float | None, is_int: bool) -> str:
     from .icpfile import fmt_number
 
@@ -240,6 +363,6 @@ def _range_label(col: str, lo: float | None, hi: float | None, is_int: bool) -> 
     if hi is None and lo is not None:
         return f"{col} >= {fmt_number(lo)}"
     assert lo is not None and hi is not None
-    if is_int and hi - lo > 1 and hi == int(hi):
+    if is_int and hi - lo > 1 and hi == int(hi) and hi <= 10000:
         return f"{col} {fmt_number(lo)}-{fmt_number(hi - 1)}"
     return f"{col} {fmt_number(lo)} to <{fmt_number(hi)}"

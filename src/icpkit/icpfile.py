@@ -91,6 +91,8 @@ def fmt_number(x: float) -> str:
     """Short readable number: 1200 -> '1.2k', 3_500_000 -> '3.5M'."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "?"
+    if x != 0 and math.isfinite(x):
+        x = float(f"{x:.6g}")  # 7999999.999999999 reads as 8M, not 8000k
     a = abs(x)
     if a < 10000 and x == int(x):
         return str(int(x))
@@ -128,7 +130,7 @@ def describe(c: Condition) -> str:
     if op == "lacks":
         return f"no {c.lacks} in {a}"
     if op == "missing":
-        return f"{a} unknown"
+        return f"{a} (blank)"
     return f"{a}=other"
 
 
@@ -204,6 +206,21 @@ class SegmentRef(_Model):
         return " AND ".join(c.text() for c in self.conditions)
 
 
+class TierOutcomes(_Model):
+    """What the tier's accounts did in the training data (in-sample; validation holds out)."""
+
+    accounts: int = Field(ge=0, description="accounts in the tier")
+    deals: int = Field(default=0, ge=0, description="their closed deals")
+    wins: int = Field(default=0, ge=0)
+    win_rate: float | None = None
+    median_deal: float | None = Field(default=None, description="median won deal amount")
+    won_revenue_share: float | None = Field(default=None, description="share of all won revenue")
+    customers: int = Field(default=0, ge=0, description="customers with known retention")
+    retention: float | None = Field(default=None, description="share of customers still paying")
+    nrr: float | None = Field(default=None, description="median net revenue retention")
+    median_cycle_days: float | None = None
+
+
 class Tier(_Model):
     tier: Literal[1, 2, 3]
     name: str
@@ -211,6 +228,7 @@ class Tier(_Model):
     criteria: dict[str, list[Criterion]] = Field(default_factory=dict)
     segments: list[SegmentRef] = Field(default_factory=list)
     summary: str | None = None
+    outcomes: TierOutcomes | None = None
 
     @model_validator(mode="after")
     def _families(self) -> Tier:
@@ -266,6 +284,11 @@ class Training(_Model):
     accounts: int
     date_from: str | None = None
     date_to: str | None = None
+    objective: Literal["win", "value"] = Field(
+        default="win",
+        description="win: a success is a won deal; value: won and the customer still pays",
+    )
+    successes: int | None = Field(default=None, description="deals counted as successes")
 
 
 class ICP(_Model):

@@ -28,6 +28,7 @@ from .icpfile import (
     SegmentRef,
     Statement,
     Tier,
+    TierOutcomes,
     Training,
     fmt_number,
     now_iso,
@@ -42,6 +43,8 @@ from .timing import clean_events, fit_timing
 TIER_NAMES = {1: "Perfect fit", 2: "Good fit", 3: "Acceptable fit"}
 TIER_MIN_SCORE = {1: 75, 2: 65, 3: 55}
 TBC = "to be confirmed in interviews"
+MAX_EXCLUDED_SHARE = 0.2  # vetoes together exclude at most this share of accounts
+OBJECTIVES = ("auto", "value", "win")
 VETO_ODDS = 1 / 3  # disqualifiers: the mirror image of Tier 1's 3x odds
 
 
@@ -164,6 +167,8 @@ def fit_icp(
     routing: Routing | None = None,
     search: bool = True,
     events: pd.DataFrame | None = None,
+    objective: str = "auto",
+    max_excluded_share: float = MAX_EXCLUDED_SHARE,
 ) -> BuildResult:
     """Learn the tiered ICP, negative ICP, scorecard and statement.
 
@@ -179,35 +184,91 @@ def fit_icp(
         Minimum closed deals behind a criterion; default 30, or 5% of deals for small data.
     search : bool, default True
         Run the multi-condition segment search (validation's null control may switch it off).
+    objective : {"auto", "value", "win"}, default "auto"
+        What a good deal is. ``win``: won. ``value``: won *and* the customer is
+        still paying (from the revenue, churn or subscription data in
+        ``extra_health``'s ``retention``); ``auto`` is ``value`` when that data
+        covers the won accounts, else ``win``.
+    max_excluded_share : float, default 0.2
+        Most of the book the disqualifiers may veto together; weaker
+        disqualifiers stay as warning signs.
     """
+    if objective not in OBJECTIVES:
+        raise ValueError(
+            f"The 'objective' parameter of fit_icp must be one of {', '.join(OBJECTIVES)}. "
+            f"Got {objective!r} instead."
+        )
+    if not 0 <= max_excluded_share <= 1:
+        raise ValueError(
+            "The 'max_excluded_share' parameter of fit_icp must be a float in [0, 1]. "
+            f"Got {max_excluded_share!r} instead."
+        )
     warnings: list[str] = []
     data = training_frame(accounts, deals)
     n = len(data.won)
     wins = int(data.won.sum())
-    if n < 10 or wins == 0 or wins == n:
+    goal, goal_note = success_target(data, extra_health, objective)
+    if goal_note:
+        warnings.append(goal_note)
+    good = goal if goal is not None else data.won
+    n_good = int(good.sum())
+    if n < 10 or n_good == 0 or n_good == n:
         raise InsufficientData(
             f"only {n} closed deals ({wins} won): an ICP needs both won and lost deals — at least 10 closed, ideally hundreds"
+            + (
+                "; with every deal won, the value objective can learn who stays, given revenue or "
+                "churn data in which some customers churned (--revenue, --churn, health.churn_source)"
+                if n and wins == n
+                else ""
+            )
+            if goal is None
+            else f"{n} closed deals, {n_good} won and retained: learning needs both good and bad outcomes"
         )
+    used_objective = "win" if goal is None else "value"
+    if goal is not None:
+        # a churn flag on the account is the value objective's outcome itself
+        from .retention import _FLAG_COLUMNS
+
+        leaked = [c for c in kinds if c in _FLAG_COLUMNS]
+        kinds = {c: k for c, k in kinds.items() if c not in leaked}
+        warnings.extend(
+            f"column '{c}' is the churn outcome the value objective learns: excluded from learning"
+            for c in leaked
+        )
+    # the deals as the learners see them: a success is a win, or a win that stayed
+    target = TrainingData(
+        frame=data.frame,
+        won=good,
+        amount=data.amount,
+        cycle=data.cycle,
+        account=data.account,
+        assigned=data.assigned,
+    )
     ms = min_support or min_support_for(n)
     if n < 200:
         warnings.append(
             f"only {n} closed deals: every figure is uncertain; treat the ICP as a hypothesis to test"
         )
-    space = FeatureSpace(min_support=ms).fit(data.frame, kinds, families)
+    space = FeatureSpace(min_support=ms).fit(data.frame, kinds, families, target=good)
     for col, why in space.skipped.items():
         warnings.append(f"attribute '{col}' not used: {why}")
     data.assigned = space.assign(data.frame)
-    miner = SegmentMiner(min_support=ms, max_depth=3 if search else 1).fit(space, data)
-    model = ScorecardModel().fit(space, data.assigned, data.won)
+    target.assigned = data.assigned
+    miner = SegmentMiner(min_support=ms, max_depth=3 if search else 1).fit(space, target)
+    model = ScorecardModel().fit(space, data.assigned, good)
     n_by_bin = {}
     for j, spec in enumerate(space.specs):
         for b in range(len(spec.bins)):
             m = data.assigned[:, j] == b
             n_by_bin[(j, b)] = (
                 int(m.sum()),
-                float(data.won[m].mean()) if m.any() else float("nan"),
+                float(good[m].mean()) if m.any() else float("nan"),
             )
-    scorecard = model.scorecard(n_by_bin)
+    # a blank earns points only when blankness itself is significant
+    keep_missing = {
+        s.keys[0] for s in miner.univariate_ if s.conditions[0].op == "missing" and s.tier
+    }
+    scorecard = model.scorecard(n_by_bin, keep_missing=keep_missing)
     health = compute_health(
         deals,
         accounts,
@@ -216,14 +277,14 @@ def fit_icp(
         extra_meta=extra_health_meta,
     )
     warnings.extend(health.warnings)
-    p0 = data.base_rate
+    p0 = target.base_rate
 
     # tiers from single-condition patterns
     tiers = []
     for t in (1, 2, 3):
         crit: dict[str, list[Criterion]] = {}
         for s in miner.univariate_:
-            if s.tier == str(t):
+            if s.tier == str(t) and s.conditions[0].op not in ("missing", "other"):
                 c = s.conditions[0]
                 crit.setdefault(s.families[0], []).append(
                     Criterion(**_cond_fields(c), family=s.families[0], evidence=_evidence(s))
@@ -240,7 +301,7 @@ def fit_icp(
         ]
         summary = (
             "; ".join(
-                f"{s.text} (n={s.n}, win rate {s.win_rate:.0%}, lift {s.lift:.1f}x)"
+                f"{s.text} (n={s.n}, {'success' if goal is not None else 'win'} rate {s.win_rate:.0%}, lift {s.lift:.1f}x)"
                 for s in multi[:3]
             )
             or None
@@ -257,7 +318,7 @@ def fit_icp(
         )  # type: ignore[arg-type]
 
     # negative ICP: what predicts losing, and what marks the worst customers
-    disq: list[Disqualifier] = []
+    candidates: list[Disqualifier] = []
     seen: set[str] = set()
     for s in miner.univariate_:
         # a veto needs a real trait (not 'unknown' or 'other') that cuts the odds to a third or less
@@ -267,12 +328,14 @@ def fit_icp(
             and s.conditions[0].op not in ("missing", "other")
         ):
             c = s.conditions[0]
-            disq.append(
+            candidates.append(
                 Disqualifier(
                     **_cond_fields(c),
                     family=s.families[0],
                     evidence=_evidence(s),
-                    reason=f"won {s.wins} of {s.n} deals ({s.win_rate:.0%} vs {p0:.0%} overall)",
+                    reason=f"won {s.wins} of {s.n} deals ({s.win_rate:.0%} vs {p0:.0%} overall)"
+                    if goal is None
+                    else f"{s.wins} of {s.n} deals won and retained ({s.win_rate:.0%} vs {p0:.0%} overall)",
                 )
             )
             seen.add(c.text())
@@ -285,7 +348,7 @@ def fit_icp(
             continue
         ev = _evidence(uni, health_n=nw + nb) if uni else Evidence(n=a + cb, health_n=nw + nb)
         ev.note = f"{a} of the {nw} worst-health customers vs {cb} of the {nb} best (q={qv:.2g})"
-        # a veto when these accounts also lose deals; otherwise a warning sign a person can switch on
+        # a veto candidate when these accounts also lose deals; otherwise a warning sign
         loses = uni is not None and uni.lift <= 0.75 and uni.q_value < 0.05 and uni.n >= ms
         reason = (
             f"over-represented among the worst 20% of customers ({a}/{nw} vs {cb}/{nb} of the best)"
@@ -298,12 +361,16 @@ def fit_icp(
                 + reason
                 + "; their deals do not lose significantly more often"
             )
-        disq.append(
+        candidates.append(
             Disqualifier(
                 **_cond_fields(cond), family=fam, evidence=ev, reason=reason, enabled=loses
             )
         )
         seen.add(cond.text())
+    disq, veto_notes = earn_vetoes(
+        candidates, target, model, accounts, min_support=ms, max_share=max_excluded_share
+    )
+    warnings.extend(veto_notes)
 
     # evidence strength
     sig = [s for s in [*miner.univariate_, *miner.segments_] if s.tier in ("1", "2", "3")]
@@ -357,6 +424,8 @@ def fit_icp(
         accounts=int(pd.unique(data.account).size),
         date_from=str(dates.min().date()) if dates is not None and dates.notna().any() else None,
         date_to=str(dates.max().date()) if dates is not None and dates.notna().any() else None,
+        objective=used_objective,  # type: ignore[arg-type]
+        successes=n_good,
     )
     icp = ICP(
         generated_at=now_iso(),
@@ -377,6 +446,10 @@ def fit_icp(
         },
         timing=timing,
     )
+    for num, out in tier_outcomes(icp, accounts, data, extra_health).items():
+        t_ = icp.tier(num)
+        if t_ is not None:
+            t_.outcomes = out
     return BuildResult(
         icp=icp,
         segments=miner.table(),
@@ -387,6 +460,234 @@ def fit_icp(
         training=data,
         warnings=warnings,
     )
+
+
+def success_target(
+    data: TrainingData, extra_health: pd.DataFrame | None, objective: str
+) -> tuple[np.ndarray | None, str]:
+    """The value objective's outcome per closed deal: won *and* the customer still pays.
+
+    Returns ``(target, note)``; ``target`` is None for the win objective (the
+    caller uses ``won``). Retention comes from the ``retention`` health
+    component (1 = still paying at the as-of date, 0 = churned), which revenue,
+    subscription or churn data provide. ``auto`` uses value when retention is
+    known for at least half of the won accounts and some of them churned.
+    """
+    if objective == "win":
+        return None, ""
+    ret = None
+    if extra_health is not None and "retention" in extra_health.columns:
+        ret = (
+            extra_health.assign(account_id=extra_health["account_id"].astype(str))
+            .drop_duplicates("account_id")
+            .set_index("account_id")["retention"]
+        )
+    won_acc = pd.unique(data.account[data.won])
+    known = ret.reindex(won_acc).notna() if ret is not None else pd.Series(dtype=bool)
+    usable = (
+        ret is not None
+        and len(won_acc) > 0
+        and float(known.mean()) >= 0.5
+        and bool((ret.reindex(won_acc) == 0).any())
+    )
+    if not usable:
+        if objective == "value":
+            return None, (
+                "objective 'value' needs revenue, subscription or churn data covering the won "
+                "accounts (--revenue or --churn); learned on wins instead"
+            )
+        return None, ""
+    assert ret is not None
+    still = ret.reindex(data.account).to_numpy(dtype=float)
+    # a won deal on an account whose retention is unknown counts as a win
+    target = data.won & ~(still == 0)
+    churned = int((data.won & (still == 0)).sum())
+    return target, (
+        f"objective: value — a deal counts as a success when won and the customer still pays "
+        f"({int(target.sum())} of {int(data.won.sum())} won deals; {churned} on customers who churned)"
+    )
+
+
+def earn_vetoes(
+    candidates: list[Disqualifier],
+    data: TrainingData,
+    model: ScorecardModel,
+    accounts: pd.DataFrame,
+    *,
+    min_support: int,
+    max_share: float = MAX_EXCLUDED_SHARE,
+    folds: int = 5,
+) -> tuple[list[Disqualifier], list[str]]:
+    """Keep a disqualifier as a veto only when it earns its place.
+
+    A candidate vetoes when (1) it holds on held-out deals: in a cross-fit by
+    account, the folds that would pick it again (odds at most half the base
+    rate's in their training part) see its held-out deals win significantly less
+    often than the held-out base rate; (2) vetoing it does not lower the
+    scorecard's cross-validated AUC; and (3) all vetoes together exclude at most
+    ``max_share`` of the accounts. Candidates are taken strongest first; the rest
+    stay in the file switched off, as warning signs with the reason.
+    """
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
+    from .mining.stats import wilson
+    from .scoring.scorer import Columns, evaluate
+
+    notes: list[str] = []
+    if not candidates:
+        return [], notes
+    y = np.asarray(data.won, dtype=bool)
+    cols = Columns(data.frame.reset_index(drop=True))
+    acc_cols = Columns(accounts.reset_index(drop=True))
+    n_acc = max(1, len(accounts))
+    groups = pd.factorize(data.account)[0]
+    k = max(2, min(folds, len(np.unique(groups))))
+    splits = list(GroupKFold(n_splits=k).split(np.zeros(len(y)), y, groups))
+    rows, prob = model.cv_rows_, model.cv_prob_
+    yr = y[rows]
+    can_auc = 0 < yr.sum() < len(yr)
+
+    def auc(p: np.ndarray) -> float:
+        return float(roc_auc_score(yr, p)) if can_auc else 0.5
+
+    scored: list[tuple[float, Disqualifier, np.ndarray, np.ndarray, str]] = []
+    for d in candidates:
+        hit = evaluate(d, cols)
+        held_n = held_w = 0
+        base_n = base_w = 0
+        for tr, te in splits:
+            m_tr = hit[tr]
+            n_tr, w_tr = int(m_tr.sum()), int((m_tr & y[tr]).sum())
+            p_tr = float(y[tr].mean())
+            base_n += len(te)
+            base_w += int(y[te].sum())
+            if n_tr < max(5, min_support // 2) or p_tr <= 0:
+                continue
+            r_tr = (w_tr + 0.5) / (n_tr + 1.0)
+            if odds(r_tr) > 0.5 * odds(p_tr):
+                continue
+            m_te = hit[te]
+            held_n += int(m_te.sum())
+            held_w += int((m_te & y[te]).sum())
+        p_held = base_w / max(1, base_n)
+        if held_n >= 5:
+            lo, hi = wilson(held_w, held_n)
+            rate = held_w / held_n
+            holds = float(hi) < p_held and odds((held_w + 0.5) / (held_n + 1)) <= 0.5 * odds(p_held)
+        else:
+            rate, holds = float("nan"), False
+        why = (
+            f"held out, its deals won {held_w} of {held_n} ({rate:.0%}) vs {p_held:.0%}"
+            if held_n
+            else "no held-out fold picked it again"
+        )
+        strength = rate / p_held if held_n and p_held > 0 else 1.0
+        scored.append((strength if holds else 9.0 + strength, d, hit, evaluate(d, acc_cols), why))
+    scored.sort(key=lambda t: t[0])
+    kept: list[Disqualifier] = []
+    out: list[Disqualifier] = []
+    excluded = np.zeros(len(accounts), dtype=bool)
+    veto_rows = np.zeros(len(rows), dtype=bool)
+    current = auc(prob)
+    for rank, d, hit, acc_hit, why in scored:
+        if not d.enabled:
+            out.append(d)
+            continue
+        problem = ""
+        if rank >= 9.0:
+            problem = f"does not hold on held-out deals ({why})"
+        else:
+            new_rows = veto_rows | hit[rows]
+            trial = auc(np.where(new_rows, -1.0, prob))
+            share = float((excluded | acc_hit).mean()) if len(accounts) else 0.0
+            if trial < current - 1e-4:
+                problem = (
+                    f"vetoing it lowers the cross-validated AUC ({current:.3f} -> {trial:.3f})"
+                )
+            elif share > max_share:
+                problem = (
+                    f"together with the stronger vetoes it would exclude {share:.0%} of "
+                    f"{n_acc} accounts (limit {max_share:.0%})"
+                )
+            else:
+                veto_rows, current = new_rows, trial
+                excluded |= acc_hit
+        if problem:
+            d = d.model_copy(
+                update={
+                    "enabled": False,
+                    "reason": f"warning sign, not a veto: {d.reason}; {problem}",
+                }
+            )
+            notes.append(f"disqualifier '{d.text()}' kept as a warning sign: {problem}")
+        else:
+            d = d.model_copy(update={"reason": f"{d.reason}; {why}"})
+            kept.append(d)
+        out.append(d)
+    if kept:
+        notes.append(
+            f"{len(kept)} disqualifier(s) veto {int(excluded.sum())} of {n_acc} accounts "
+            f"({excluded.mean():.0%})"
+        )
+    order = {id(d): i for i, d in enumerate(out)}
+    return sorted(out, key=lambda d: (not d.enabled, order[id(d)])), notes
+
+
+def odds(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return p / (1 - p)
+
+
+def tier_outcomes(
+    icp: ICP, accounts: pd.DataFrame, data: TrainingData, extra_health: pd.DataFrame | None
+) -> dict[int, TierOutcomes]:
+    """What each tier's accounts did in the training data: deals, wins, deal size, retention."""
+    from .scoring.scorer import score_accounts
+
+    scored = score_accounts(icp, accounts).frame[["account_id", "tier"]]
+    tier_of = dict(zip(scored["account_id"].astype(str), scored["tier"].astype(str), strict=True))
+    deal_tier = np.array([tier_of.get(a, "none") for a in data.account], dtype=object)
+    won_total = float(np.nansum(data.amount[data.won]))
+    ret = None
+    if extra_health is not None and "account_id" in extra_health.columns:
+        ret = extra_health.assign(account_id=extra_health["account_id"].astype(str)).set_index(
+            "account_id"
+        )
+    out: dict[int, TierOutcomes] = {}
+    for t in icp.tiers:
+        key = str(t.tier)
+        m = deal_tier == key
+        ids = [a for a, tt in tier_of.items() if tt == key]
+        won_amt = data.amount[m & data.won]
+        won_amt = won_amt[~np.isnan(won_amt)]
+        cyc = data.cycle[m & data.won]
+        cyc = cyc[~np.isnan(cyc)]
+        customers = pd.unique(data.account[m & data.won])
+        retention = nrr = None
+        n_cust = 0
+        if ret is not None and len(customers):
+            sub = ret.reindex(customers)
+            if "retention" in sub.columns and sub["retention"].notna().any():
+                n_cust = int(sub["retention"].notna().sum())
+                retention = round(float(sub["retention"].mean()), 4)
+            if "nrr" in sub.columns and sub["nrr"].notna().any():
+                nrr = round(float(sub["nrr"].median()), 4)
+        out[t.tier] = TierOutcomes(
+            accounts=len(ids),
+            deals=int(m.sum()),
+            wins=int((m & data.won).sum()),
+            win_rate=round(float(data.won[m].mean()), 4) if m.any() else None,
+            median_deal=round(float(np.median(won_amt)), 2) if len(won_amt) else None,
+            won_revenue_share=round(float(won_amt.sum() / won_total), 4)
+            if won_total > 0 and len(won_amt)
+            else None,
+            customers=n_cust,
+            retention=retention,
+            nrr=nrr,
+            median_cycle_days=round(float(np.median(cyc)), 1) if len(cyc) else None,
+        )
+    return out
 
 
 def make_statement(

@@ -70,6 +70,8 @@ class ScorecardModel:
             self.intercept_ = math.log(self.p0_ / (1 - self.p0_))
             self.cv_auc_ = 0.5
             self.C_ = 0.0
+            self.cv_rows_ = np.arange(len(y))
+            self.cv_prob_ = np.full(len(y), self.p0_)
         else:
             skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
             # choose the penalty and measure the honest AUC on a stratified sample of
@@ -83,6 +85,7 @@ class ScorecardModel:
                 )
                 Xs, ys = X[idx], y[idx]
             else:
+                idx = np.arange(len(y))
                 Xs, ys = X, y
             # one BLAS thread: these small problems run slower, not faster, with more
             with warnings.catch_warnings(), threadpool_limits(1):
@@ -107,6 +110,10 @@ class ScorecardModel:
             self.coef_ = model.coef_[0]
             self.intercept_ = float(model.intercept_[0])
             self.cv_auc_ = float(roc_auc_score(ys, prob)) if 0 < ys.sum() < len(ys) else 0.5
+            # out-of-fold probabilities and the rows they belong to: what a veto or a
+            # threshold is checked against without refitting
+            self.cv_rows_ = np.asarray(idx)
+            self.cv_prob_ = np.asarray(prob)
         self.space_ = space
         self._assigned_freq = [
             np.bincount(assigned[:, j][assigned[:, j] >= 0], minlength=len(spec.bins))
@@ -124,8 +131,14 @@ class ScorecardModel:
         n_by_bin: dict[tuple[int, int], tuple[int, float]] | None = None,
         *,
         min_spread: int = 1,
+        keep_missing: set[tuple[int, int]] | None = None,
     ) -> Scorecard:
-        """The points table. Features whose points all round to the same value are left out."""
+        """The points table. Features whose points all round to the same value are left out.
+
+        A blank value is neutral: a ``missing`` bin scores 0 points (the known bins
+        are centred on the average known account) unless its (feature, bin) key
+        is in ``keep_missing`` — blankness that is itself significant.
+        """
         self._check()
         F = self.points_per_tripling / math.log(3)
         weights: dict[int, np.ndarray] = {}
@@ -136,10 +149,16 @@ class ScorecardModel:
         features = []
         for j, spec in enumerate(self.space_.specs):
             w = weights.get(j, np.zeros(len(spec.bins)))
-            freq = self._assigned_freq[j]
+            freq = self._assigned_freq[j].astype(float).copy()
+            neutral = [
+                b
+                for b, cond in enumerate(spec.bins)
+                if cond.op == "missing" and (j, b) not in (keep_missing or set())
+            ]
+            freq[neutral] = 0.0
             avg = float(np.sum(freq * w) / max(freq.sum(), 1e-9))
             base += F * avg
-            pts = [int(round(F * (wb - avg))) for wb in w]
+            pts = [0 if b in neutral else int(round(F * (wb - avg))) for b, wb in enumerate(w)]
             if max(pts) - min(pts) < min_spread:
                 continue
             bins = []

@@ -1,0 +1,262 @@
+"""The learner's own rules: binning that keeps the signal, neutral blanks, vetoes that
+earn their place, the value objective and the estimator contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from icpkit import IcpLearner
+from icpkit.errors import NotFittedError
+from icpkit.features import FeatureSpace, numeric_edges, roundest
+from icpkit.profile import fit_icp
+from icpkit.sample import generate
+from icpkit.scoring.scorer import score_accounts
+
+from .conftest import dataset
+
+
+@pytest.fixture(scope="module")
+def sample_tables():
+    return generate(n_accounts=1500)
+
+
+@pytest.fixture(scope="module")
+def sample_build(sample_tables):
+    t = sample_tables
+    kinds = {
+        "industry": "str",
+        "employees": "num",
+        "annual_revenue": "num",
+        "country": "str",
+        "region": "str",
+        "founded_year": "num",
+        "funding_stage": "str",
+        "tech_stack": "list",
+        "current_solution": "str",
+    }
+    kinds = {k: v for k, v in kinds.items() if k in t["accounts"].columns}
+    return fit_icp(t["accounts"], t["deals"], kinds=kinds, families={}, objective="win")
+
+
+def spend_table(n: int = 2400, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Past spend is 0 for 70% of accounts (17% win) and above 0 for the rest (about 60%)."""
+    r = np.random.default_rng(seed)
+    spend = np.where(r.random(n) < 0.7, 0.0, np.round(r.lognormal(8, 1, n), 2))
+    p = np.where(spend == 0, 0.17, 0.6)
+    won = r.random(n) < p
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(n)],
+            "past_spend": spend,
+            "noise": r.choice(["a", "b", "c"], n),
+        }
+    )
+    deals = pd.DataFrame(
+        {
+            "deal_id": [f"D{i}" for i in range(n)],
+            "account_id": accounts["account_id"],
+            "outcome": np.where(won, "won", "lost"),
+        }
+    )
+    return accounts, deals
+
+
+def test_zero_heavy_number_column_keeps_its_zero_split():
+    accounts, deals = spend_table()
+    build = fit_icp(
+        accounts, deals, kinds={"past_spend": "num", "noise": "str"}, families={}, search=False
+    )
+    spec = next(s for s in build.space.specs if s.attribute == "past_spend")
+    labels = [b.text() for b in spec.bins]
+    assert "past_spend = 0" in labels, labels
+    feat = next(f for f in build.icp.scorecard.features if f.attribute == "past_spend")
+    zero = next(b for b in feat.bins if b.text() == "past_spend = 0")
+    assert zero.points < 0 and max(b.points for b in feat.bins) > 0
+    assert build.model.cv_auc_ > 0.68
+
+
+def test_without_supervision_zero_mass_still_gets_its_own_bin():
+    accounts, _ = spend_table()
+    space = FeatureSpace(min_support=30).fit(accounts, {"past_spend": "num"}, {})
+    assert "past_spend = 0" in [b.text() for b in space.specs[0].bins]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-1e7, 1e9, allow_nan=False), min_size=40, max_size=300),
+    st.booleans(),
+)
+def test_numeric_edges_are_sorted_and_inside_the_data(values, supervised):
+    vals = np.array(values)
+    y = (vals > np.median(vals)) if supervised else None
+    edges, masses = numeric_edges(vals, y, max_bins=5, min_support=10)
+    assert edges == sorted(edges)
+    assert all(vals.min() < e for e in edges)
+    assert all(m in vals for m in masses)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(1e-3, 1e12, allow_nan=False))
+def test_roundest_stays_within_ten_percent(x):
+    r = roundest(x, 0.0, 1e13)
+    assert abs(r - x) <= 0.1 * x + 1e-9 * x or r == pytest.approx(x, rel=0.02)
+
+
+def test_a_blank_that_means_nothing_scores_zero():
+    r = np.random.default_rng(5)
+    n = 2000
+    industry = r.choice(["logistics", "retail"], n)
+    stage = np.where(r.random(n) < 0.4, None, r.choice(["seed", "series_a"], n))
+    p = np.where(industry == "logistics", 0.6, 0.2)
+    won = r.random(n) < p
+    accounts = pd.DataFrame(
+        {"account_id": [f"A{i}" for i in range(n)], "industry": industry, "stage": stage}
+    )
+    deals = pd.DataFrame(
+        {"deal_id": accounts["account_id"], "account_id": accounts["account_id"], "outcome": won}
+    )
+    deals["outcome"] = np.where(won, "won", "lost")
+    build = fit_icp(
+        accounts, deals, kinds={"industry": "str", "stage": "str"}, families={}, search=False
+    )
+    for feat in build.icp.scorecard.features:
+        for b in feat.bins:
+            if b.op == "missing":
+                assert b.points == 0, (feat.attribute, b.points)
+    rows = pd.DataFrame(
+        {"account_id": ["x", "y"], "industry": ["logistics"] * 2, "stage": [None, None]}
+    )
+    s = score_accounts(build.icp, rows).frame
+    assert "(blank)" not in s["reasons"][0]
+
+
+def test_a_blank_that_is_itself_significant_keeps_its_points():
+    r = np.random.default_rng(6)
+    n = 2000
+    blank = r.random(n) < 0.4
+    stage = np.where(blank, None, r.choice(["seed", "series_a"], n))
+    won = r.random(n) < np.where(blank, 0.1, 0.5)
+    accounts = pd.DataFrame({"account_id": [f"A{i}" for i in range(n)], "stage": stage})
+    deals = pd.DataFrame(
+        {
+            "deal_id": accounts["account_id"],
+            "account_id": accounts["account_id"],
+            "outcome": np.where(won, "won", "lost"),
+        }
+    )
+    build = fit_icp(accounts, deals, kinds={"stage": "str"}, families={}, search=False)
+    feat = build.icp.scorecard.features[0]
+    blank_bin = next(b for b in feat.bins if b.op == "missing")
+    assert blank_bin.points < 0
+    assert blank_bin.text() == "stage (blank)"
+
+
+def test_vetoes_stay_within_the_share_and_hold_out(sample_tables, sample_build):
+    icp = sample_build.icp
+    scored = score_accounts(icp, sample_tables["accounts"]).frame
+    share = float((scored["tier"] == "excluded").mean())
+    assert 0 < share <= 0.2
+    enabled = [d for d in icp.disqualifiers if d.enabled]
+    assert enabled and all("held out" in d.reason for d in enabled)
+    assert {"government"} <= {v for d in enabled for v in (d.in_ or [])}
+    for d in icp.disqualifiers:
+        if not d.enabled:
+            assert d.reason.startswith("warning sign")
+
+
+def test_a_tight_veto_budget_switches_vetoes_to_warnings(sample_tables):
+    t = sample_tables
+    build = fit_icp(
+        t["accounts"],
+        t["deals"],
+        kinds={"industry": "str", "employees": "num"},
+        families={},
+        objective="win",
+        search=False,
+        max_excluded_share=0.01,
+    )
+    assert not any(d.enabled for d in build.icp.disqualifiers)
+    assert any("limit 1%" in d.reason for d in build.icp.disqualifiers)
+
+
+def test_tiers_report_what_their_accounts_did(sample_build):
+    for t in sample_build.icp.tiers:
+        assert t.outcomes is not None
+        assert t.outcomes.deals >= t.outcomes.wins >= 0
+
+
+def test_value_objective_on_the_sample_uses_revenue(sample_tables):
+    t = sample_tables
+    learner = IcpLearner().fit(t["accounts"], t["deals"], revenue=t["revenue"])
+    assert learner.icp_.training.objective == "value"
+    assert learner.icp_.training.successes < learner.icp_.training.wins
+    assert any(w.startswith("objective: value") for w in learner.warnings_)
+    won_only = IcpLearner(objective="win").fit(t["accounts"], t["deals"])
+    assert won_only.icp_.training.objective == "win"
+
+
+def test_ravenstack_learns_from_retention_when_every_deal_is_won(tmp_path):
+    from icpkit.ingest import ingest
+    from icpkit.pipeline import attribute_meta, retention_inputs
+    from icpkit.workspace import Workspace
+
+    d = dataset("ravenstack_saas")
+    subs = pd.read_csv(d / "ravenstack_subscriptions.csv")
+    first = subs.sort_values("start_date").drop_duplicates("account_id")
+    deals_csv = tmp_path / "deals.csv"
+    pd.DataFrame(
+        {
+            "deal_id": first["subscription_id"],
+            "account_id": first["account_id"],
+            "outcome": "won",
+            "amount": first["arr_amount"],
+            "created_at": first["start_date"],
+            "closed_at": first["start_date"],
+        }
+    ).to_csv(deals_csv, index=False)
+    with Workspace(tmp_path / "ws") as ws:
+        ingest(
+            ws,
+            {
+                "accounts": d / "ravenstack_accounts.csv",
+                "deals": deals_csv,
+                "revenue": d / "ravenstack_subscriptions.csv",
+                "churn": d / "ravenstack_churn_events.csv",
+            },
+        )
+        kinds, fams = attribute_meta(ws)
+        accounts, deals = ws.table("accounts"), ws.table("deals")
+        # the subscriptions show every account paying; the churn events say who left
+        assert (retention_inputs(ws).components["retention"] == 1).all()
+        ret = retention_inputs(ws, "events")
+    assert ret is not None
+    with pytest.raises(ValueError, match="both won and lost"):
+        fit_icp(accounts, deals, kinds=kinds, families=fams, objective="win")
+    build = fit_icp(
+        accounts,
+        deals,
+        kinds=kinds,
+        families=fams,
+        extra_health=ret.components,
+        extra_health_meta=ret.meta,
+    )
+    assert build.icp.training.objective == "value"
+    assert 0 < build.icp.training.successes < build.icp.training.deals
+    used = {f.attribute for f in build.icp.scorecard.features}
+    assert "churn_flag" not in used
+    assert any("churn_flag" in w and "excluded" in w for w in build.warnings)
+
+
+def test_learner_contract():
+    learner = IcpLearner(objective="win", min_support=20)
+    assert learner.get_params()["min_support"] == 20
+    with pytest.raises(NotFittedError):
+        learner.score(pd.DataFrame({"account_id": ["a"]}))
+    with pytest.raises(ValueError, match="The 'objective' parameter of IcpLearner must be one of"):
+        IcpLearner(objective="revenue").fit(pd.DataFrame(), pd.DataFrame())
+    with pytest.raises(ValueError, match="must be a float in \\[0, 1\\]. Got 2"):
+        IcpLearner(max_excluded_share=2).fit(pd.DataFrame(), pd.DataFrame())
