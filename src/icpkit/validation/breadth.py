@@ -16,7 +16,6 @@ worst set. The recommendation says which, or that neither reaches 3x.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from .metrics import IN_ICP, TARGET_RATIO, _r, rate, rate_ratio
 BREADTHS = (0.05, 0.10, 0.15, 0.20, 0.30, 0.40, 0.50, 0.60, 0.70, 0.80)
 MIN_DEALS = 30
 MIN_ACCOUNTS = 3
+MAX_CANDIDATES = 200
 
 
 def _codes(account: np.ndarray | None) -> np.ndarray | None:
@@ -86,19 +86,19 @@ def curve(
     n = len(s)
     if n == 0:
         return []
-    order = np.sort(s)[::-1]
+    srt = np.sort(s)
+    uniq = np.unique(s)[1:]  # the lowest score as threshold would put every deal in
+    shares = (n - np.searchsorted(srt, uniq, side="left")) / n
     rows: list[dict[str, Any]] = []
     seen: set[float] = set()
     for b in breadths:
-        k = max(1, min(n, math.ceil(b * n)))
-        cands = {order[k - 1]}
-        if k < n:
-            cands.add(order[k])
-        t = min(cands, key=lambda c: abs(float((s >= c).mean()) - b))
-        if t in seen or (s >= t).all():
+        if not len(uniq):
+            break
+        t = float(uniq[int(np.argmin(np.abs(shares - b)))])
+        if t in seen:
             continue
-        seen.add(float(t))
-        rows.append({"target": b, **_split(w, s, float(t), codes)})
+        seen.add(t)
+        rows.append({"target": b, **_split(w, s, t, codes)})
     return rows
 
 
@@ -213,7 +213,11 @@ def recommend(
             "best_supported": None,
             "message": "No recommendation: the held-out deals are all won or all lost.",
         }
-    cands = [_split(w, s, float(v), codes) for v in np.unique(s)[1:]]
+    values = np.unique(s)[1:]
+    if len(values) > MAX_CANDIDATES:  # a continuous score: a grid of its quantiles
+        values = np.unique(np.quantile(s, np.linspace(0, 1, MAX_CANDIDATES + 1)[1:-1]))
+        values = values[values > s.min()]
+    cands = [_split(w, s, float(v), codes) for v in values]
     ok = [c for c in cands if supported(c, min_deals, min_accounts)]
     meets = [
         c
