@@ -30,6 +30,7 @@ from ..errors import InputError
 from ..icpfile import ICP, now_iso
 from ..ingest import infer_family, load_mapping, read_table
 from ..profile import fit_icp
+from ..scoring.scorer import score_accounts
 from . import breadth as breadth_mod
 from . import drift as drift_mod
 from . import null as null_mod
@@ -414,6 +415,15 @@ def _validate(
     if icp is None:
         say("validate: learning the ICP from all deals")
         icp = fit(accounts, deals, kinds=kinds, families=families, min_support=min_support).icp
+    tiers_all = score_accounts(icp, accounts).frame["tier"].astype(str)
+    counts = tiers_all.value_counts()
+    by_tier = {
+        t: {
+            "accounts": int(counts.get(t, 0)),
+            "share": round(int(counts.get(t, 0)) / len(tiers_all), 4) if len(tiers_all) else None,
+        }
+        for t in ("1", "2", "3", "none", "excluded")
+    }
     rec = breadth_mod.recommend(
         won_h,
         score_h,
@@ -442,6 +452,7 @@ def _validate(
         "minimum_evidence": minimum_evidence(icp, min_support),
         "icp_evidence": {"strength": icp.evidence.strength, "message": icp.evidence.message},
         "recommendation": rec,
+        "accounts_by_tier": by_tier,
         "sizing": None,
         "drift": None,
     }

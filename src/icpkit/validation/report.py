@@ -117,6 +117,21 @@ def _breadth_blocks(v: dict[str, Any]) -> list[Block]:
         "The table ranks the held-out deals by icpkit's score and counts the top share as the ICP "
         "(scores tie, so each breadth is the nearest score threshold).",
     ]
+    bt = v.get("accounts_by_tier")
+    if bt:
+        total = sum(x["accounts"] for x in bt.values())
+        names = {
+            "1": "Tier 1",
+            "2": "Tier 2",
+            "3": "Tier 3",
+            "none": "no tier",
+            "excluded": "excluded",
+        }
+        text.append(
+            f"Scored with the ICP learned from all deals, the {total:,} accounts split: "
+            + ", ".join(f"{names[k]} {x['accounts']:,} ({pct(x['share'])})" for k, x in bt.items())
+            + "."
+        )
     if sh.get("top"):
         text.append(
             f"Sharpness, which breadth cannot buy: {sh['top_definition']} won {_rate_n(sh['top'])} vs "
