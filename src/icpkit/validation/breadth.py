@@ -255,14 +255,18 @@ def recommend(
         action = "narrow" if (pick["breadth"] or 0.0) < here else "widen"
         thr = int(round(pick["threshold"]))
         label = _tier_label(pick["threshold"], tier_min)
-        why = (
-            ""
-            if action == "narrow"
-            else (
+        if action == "narrow":
+            why = ""
+        elif w.mean() >= 0.5:
+            why = (
                 f" Most held-out deals win ({w.mean():.0%}), so the ratio rises as the ICP widens: "
                 "the out-group becomes the worst-scored few."
             )
-        )
+        else:
+            why = (
+                " Widening reaches 3x here because the deals just below the ICP still convert "
+                "well above the rest: what is left out becomes the low-scored deals."
+            )
         rec = {
             **out,
             "action": action,
