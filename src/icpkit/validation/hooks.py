@@ -61,8 +61,13 @@ def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[st
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(p)
     v = result["verdict"]
-    return (
-        [f"validation: {v['strength']} evidence — {v['message']}"]
-        if v["strength"] == "weak"
-        else []
-    )
+    if v["strength"] == "weak":
+        return [f"validation: {v['strength']} evidence — {v['message']}"]
+    out = []
+    mono = result["heldout"]["monotonicity"]
+    if mono["significant_violation"]:
+        out.append(f"validation: {mono['message']}")
+    rec = result["recommendation"]
+    if rec["action"] in ("narrow", "widen"):
+        out.append(f"validation: {rec['message']}")
+    return out

@@ -17,6 +17,12 @@ from ..report.render import html_table, md_table, pct
 from ..workspace import Workspace
 
 ARTIFACT = "validation.json"
+ACTIONS = {
+    "keep": "3x rule: met.",
+    "narrow": "3x rule: narrow.",
+    "widen": "3x rule: widen.",
+    "none": "3x rule: no threshold reaches it.",
+}
 
 
 @dataclass
@@ -106,7 +112,7 @@ def _breadth_blocks(v: dict[str, Any]) -> list[Block]:
     cur = rec["current"]
     sh = h.get("sharpness") or {}
     text = [
-        f"**{rec['action'].capitalize()}.** {rec['message']}",
+        f"**{ACTIONS.get(rec['action'], rec['action'])}** {rec['message']}",
         (
             f"The ICP as drawn (Tiers 1-3) holds {pct(cur['breadth'])} of held-out deals: "
             f"{_rate_n(cur['in'])} won inside vs {_rate_n(cur['out'])} outside, "
