@@ -542,6 +542,10 @@ def test_monotonicity_flags_a_planted_violation():
     assert not m["monotone"] and not m["significant_violation"]
     won, _s, tier, _a = _groups((50, 0, 30, "1"), (100, 0, 40, "2"), (400, 0, 40, "none"))
     assert monotonicity(won, tier)["monotone"]
+    # a tier with a handful of deals is named, not ordered
+    won, _s, tier, _a = _groups((4, 0, 0, "1"), (100, 0, 40, "2"), (400, 0, 40, "none"))
+    m = monotonicity(won, tier)
+    assert m["monotone"] and m["not_ordered"] == ["Tier 1"] and "Tier 1 (n=4)" in m["message"]
 
 
 def test_value_capture_per_tier():
@@ -576,3 +580,46 @@ def test_validation_result_carries_the_recommendation_and_report_shows_it():
         assert res["verdict"]["strength"] != "strong"
     md = render_markdown(json.loads(to_json(res)))
     assert "Breadth and the 3x rule" in md and "Tier order" in md and "Value capture" in md
+
+
+def _fake_result(*, ratio, action, monotone, auc=0.75):
+    return {
+        "heldout": {
+            "n": 1000,
+            "roc_auc": auc,
+            "in_vs_out": {"ratio": ratio, "significant": True, "meets_target": ratio >= 3},
+            "monotonicity": {
+                "monotone": monotone,
+                "violations": [] if monotone else [{"better": "Tier 1", "worse": "Tier 2"}],
+                "message": "Held out, the tiers are out of order: Tier 1 won 40% vs Tier 2 50%.",
+            },
+        },
+        "null_control": {"beats_noise": True, "real": {"significant": 9}, "verdict": "ok"},
+        "peers": {"within_tolerance": True, "gap": 0.0},
+        "minimum_evidence": {"tier1_violations": 0},
+        "recommendation": {
+            "action": action,
+            "in_out": 3.4 if action in ("narrow", "widen") else ratio,
+            "message": "Narrow the ICP to score >= 68: held-out in/out 3.40x."
+            if action == "narrow"
+            else "Neither narrowing nor widening the ICP reaches 3x.",
+        },
+    }
+
+
+def test_verdict_weighs_the_3x_rule_and_tier_order():
+    from icpkit.validation import _verdict
+
+    assert _verdict(_fake_result(ratio=3.5, action="keep", monotone=True))["strength"] == "strong"
+    # below 3x and nothing reaches it: not strong, and the message says so
+    v = _verdict(_fake_result(ratio=2.2, action="none", monotone=True))
+    assert v["strength"] == "moderate" and "Neither narrowing nor widening" in v["message"]
+    assert "keep testing" not in v["message"]
+    # below 3x but a narrower ICP reaches it: the verdict says what to do
+    v = _verdict(_fake_result(ratio=2.2, action="narrow", monotone=True))
+    assert "Narrow the ICP to score >= 68" in v["message"]
+    # tiers out of order: never strong, and the verdict says it plainly
+    v = _verdict(_fake_result(ratio=3.5, action="keep", monotone=False))
+    assert v["strength"] == "moderate" and "tiers are out of order" in v["message"]
+    failed = {c["check"] for c in v["checks"] if not c["ok"]}
+    assert any("tiers in order" in c for c in failed)

@@ -380,21 +380,23 @@ def minimum_evidence(icp: Any, min_support: int | None = None) -> dict[str, Any]
 TIER_ORDER = (("Tier 1", ("1",)), ("Tier 2", ("2",)), ("Tier 3", ("3",)))
 
 
-def monotonicity(won: np.ndarray, tier: np.ndarray) -> dict[str, Any]:
+def monotonicity(won: np.ndarray, tier: np.ndarray, *, min_n: int = 10) -> dict[str, Any]:
     """Check Tier 1 >= Tier 2 >= Tier 3 > out of ICP on held-out win rates.
 
-    Every pair of groups holding deals is compared (a better tier's rate
-    below a worse one's is a violation); a violation is ``significant`` when
-    the two 95% Wilson intervals do not overlap.
+    Every pair of groups holding at least ``min_n`` deals is compared (a
+    better tier's rate below a worse one's is a violation); a violation is
+    ``significant`` when the two 95% Wilson intervals do not overlap. Thinner
+    groups are named, not ordered.
     """
     t = np.asarray(tier).astype(str)
     groups = [(name, np.isin(t, ts)) for name, ts in TIER_ORDER]
     groups.append(("Out of ICP", ~np.isin(t, IN_ICP)))
     rows = [{"group": name, **rate(won, m)} for name, m in groups]
+    thin = [r for r in rows if 0 < r["n"] < min_n]
     violations = []
     for i, a in enumerate(rows):
         for b in rows[i + 1 :]:
-            if not a["n"] or not b["n"]:
+            if a["n"] < min_n or b["n"] < min_n:
                 continue
             worse = b["group"] == "Out of ICP"
             bad = a["win_rate"] <= b["win_rate"] if worse else a["win_rate"] < b["win_rate"]
@@ -421,11 +423,20 @@ def monotonicity(won: np.ndarray, tier: np.ndarray) -> dict[str, Any]:
             for v in violations
         ]
         msg = "Held out, the tiers are out of order: " + "; ".join(parts) + "."
+    if thin:
+        msg += (
+            " Not ordered (fewer than "
+            f"{min_n} held-out deals): "
+            + ", ".join(f"{r['group']} (n={r['n']})" for r in thin)
+            + "."
+        )
     return {
         "groups": rows,
         "violations": violations,
         "monotone": not violations,
         "significant_violation": sig,
+        "min_n": min_n,
+        "not_ordered": [r["group"] for r in thin],
         "message": msg,
     }
 
