@@ -7,9 +7,13 @@ Runs ``icp validate`` (the library call behind it, default settings: time
 split when dated, 20 null-control shuffles) on the shared datasets that have
 won/lost outcomes — Maven CRM and the Olist marketing funnel — and on the
 shipped sample company, then prints one table: dataset, closed deals, split,
-held-out AUC of icpkit next to a plain logistic regression and gradient
-boosting on the same bins, the in-ICP / out-of-ICP win-rate ratio, Tier 1's
-share of held-out wins, and the null control's false discoveries.
+held-out AUC of icpkit next to peers fitted on the raw account columns
+(logistic regression, gradient boosting, random forest) and a logistic
+regression on icpkit's own bins, the gap to the best peer, the share of
+accounts vetoed, the in-ICP / out-of-ICP win-rate ratio and the score
+threshold that reaches 3x (if any), whether the tiers are in order held out,
+the ICP's share of won revenue against its share of accounts, Tier 1's share
+of held-out wins, and the null control's false discoveries.
 """
 
 from __future__ import annotations
@@ -87,6 +91,22 @@ def row(name: str, files: dict[str, Path], permutations: int) -> dict[str, str]:
     io = r["heldout"]["in_vs_out"]
     n = r["null_control"]
     split = r["split"]
+    rec = r["recommendation"]
+    mono = r["heldout"]["monotonicity"]
+    value = r["heldout"]["value"]
+    excl = r["accounts_by_tier"]["excluded"]["share"]
+    if rec["action"] in ("narrow", "widen"):
+        rec_txt = (
+            f"{rec['action']} to >= {rec['min_score']}: {rec['in_out']:.2f}x (n={rec['n_in']:,})"
+        )
+    elif rec["action"] == "keep":
+        rec_txt = "keep"
+    else:
+        best = rec.get("best_supported")
+        rec_txt = "none reaches 3x" + (
+            f" (best {best['ratio']:.2f}x at >= {best['threshold']:.0f})" if best else ""
+        )
+    icp_value = value["groups"][3] if value else None
     return {
         "dataset": name,
         "n": f"{r['data']['closed_deals']:,}",
@@ -94,11 +114,29 @@ def row(name: str, files: dict[str, Path], permutations: int) -> dict[str, str]:
         if split["method"] == "time"
         else f"{split['folds']}-fold CV x {split['repeats']}",
         "AUC icpkit": _f(auc.get("icpkit")),
-        "AUC logistic": _f(auc.get("logistic")),
-        "AUC boosting": _f(auc.get("boosting")),
+        "AUC logistic (raw)": _f(auc.get("logistic")),
+        "AUC boosting (raw)": _f(auc.get("boosting")),
+        "AUC forest (raw)": _f(auc.get("forest")),
+        "AUC logistic (bins)": _f(auc.get("logistic_bins")),
+        "gap to best (95% CI)": "n/a"
+        if r["peers"]["gap"] is None
+        else f"{r['peers']['gap']:+.3f}"
+        + (
+            f" ({r['peers']['gap_ci'][0]:+.3f} to {r['peers']['gap_ci'][1]:+.3f})"
+            if r["peers"]["gap_ci"]
+            else ""
+        ),
         "AUC icpkit before vetoes": _f(r["peers"].get("icpkit_unvetoed_auc")),
+        "excluded share": _f(excl, "{:.1%}"),
         "in/out ratio": _f(io["ratio"], "{:.2f}x")
         + ("" if io["ratio"] is None else f" ({io['ratio_ci_low']:.2f}-{io['ratio_ci_high']:.2f})"),
+        "recommended in/out": rec_txt,
+        "tiers monotone": "pass"
+        if mono["monotone"]
+        else "fail" + (" (significant)" if mono["significant_violation"] else ""),
+        "ICP value capture": "n/a"
+        if icp_value is None or icp_value["won_revenue_share"] is None
+        else f"{icp_value['won_revenue_share']:.0%} of won revenue / {icp_value['account_share']:.0%} of accounts",
         "Tier 1 share of wins": _f(r["heldout"]["tier_share_of_wins"]["1"], "{:.1%}"),
         "null FD (mean / max)": f"{n['false_discoveries_mean']:.1f} / {n['false_discoveries_max']}",
         "real significant": str(n["real"]["significant"]),

@@ -378,3 +378,248 @@ def test_maven_validation_says_the_evidence_is_weak():
     assert res["null_control"]["verdict"].startswith("Evidence is weak")
     assert res["heldout"]["tier_share_of_wins"]["1"] == 0
     assert math.isclose(res["heldout"]["roc_auc"], 0.5, abs_tol=0.06)
+
+
+# -- peers on raw columns ------------------------------------------------------------------
+
+
+def test_raw_peers_use_a_zero_heavy_column_the_bins_cannot_use():
+    """A numeric column that is 0 for most accounts but carries the signal."""
+    acc, deals = make_crm(2400, planted=False, seed=11)
+    r = np.random.default_rng(11)
+    active = r.random(len(acc)) < 0.12
+    acc["usage"] = np.where(active, np.round(r.lognormal(3, 1, len(acc))), 0.0)
+    won = r.random(len(acc)) < np.where(active, 0.7, 0.15)
+    deals["outcome"] = np.where(won, "won", "lost")
+    kinds = {**KINDS, "usage": "num"}
+    fams = {**FAMILIES, "usage": "behavioral"}
+    res = validate(acc, deals, kinds=kinds, families=fams, permutations=2)
+    a = res["peers"]["auc"]
+    assert set(a) == {"icpkit", "logistic", "boosting", "forest", "logistic_bins"}
+    # each raw peer sees the column and finds the signal: ~0.5 in-rate gap on 12% of deals
+    for peer in ("logistic", "boosting", "forest"):
+        assert a[peer] > 0.6, (peer, a)
+    binned = {s.attribute for s in fit_icp(acc, deals, kinds=kinds, families=fams).space.specs}
+    if "usage" not in binned:
+        # the learner cannot bin it: the bins-only peer is blind to it, the raw one is not
+        assert a["logistic"] > a["logistic_bins"] + 0.05
+        assert res["peers"]["binning_cost"] > 0.05
+    else:
+        assert a["logistic"] >= a["logistic_bins"] - 0.02
+    g = res["peers"]["gaps"]["logistic"]
+    assert g["ci"][0] <= g["gap"] <= g["ci"][1]
+    assert res["peers"]["n"] == res["heldout"]["n"]
+
+
+def test_raw_encoder_one_hot_blanks_median_imputes_and_explodes_lists():
+    from icpkit.validation.peers import BLANK, RawEncoder
+
+    rows = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(40)],
+            "industry": ["retail"] * 20 + ["media"] * 10 + [None] * 10,
+            "employees": [10.0] * 20 + [30.0] * 10 + [np.nan] * 10,
+            "stack": ["aws|hubspot"] * 25 + ["gcp"] * 15,
+        }
+    )
+    kinds = {"account_id": "str", "industry": "str", "employees": "num", "stack": "list"}
+    enc = RawEncoder().fit(rows, kinds)
+    assert BLANK in enc.categorical["industry"]
+    assert set(enc.lists["stack"]) == {"aws", "hubspot", "gcp"}
+    D = enc.dense(rows)
+    names = enc.names
+    emp = D[:, names.index("employees")]
+    # the missing employees take the median (10) and are flagged
+    assert np.allclose(emp[30:], emp[0]) and D[30:, names.index("employees missing")].all()
+    assert (
+        D[:25, names.index("stack has aws")].all()
+        and not D[25:, names.index("stack has aws")].any()
+    )
+    assert D[30:, names.index(f"industry={BLANK}")].all()
+    X, cat = enc.native(rows)
+    assert cat.tolist() == [False, True, False, False, False]
+    assert np.isnan(X[30:, 0]).all()  # boosting sees the missing numbers natively
+
+
+# -- breadth and the 3x rule -------------------------------------------------------------
+
+
+def _groups(*specs):
+    """(deals, score, wins, tier) per group -> won, score, tier, account arrays (one account per deal)."""
+    won, score, tier = [], [], []
+    for n, s, k, t in specs:
+        won += [True] * k + [False] * (n - k)
+        score += [s] * n
+        tier += [t] * n
+    won_a = np.array(won)
+    return (
+        won_a,
+        np.array(score, float),
+        np.array(tier),
+        np.array([f"A{i}" for i in range(len(won))]),
+    )
+
+
+def test_breadth_curve_shape():
+    from icpkit.validation.breadth import curve
+
+    won, score, _tier, acc = _groups((200, 80, 100, "1"), (300, 60, 30, "3"), (500, 30, 50, "none"))
+    rows = curve(won, score, account=acc)
+    thresholds = [r["threshold"] for r in rows]
+    assert thresholds == sorted(thresholds, reverse=True) == [80.0, 60.0]
+    top = rows[0]
+    assert top["breadth"] == 0.2 and top["in"]["n"] == 200 and top["out"]["n"] == 800
+    assert top["in"]["win_rate"] == 0.5 and top["out"]["win_rate"] == 0.1
+    assert top["ratio"] == pytest.approx(5.0) and top["in"]["accounts"] == 200
+    assert all(r["in"]["n"] + r["out"]["n"] == 1000 for r in rows)
+
+
+def test_recommendation_narrows_when_most_deals_lose():
+    from icpkit.validation.breadth import recommend, with_market
+
+    # the ICP (Tiers 1-3) is half the deals at 2.6x; its top 20% alone is 5x
+    won, score, tier, acc = _groups((200, 80, 100, "1"), (300, 60, 30, "3"), (500, 30, 50, "none"))
+    rec = recommend(won, score, tier, account=acc, tier_min={1: 75, 2: 65, 3: 55})
+    assert rec["current"]["ratio"] == pytest.approx(2.6)
+    assert rec["action"] == "narrow" and rec["min_score"] == 80
+    assert rec["in_out"] == pytest.approx(5.0) and rec["n_in"] == 200
+    assert rec["message"].startswith("Narrow the ICP to score >= 80 (above the Tier 1 floor of 75)")
+    rec = with_market(rec, 1940, 20_000)
+    assert "1,940 of the 20,000 accounts of the market list" in rec["message"]
+
+
+def test_recommendation_widens_when_most_deals_win():
+    from icpkit.validation.breadth import recommend
+
+    # qualified opportunities: 71% win; the ICP (top 70%) converts 2.7x, the carved-out
+    # worst 20% is what makes 3x reachable
+    won, score, tier, acc = _groups(
+        (700, 70, 560, "1"), (100, 40, 60, "none"), (200, 10, 30, "none")
+    )
+    rec = recommend(won, score, tier, account=acc)
+    assert rec["current"]["ratio"] < 3
+    assert rec["action"] == "widen" and rec["min_score"] == 40
+    assert rec["in_out"] == pytest.approx(0.775 / 0.15, rel=1e-3)
+    assert "ratio rises as the ICP widens" in rec["message"]
+
+
+def test_recommendation_none_and_keep_and_support():
+    from icpkit.validation.breadth import recommend
+
+    won, score, tier, acc = _groups((500, 70, 200, "2"), (500, 30, 125, "none"))
+    rec = recommend(won, score, tier, account=acc)
+    assert rec["action"] == "none" and rec["min_score"] is None
+    assert rec["message"].startswith("Neither narrowing nor widening")
+    assert "1.60x" in rec["message"]
+    won, score, tier, acc = _groups((300, 80, 150, "1"), (700, 20, 70, "none"))
+    assert recommend(won, score, tier, account=acc)["action"] == "keep"
+    # a sharp top that sits on two accounts only is not enough support to recommend
+    won, score, tier, acc = _groups((40, 90, 36, "1"), (460, 60, 60, "2"), (500, 30, 50, "none"))
+    rec = recommend(won, score, tier, account=acc)
+    assert rec["action"] == "narrow" and rec["min_score"] == 90  # 40 accounts: supported
+    acc[:40] = np.where(np.arange(40) % 2, "BIG1", "BIG2")
+    rec = recommend(won, score, tier, account=acc)
+    assert rec["current"]["ratio"] < 3
+    assert rec["action"] == "none" and rec["best_supported"]["threshold"] == 60
+
+
+# -- tier order and value ------------------------------------------------------------------
+
+
+def test_monotonicity_flags_a_planted_violation():
+    from icpkit.validation.metrics import monotonicity
+
+    won, _s, tier, _a = _groups(
+        (200, 0, 60, "1"), (200, 0, 120, "2"), (200, 0, 40, "3"), (400, 0, 40, "none")
+    )
+    m = monotonicity(won, tier)
+    assert not m["monotone"] and m["significant_violation"]
+    assert [(v["better"], v["worse"]) for v in m["violations"]] == [("Tier 1", "Tier 2")]
+    assert "Tier 1 won 30% (n=200) vs Tier 2 60% (n=200)" in m["message"]
+    # a small reversal is a violation but not a significant one
+    won, _s, tier, _a = _groups((20, 0, 11, "1"), (200, 0, 120, "2"), (400, 0, 40, "none"))
+    m = monotonicity(won, tier)
+    assert not m["monotone"] and not m["significant_violation"]
+    won, _s, tier, _a = _groups((50, 0, 30, "1"), (100, 0, 40, "2"), (400, 0, 40, "none"))
+    assert monotonicity(won, tier)["monotone"]
+    # a tier with a handful of deals is named, not ordered
+    won, _s, tier, _a = _groups((4, 0, 0, "1"), (100, 0, 40, "2"), (400, 0, 40, "none"))
+    m = monotonicity(won, tier)
+    assert m["monotone"] and m["not_ordered"] == ["Tier 1"] and "Tier 1 (n=4)" in m["message"]
+
+
+def test_value_capture_per_tier():
+    from icpkit.validation.metrics import value_capture
+
+    won, _s, tier, acc = _groups((10, 0, 5, "1"), (30, 0, 5, "none"))
+    amount = np.where(np.arange(40) < 10, 9000.0, 1000.0)
+    retained = np.full(40, 100.0)
+    v = value_capture(won, tier, acc, amount, retained)
+    g = {r["group"]: r for r in v["groups"]}
+    assert g["Tier 1"]["won_revenue_share"] == pytest.approx(45000 / 50000)
+    assert g["Tier 1"]["account_share"] == 0.25 and g["Tier 1"]["value_lift"] == pytest.approx(3.6)
+    assert g["Tier 1"]["median_won_deal"] == 9000 and g["Tier 1"]["won_deals_with_amount"] == 5
+    assert g["Tier 1"]["retained_revenue_share"] == 0.5
+    assert value_capture(won, tier, acc, None, None) is None
+
+
+def test_validation_result_carries_the_recommendation_and_report_shows_it():
+    from icpkit.validation.report import render_markdown
+
+    acc, deals = make_crm(1500, seed=12)
+    res = run(acc, deals, permutations=2)
+    rec = res["recommendation"]
+    assert rec["action"] in ("keep", "narrow", "widen", "none")
+    assert {"min_score", "in_out", "n_in", "current", "message"} <= set(rec)
+    h = res["heldout"]
+    assert h["breadth"]["icpkit"] and h["breadth"]["best_peer"]
+    assert "monotone" in h["monotonicity"] and h["value"]["groups"]
+    checks = {c["check"] for c in res["verdict"]["checks"]}
+    assert any("tiers in order" in c for c in checks)
+    if not h["monotonicity"]["monotone"]:
+        assert res["verdict"]["strength"] != "strong"
+    md = render_markdown(json.loads(to_json(res)))
+    assert "Breadth and the 3x rule" in md and "Tier order" in md and "Value capture" in md
+
+
+def _fake_result(*, ratio, action, monotone, auc=0.75):
+    return {
+        "heldout": {
+            "n": 1000,
+            "roc_auc": auc,
+            "in_vs_out": {"ratio": ratio, "significant": True, "meets_target": ratio >= 3},
+            "monotonicity": {
+                "monotone": monotone,
+                "violations": [] if monotone else [{"better": "Tier 1", "worse": "Tier 2"}],
+                "message": "Held out, the tiers are out of order: Tier 1 won 40% vs Tier 2 50%.",
+            },
+        },
+        "null_control": {"beats_noise": True, "real": {"significant": 9}, "verdict": "ok"},
+        "peers": {"within_tolerance": True, "gap": 0.0},
+        "minimum_evidence": {"tier1_violations": 0},
+        "recommendation": {
+            "action": action,
+            "in_out": 3.4 if action in ("narrow", "widen") else ratio,
+            "message": "Narrow the ICP to score >= 68: held-out in/out 3.40x."
+            if action == "narrow"
+            else "Neither narrowing nor widening the ICP reaches 3x.",
+        },
+    }
+
+
+def test_verdict_weighs_the_3x_rule_and_tier_order():
+    from icpkit.validation import _verdict
+
+    assert _verdict(_fake_result(ratio=3.5, action="keep", monotone=True))["strength"] == "strong"
+    # below 3x and nothing reaches it: not strong, and the message says so
+    v = _verdict(_fake_result(ratio=2.2, action="none", monotone=True))
+    assert v["strength"] == "moderate" and "Neither narrowing nor widening" in v["message"]
+    assert "keep testing" not in v["message"]
+    # below 3x but a narrower ICP reaches it: the verdict says what to do
+    v = _verdict(_fake_result(ratio=2.2, action="narrow", monotone=True))
+    assert "Narrow the ICP to score >= 68" in v["message"]
+    # tiers out of order: never strong, and the verdict says it plainly
+    v = _verdict(_fake_result(ratio=3.5, action="keep", monotone=False))
+    assert v["strength"] == "moderate" and "tiers are out of order" in v["message"]
+    failed = {c["check"] for c in v["checks"] if not c["ok"]}
+    assert any("tiers in order" in c for c in failed)

@@ -58,6 +58,29 @@ def show(result: dict[str, Any]) -> None:
             "" if r["ratio"] is None else f"{r['ratio']:.2f}x",
         )
     console.print(t)
+    mono = h.get("monotonicity")
+    if mono:
+        color = "green" if mono["monotone"] else "red"
+        console.print(f"[bold {color}]Tier order:[/] {mono['message']}", soft_wrap=True)
+    br = h.get("breadth") or {}
+    if br.get("icpkit"):
+        b = Table(title="Held-out in/out by ICP breadth (icpkit score)", show_edge=False)
+        for c in ("breadth", "score >=", "in (n)", "out (n)", "in/out"):
+            b.add_column(c, justify="right")
+        for r in br["icpkit"]:
+            b.add_row(
+                _pct(r["breadth"]),
+                f"{r['threshold']:.0f}",
+                f"{_pct(r['in']['win_rate'])} ({r['in']['n']:,})",
+                f"{_pct(r['out']['win_rate'])} ({r['out']['n']:,})",
+                "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}x",
+            )
+        console.print(b)
+    rec = result.get("recommendation")
+    if rec:
+        console.print(f"[bold]3x rule:[/] {rec['message']}", soft_wrap=True)
+    if h.get("value"):
+        console.print(f"[bold]Value:[/] {h['value']['message']}", soft_wrap=True)
     p = result["peers"]
     a = Table(title="Held-out discrimination", show_edge=False)
     for c in ("figure", "value"):
@@ -135,7 +158,9 @@ def register(app: typer.Typer) -> None:
 
         Learns the ICP from the earlier deals (or k-1 folds) only, scores the
         held-out ones and reports in-ICP vs out-of-ICP win rates, capture,
-        AUC and calibration, two peer models, a null control on shuffled
+        AUC and calibration, the in/out ratio by ICP breadth with what to do
+        about the 3x rule, held-out tier order, value capture, three peer
+        models on the raw account columns, a null control on shuffled
         outcomes, and with --market / --previous the ICP's size and drift.
         Writes validation.json and validation.md into the output folder.
 

@@ -30,6 +30,8 @@ from ..errors import InputError
 from ..icpfile import ICP, now_iso
 from ..ingest import infer_family, load_mapping, read_table
 from ..profile import fit_icp
+from ..scoring.scorer import score_accounts
+from . import breadth as breadth_mod
 from . import drift as drift_mod
 from . import null as null_mod
 from . import peers as peer_mod
@@ -42,13 +44,24 @@ from .backtest import (
     plan_splits,
     run_backtest,
 )
-from .metrics import auc, brier, heldout_figures, minimum_evidence, pr_auc
+from .metrics import (
+    auc,
+    brier,
+    heldout_figures,
+    minimum_evidence,
+    monotonicity,
+    pr_auc,
+    sharpness,
+    value_capture,
+)
 from .sizing import read_market, size_icp
 
 __all__ = ["validate", "validate_files", "load_inputs", "write_result", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 SMALL_DATA = 50
+BIG_NULL = 20_000  # training deals above which the null control runs fewer shuffles
+BIG_NULL_PERMUTATIONS = 10
 
 
 def _num(x: Any) -> Any:
@@ -106,6 +119,28 @@ def _repeat_stats(bt: Backtest) -> list[dict[str, Any]]:
     return rows
 
 
+def _retained(
+    accounts: pd.DataFrame,
+    revenue: pd.DataFrame | None,
+    account_ids: np.ndarray,
+    warnings: list[str],
+) -> np.ndarray | None:
+    """Current recurring revenue of each held-out deal's account, from the revenue table."""
+    if revenue is None or not len(revenue):
+        return None
+    from ..retention import compute_retention
+
+    try:
+        comps = compute_retention(accounts, revenue=revenue).components
+    except (KeyError, ValueError, TypeError) as exc:
+        warnings.append(f"retained revenue not measured: {exc}")
+        return None
+    if "mrr_now" not in comps.columns or comps.empty:
+        return None
+    mrr = comps.set_index(comps["account_id"].astype(str))["mrr_now"]
+    return pd.Series(account_ids).map(mrr).to_numpy(dtype=float)
+
+
 def _verdict(result: dict[str, Any]) -> dict[str, Any]:
     h = result["heldout"]
     io = h["in_vs_out"]
@@ -113,6 +148,9 @@ def _verdict(result: dict[str, Any]) -> dict[str, Any]:
     ratio = io["ratio"]
     beats = result["null_control"]["beats_noise"]
     sig = io["significant"]
+    mono = h["monotonicity"]
+    rec = result["recommendation"]
+    reachable = rec["action"] in ("keep", "narrow", "widen")
     checks = [
         {"check": "held-out AUC >= 0.60", "ok": a >= 0.60, "value": h["roc_auc"]},
         {
@@ -121,12 +159,22 @@ def _verdict(result: dict[str, Any]) -> dict[str, Any]:
             "value": ratio,
         },
         {
+            "check": "a supported score threshold reaches 3x (narrow or widen)",
+            "ok": reachable,
+            "value": rec["in_out"] if reachable else None,
+        },
+        {
+            "check": "tiers in order held out (Tier 1 >= Tier 2 >= Tier 3 > out of ICP)",
+            "ok": bool(mono["monotone"]),
+            "value": len(mono["violations"]),
+        },
+        {
             "check": "patterns beat shuffled outcomes",
             "ok": bool(beats),
             "value": result["null_control"]["real"]["significant"],
         },
         {
-            "check": "scorecard within 0.02 AUC of the best peer",
+            "check": "scorecard within 0.02 AUC of the best peer on raw columns",
             "ok": result["peers"]["within_tolerance"],
             "value": result["peers"]["gap"],
         },
@@ -149,19 +197,25 @@ def _verdict(result: dict[str, Any]) -> dict[str, Any]:
         if ratio is not None
         else "no held-out deal falls in the ICP (Tiers 1-3)"
     )
-    if a >= 0.70 and ratio is not None and ratio >= 3 and sig and beats:
+    mono_txt = "" if mono["monotone"] else " " + mono["message"]
+    todo = "" if rec["action"] == "keep" else " " + rec["message"]
+    if a >= 0.70 and reachable and sig and beats and mono["monotone"]:
         strength = "strong"
         msg = (
             f"Strong evidence: on {h['n']} held-out deals {r_txt} (target 3x), the score "
-            f"separates won from lost (AUC {a:.2f}) and the patterns are more than noise."
+            f"separates won from lost (AUC {a:.2f}), the tiers are in order and the patterns "
+            f"are more than noise.{todo}"
         )
     elif a >= 0.60 and beats and sig:
         strength = "moderate"
+        below = not io["meets_target"]
         msg = (
             f"Moderate evidence: on {h['n']} held-out deals the score separates won from lost "
             f"(AUC {a:.2f}) and {r_txt}"
-            + (" — below the 3x floor practitioners use" if not io["meets_target"] else "")
-            + ". Use the ICP, and keep testing it."
+            + (" — below the 3x floor practitioners use" if below else "")
+            + "."
+            + mono_txt
+            + todo
         )
     else:
         strength = "weak"
@@ -174,6 +228,7 @@ def _verdict(result: dict[str, Any]) -> dict[str, Any]:
                 if result["peers"].get("vetoes_explain_gap")
                 else ""
             )
+            + (mono["message"] + " " if not mono["monotone"] else "")
             + "Treat the ICP as a hypothesis, not a targeting rule."
         )
     return {"strength": strength, "message": msg, "checks": checks}
@@ -188,6 +243,7 @@ def validate(
     icp: ICP | None = None,
     market: pd.DataFrame | None = None,
     previous: ICP | None = None,
+    revenue: pd.DataFrame | None = None,
     split: SplitMethod | None = None,
     cutoff: str | None = None,
     folds: int = 5,
@@ -213,6 +269,8 @@ def validate(
         Canonical market list to size the ICP on.
     previous : ICP, optional
         The previous ICP, for drift.
+    revenue : DataFrame, optional
+        Canonical revenue table: the won accounts' retained revenue per tier.
     split : {"time", "cv"}, optional
         Default: in time when deals are dated, else cross-validation.
     fit : callable
@@ -235,6 +293,7 @@ def validate(
             icp=icp,
             market=market,
             previous=previous,
+            revenue=revenue,
             split=split,
             cutoff=cutoff,
             folds=folds,
@@ -256,6 +315,7 @@ def _validate(
     icp: ICP | None,
     market: pd.DataFrame | None,
     previous: ICP | None,
+    revenue: pd.DataFrame | None,
     split: SplitMethod | None,
     cutoff: str | None,
     folds: int,
@@ -317,18 +377,60 @@ def _validate(
     peers = peer_mod.compare(
         held["won"].to_numpy(dtype=bool), peer_cols, held["score_unvetoed"].to_numpy(dtype=float)
     )
-    say(f"validate: null control ({permutations} shuffles)")
+    won_h = held["won"].to_numpy(dtype=bool)
+    score_h = held["score"].to_numpy(dtype=float)
+    tier_h = held["tier"].to_numpy()
+    acc_h = held["account_id"].astype(str).to_numpy()
+    figures["monotonicity"] = monotonicity(won_h, tier_h)
+    figures["sharpness"] = sharpness(won_h, score_h, tier_h)
+    retained = _retained(accounts, revenue, acc_h, warnings)
+    figures["value"] = value_capture(
+        won_h, tier_h, acc_h, held["amount"].to_numpy(dtype=float), retained
+    )
+    best_peer = peers.get("best")
+    figures["breadth"] = {
+        "icpkit": breadth_mod.curve(won_h, score_h, account=acc_h),
+        "best_peer": breadth_mod.curve(won_h, held[f"p_{best_peer}"].to_numpy(), account=acc_h)
+        if best_peer and f"p_{best_peer}" in held.columns
+        else [],
+        "best_peer_name": best_peer,
+    }
+    n_train = len(first.training.won)
+    shuffles = permutations
+    if n_train > BIG_NULL and permutations > BIG_NULL_PERMUTATIONS:
+        shuffles = BIG_NULL_PERMUTATIONS
+        not_checked.append(
+            f"null control at full strength: {n_train:,} training deals, so {shuffles} shuffles "
+            f"were run instead of {permutations}"
+        )
+    say(f"validate: null control ({shuffles} shuffles)")
     null = null_mod.null_control(
         first.space,
         first.training,
         min_support=first.icp.evidence.min_support,
-        permutations=permutations,
+        permutations=shuffles,
         seed=seed,
         real=first.miner,
     )
     if icp is None:
         say("validate: learning the ICP from all deals")
         icp = fit(accounts, deals, kinds=kinds, families=families, min_support=min_support).icp
+    tiers_all = score_accounts(icp, accounts).frame["tier"].astype(str)
+    counts = tiers_all.value_counts()
+    by_tier = {
+        t: {
+            "accounts": int(counts.get(t, 0)),
+            "share": round(int(counts.get(t, 0)) / len(tiers_all), 4) if len(tiers_all) else None,
+        }
+        for t in ("1", "2", "3", "none", "excluded")
+    }
+    rec = breadth_mod.recommend(
+        won_h,
+        score_h,
+        tier_h,
+        account=acc_h,
+        tier_min={t.tier: t.min_score for t in icp.tiers},
+    )
     result: dict[str, Any] = {
         "version": SCHEMA_VERSION,
         "generated_at": now_iso(),
@@ -349,13 +451,26 @@ def _validate(
         "null_control": null,
         "minimum_evidence": minimum_evidence(icp, min_support),
         "icp_evidence": {"strength": icp.evidence.strength, "message": icp.evidence.message},
+        "recommendation": rec,
+        "accounts_by_tier": by_tier,
         "sizing": None,
         "drift": None,
     }
     if market is not None:
         say("validate: sizing the ICP on the market list")
-        result["sizing"] = size_icp(icp, market, accounts=accounts)
+        result["sizing"] = size_icp(
+            icp,
+            market,
+            accounts=accounts,
+            min_scores=[rec["min_score"]] if rec["min_score"] is not None else (),
+        )
         warnings += result["sizing"]["warnings"]
+        at = result["sizing"].get("at_scores") or []
+        if at and rec["min_score"] is not None:
+            rec = breadth_mod.with_market(
+                rec, at[0]["accounts"], result["sizing"]["market_accounts"]
+            )
+            result["recommendation"] = rec
     else:
         not_checked.append("ICP size: no market list (--market)")
     if previous is not None:

@@ -295,12 +295,13 @@ def run_fold(
     rows = held.frame.reset_index(drop=True)
     scored = score_heldout(build, rows, held.won)
     if peers:
-        probs = peer_models.fit_predict(
-            build.space,
-            build.training.assigned,
-            build.training.won,
-            build.space.assign(rows),
-            seed=seed,
+        # the raw peers see the training deals' raw account columns, not icpkit's bins
+        train = training_frame(accounts, closed.iloc[split.train].reset_index(drop=True))
+        probs = peer_models.fit_predict_raw(train.frame, train.won, rows, kinds, seed=seed)
+        probs.update(
+            peer_models.fit_predict_bins(
+                build.space, build.training.assigned, build.training.won, build.space.assign(rows)
+            )
         )
         for name, p in probs.items():
             scored[f"p_{name}"] = p

@@ -33,7 +33,8 @@ def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[st
     Writes the figures to the workspace (artifact ``validation.json``, shown
     in the report) and to ``validation.json`` in the workspace folder. Sizes
     the ICP when a market list was given, and measures drift against the
-    previous ICP version when the workspace has one. Returns warnings; a
+    previous ICP version when the workspace has one; with a revenue table,
+    it measures the won accounts' retained revenue per tier. Returns warnings; a
     dataset too small to validate gives a warning, not an error.
     """
     kinds, families = attribute_meta(ws)
@@ -48,6 +49,7 @@ def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[st
             icp=icp,
             market=market,
             previous=previous_icp(ws),
+            revenue=ws.table("revenue") if ws.has("revenue") else None,
             min_support=icp.evidence.min_support,
         )
     except (IcpkitError, ValueError) as exc:
@@ -59,8 +61,13 @@ def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[st
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(p)
     v = result["verdict"]
-    return (
-        [f"validation: {v['strength']} evidence — {v['message']}"]
-        if v["strength"] == "weak"
-        else []
-    )
+    if v["strength"] == "weak":
+        return [f"validation: {v['strength']} evidence — {v['message']}"]
+    out = []
+    mono = result["heldout"]["monotonicity"]
+    if mono["significant_violation"]:
+        out.append(f"validation: {mono['message']}")
+    rec = result["recommendation"]
+    if rec["action"] in ("narrow", "widen"):
+        out.append(f"validation: {rec['message']}")
+    return out

@@ -375,3 +375,196 @@ def minimum_evidence(icp: Any, min_support: int | None = None) -> dict[str, Any]
         "items": items,
         "message": msg,
     }
+
+
+TIER_ORDER = (("Tier 1", ("1",)), ("Tier 2", ("2",)), ("Tier 3", ("3",)))
+
+
+def monotonicity(won: np.ndarray, tier: np.ndarray, *, min_n: int = 10) -> dict[str, Any]:
+    """Check Tier 1 >= Tier 2 >= Tier 3 > out of ICP on held-out win rates.
+
+    Every pair of groups holding at least ``min_n`` deals is compared (a
+    better tier's rate below a worse one's is a violation); a violation is
+    ``significant`` when the two 95% Wilson intervals do not overlap. Thinner
+    groups are named, not ordered.
+    """
+    t = np.asarray(tier).astype(str)
+    groups = [(name, np.isin(t, ts)) for name, ts in TIER_ORDER]
+    groups.append(("Out of ICP", ~np.isin(t, IN_ICP)))
+    rows = [{"group": name, **rate(won, m)} for name, m in groups]
+    thin = [r for r in rows if 0 < r["n"] < min_n]
+    violations = []
+    for i, a in enumerate(rows):
+        for b in rows[i + 1 :]:
+            if a["n"] < min_n or b["n"] < min_n:
+                continue
+            worse = b["group"] == "Out of ICP"
+            bad = a["win_rate"] <= b["win_rate"] if worse else a["win_rate"] < b["win_rate"]
+            if bad:
+                violations.append(
+                    {
+                        "better": a["group"],
+                        "worse": b["group"],
+                        "better_rate": a["win_rate"],
+                        "worse_rate": b["win_rate"],
+                        "better_n": a["n"],
+                        "worse_n": b["n"],
+                        "significant": bool(a["ci_high"] < b["ci_low"]),
+                    }
+                )
+    sig = any(v["significant"] for v in violations)
+    if not violations:
+        msg = "Held out, the tiers are in order: Tier 1 >= Tier 2 >= Tier 3 > out of ICP."
+    else:
+        parts = [
+            f"{v['better']} won {pct_txt(v['better_rate'])} (n={v['better_n']:,}) vs "
+            f"{v['worse']} {pct_txt(v['worse_rate'])} (n={v['worse_n']:,})"
+            + (" — significant (the intervals do not overlap)" if v["significant"] else "")
+            for v in violations
+        ]
+        msg = "Held out, the tiers are out of order: " + "; ".join(parts) + "."
+    if thin:
+        msg += (
+            " Not ordered (fewer than "
+            f"{min_n} held-out deals): "
+            + ", ".join(f"{r['group']} (n={r['n']})" for r in thin)
+            + "."
+        )
+    return {
+        "groups": rows,
+        "violations": violations,
+        "monotone": not violations,
+        "significant_violation": sig,
+        "min_n": min_n,
+        "not_ordered": [r["group"] for r in thin],
+        "message": msg,
+    }
+
+
+def pct_txt(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.0%}" if v == 0 or abs(v) >= 0.1 else f"{v:.1%}"
+
+
+def sharpness(
+    won: np.ndarray, score: np.ndarray, tier: np.ndarray, *, min_n: int = 10
+) -> dict[str, Any]:
+    """Tier 1 (or the top 10% of scores) against the bottom 20% of scores: a ratio breadth cannot buy."""
+    s = np.asarray(score, dtype=float)
+    t = np.asarray(tier).astype(str)
+    if len(s) < 2 * min_n:
+        return {
+            "top_definition": None,
+            "bottom_definition": None,
+            "top": None,
+            "bottom": None,
+            "ratio": None,
+            "ratio_ci_low": None,
+            "ratio_ci_high": None,
+            "note": "too few held-out deals to compare the top with the bottom",
+        }
+    top = t == "1"
+    top_def = "Tier 1"
+    if top.sum() < min_n:
+        cut = float(np.quantile(s, 0.9))
+        top = s >= cut
+        top_def = f"top 10% of scores (>= {cut:.0f}; Tier 1 holds fewer than {min_n} deals)"
+    cut_lo = float(np.quantile(s, 0.2))
+    bottom = (s <= cut_lo) & ~top
+    a, b = rate(won, top), rate(won, bottom)
+    return {
+        "top_definition": top_def,
+        "bottom_definition": f"bottom 20% of scores (<= {cut_lo:.0f})",
+        "top": a,
+        "bottom": b,
+        **rate_ratio(a, b),
+        "note": None,
+    }
+
+
+def value_capture(
+    won: np.ndarray,
+    tier: np.ndarray,
+    account: np.ndarray,
+    amount: np.ndarray | None = None,
+    retained: np.ndarray | None = None,
+) -> dict[str, Any] | None:
+    """Share of held-out won revenue (and retained revenue) per tier against its share of accounts.
+
+    ``amount`` is each deal's amount; ``retained`` each deal's account's
+    current recurring revenue (counted once per account). ``None`` when
+    neither is known.
+    """
+    w = np.asarray(won, dtype=bool)
+    t = np.asarray(tier).astype(str)
+    acc = np.asarray(account).astype(str)
+    amt = np.asarray(amount, dtype=float) if amount is not None else np.full(len(w), np.nan)
+    has_amt = bool(np.isfinite(amt[w]).any() and np.nansum(amt[w]) > 0)
+    ret = None
+    if retained is not None:
+        rv = np.asarray(retained, dtype=float)
+        if np.isfinite(rv[w]).any() and np.nansum(rv[w]) > 0:
+            ret = rv
+    if not has_amt and ret is None:
+        return None
+    won_amt = np.where(w & np.isfinite(amt), amt, 0.0)
+    total_rev = won_amt.sum()
+    n_acc = len(np.unique(acc))
+    # retained revenue once per won account
+    ret_by_acc: dict[str, float] = {}
+    if ret is not None:
+        for a_, v in zip(acc[w], ret[w], strict=True):
+            if np.isfinite(v):
+                ret_by_acc[a_] = float(v)
+    total_ret = sum(ret_by_acc.values())
+    groups = [
+        *[(name, np.isin(t, ts)) for name, ts in TIER_ORDER],
+        ("In ICP (Tiers 1-3)", np.isin(t, IN_ICP)),
+        ("Out of ICP", ~np.isin(t, IN_ICP)),
+    ]
+    rows: list[dict[str, Any]] = []
+    for name, m in groups:
+        accs = np.unique(acc[m])
+        sizes = amt[m & w & np.isfinite(amt) & (amt > 0)]
+        acc_share = len(accs) / n_acc if n_acc else None
+        rev_share = won_amt[m].sum() / total_rev if has_amt and total_rev > 0 else None
+        ret_share = (
+            sum(ret_by_acc.get(a_, 0.0) for a_ in np.unique(acc[m & w])) / total_ret
+            if ret is not None and total_ret > 0
+            else None
+        )
+        rows.append(
+            {
+                "group": name,
+                "deals": int(m.sum()),
+                "accounts": int(len(accs)),
+                "account_share": _r(acc_share),
+                "won_deals": int((m & w).sum()),
+                "won_revenue_share": _r(rev_share),
+                "retained_revenue_share": _r(ret_share),
+                "median_won_deal": _r(float(np.median(sizes)), 2) if len(sizes) else None,
+                "won_deals_with_amount": int(len(sizes)),
+                "value_lift": _r(rev_share / acc_share, 3)
+                if rev_share is not None and acc_share
+                else None,
+            }
+        )
+    icp = rows[3]
+    msg = (
+        f"Held out, the ICP (Tiers 1-3) holds {pct_txt(icp['won_revenue_share'])} of won revenue "
+        f"({icp['won_deals']:,} of {int(w.sum()):,} won deals) with {pct_txt(icp['account_share'])} "
+        f"of the {n_acc:,} accounts"
+        if has_amt
+        else f"Held out, the ICP (Tiers 1-3) holds {pct_txt(icp['account_share'])} of the {n_acc:,} accounts"
+    )
+    if ret is not None:
+        msg += f"; {pct_txt(icp['retained_revenue_share'])} of the won accounts' retained revenue"
+    msg += "."
+    return {
+        "groups": rows,
+        "won_revenue": _r(total_rev, 2) if has_amt else None,
+        "retained_revenue": _r(total_ret, 2) if ret is not None else None,
+        "accounts": n_acc,
+        "message": msg,
+    }

@@ -1,72 +1,294 @@
-"""Peers in the same run: a black box and a plain logistic regression.
+"""Peers in the same run: plain logistic regression, gradient boosting and a random forest.
 
-Both are fitted on exactly what the scorecard was fitted on — the fold's
-fitted bins of its training deals — and scored on the same held-out deals,
-so the AUCs are comparable. The explainable scorecard should stay within
-``TOLERANCE`` (0.02) AUC of the best of them; where it does not, the
-validation says so.
+The peers are fitted on the **raw account columns** of the fold's training
+deals — not on icpkit's bins — and scored on the same held-out deals, so the
+AUC gap to icpkit's scorecard shows everything the scorecard loses, binning
+and dropped columns included. Encoding (learned from the training rows only,
+one design matrix per fold shared by the peers):
+
+- numbers: median imputation, a missing indicator, standardised;
+- text and yes/no: one-hot of the frequent levels, blanks a level of their
+  own, rare levels pooled (gradient boosting uses them natively as
+  categories);
+- lists (a tech stack): one flag per frequent item, and a missing indicator.
+
+A logistic regression on icpkit's own one-hot bins is kept as a cheap
+diagnostic (``logistic_bins``): the distance between it and the raw logistic
+regression is what binning and dropping columns cost. The explainable
+scorecard should stay within ``TOLERANCE`` (0.02) AUC of the best peer;
+where it does not, the validation says so.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
-from ..features import FeatureSpace
+from ..features import SKIP_COLUMNS, FeatureSpace
+from ..scoring.scorer import Columns
 from .metrics import auc
 
 TOLERANCE = 0.02
+MAX_LEVELS = 30
+MAX_ITEMS = 30
+MIN_LEVEL_ROWS = 5
+FOREST_MAX_ROWS = 50_000
+BLANK = "(blank)"
+OTHER = "(other)"
 PEERS = {
-    "logistic": "plain logistic regression on the same one-hot bins",
-    "boosting": "gradient boosting (scikit-learn HistGradientBoosting) on the same bins",
+    "logistic": "logistic regression on the raw account columns (one-hot text, standardised numbers)",
+    "boosting": "gradient boosting (HistGradientBoosting, native categories) on the raw account columns",
+    "forest": "random forest on the raw account columns",
+    "logistic_bins": "logistic regression on icpkit's own bins (diagnostic: what binning keeps)",
 }
+RAW_PEERS = ("logistic", "boosting", "forest")
+
+
+@dataclass
+class RawEncoder:
+    """Raw account columns -> design matrices, learned from training rows only.
+
+    ``dense`` (one-hot, standardised numbers, indicators) feeds the logistic
+    regression and the forest; ``native`` (numbers with NaN, category codes)
+    feeds gradient boosting with ``categorical`` marking its category columns.
+    """
+
+    numeric: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    categorical: dict[str, list[str]] = field(default_factory=dict)
+    lists: dict[str, list[str]] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+
+    def fit(self, rows: pd.DataFrame, kinds: dict[str, str]) -> RawEncoder:
+        cols = Columns(rows.reset_index(drop=True))
+        for col in rows.columns:
+            kind = kinds.get(col)
+            if col in SKIP_COLUMNS or col.startswith("_") or kind is None:
+                continue
+            miss = cols.missing(col)
+            if miss.all():
+                continue
+            if kind in ("num", "int"):
+                x = cols.numbers(col)
+                ok = np.isfinite(x)
+                if ok.sum() < 2 or np.nanstd(x[ok]) == 0:
+                    continue
+                med = float(np.median(x[ok]))
+                sd = float(np.std(x[ok])) or 1.0
+                self.numeric[col] = (med, sd, float(np.mean(~ok)))
+            elif kind in ("str", "bool"):
+                t = cols.text(col).fillna(BLANK)
+                counts = t.value_counts()
+                levels = [str(v) for v, c in counts.items() if c >= MIN_LEVEL_ROWS][:MAX_LEVELS]
+                if len(levels) >= 1 and len(counts) >= 2:
+                    self.categorical[col] = levels
+            elif kind == "list":
+                items = cols.items(col)
+                counts = items.drop_duplicates()["item"].value_counts()
+                keep = [str(v) for v, c in counts.items() if c >= MIN_LEVEL_ROWS][:MAX_ITEMS]
+                if keep:
+                    self.lists[col] = keep
+        return self
+
+    @property
+    def empty(self) -> bool:
+        return not (self.numeric or self.categorical or self.lists)
+
+    def dense(self, rows: pd.DataFrame) -> np.ndarray:
+        cols = Columns(rows.reset_index(drop=True))
+        n = len(rows)
+        parts: list[np.ndarray] = []
+        names: list[str] = []
+        for col, (med, sd, miss_share) in self.numeric.items():
+            x = cols.numbers(col)
+            ok = np.isfinite(x)
+            parts.append(((np.where(ok, x, med) - med) / sd).reshape(-1, 1))
+            names.append(col)
+            if miss_share > 0:
+                parts.append((~ok).astype(float).reshape(-1, 1))
+                names.append(f"{col} missing")
+        for col, levels in self.categorical.items():
+            t = cols.text(col).fillna(BLANK).to_numpy(dtype=object)
+            known = np.isin(t, levels)
+            for lv in levels:
+                parts.append((t == lv).astype(float).reshape(-1, 1))
+                names.append(f"{col}={lv}")
+            parts.append((~known).astype(float).reshape(-1, 1))
+            names.append(f"{col}={OTHER}")
+        for col, items in self.lists.items():
+            for it in items:
+                parts.append(cols.has(col, it).astype(float).reshape(-1, 1))
+                names.append(f"{col} has {it}")
+            parts.append(cols.missing(col).astype(float).reshape(-1, 1))
+            names.append(f"{col} missing")
+        self.names = names
+        return np.hstack(parts) if parts else np.zeros((n, 0))
+
+    def native(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        cols = Columns(rows.reset_index(drop=True))
+        parts: list[np.ndarray] = []
+        cat: list[bool] = []
+        for col in self.numeric:
+            parts.append(cols.numbers(col).reshape(-1, 1))
+            cat.append(False)
+        for col, levels in self.categorical.items():
+            t = cols.text(col).fillna(BLANK).to_numpy(dtype=object)
+            code = np.full(len(t), float(len(levels)))  # the pooled rare levels
+            for i, lv in enumerate(levels):
+                code[t == lv] = i
+            parts.append(code.reshape(-1, 1))
+            cat.append(True)
+        for col, items in self.lists.items():
+            for it in items:
+                parts.append(cols.has(col, it).astype(float).reshape(-1, 1))
+                cat.append(False)
+        X = np.hstack(parts) if parts else np.zeros((len(rows), 0))
+        return X, np.array(cat, dtype=bool)
 
 
 def _constant(n: int, y: np.ndarray) -> np.ndarray:
     return np.full(n, float(np.mean(y)) if len(y) else 0.5)
 
 
-def fit_predict(
+def _boosting(
+    n_train: int, categorical: np.ndarray | None, seed: int
+) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        categorical_features=categorical if categorical is not None and categorical.any() else None,
+        learning_rate=0.05,
+        max_iter=300,
+        max_leaf_nodes=15,
+        min_samples_leaf=min(20, max(2, n_train // 10)),
+        l2_regularization=1.0,
+        early_stopping=n_train >= 2000,
+        random_state=seed,
+    )
+
+
+def fit_predict_raw(
+    train_rows: pd.DataFrame,
+    train_won: np.ndarray,
+    test_rows: pd.DataFrame,
+    kinds: dict[str, str],
+    *,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Win probability of each held-out row from each raw-column peer, fitted on training rows only."""
+    y = np.asarray(train_won, dtype=int)
+    n_test = len(test_rows)
+    enc = RawEncoder().fit(train_rows, kinds)
+    if enc.empty or y.min(initial=1) == y.max(initial=0):
+        return {name: _constant(n_test, y) for name in RAW_PEERS}
+    # one design matrix per side, shared by the logistic regression and the forest
+    Dtr, Dte = enc.dense(train_rows), enc.dense(test_rows)
+    Ntr, cat = enc.native(train_rows)
+    Nte, _ = enc.native(test_rows)
+    out: dict[str, np.ndarray] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lr = LogisticRegression(max_iter=2000, C=1.0)
+        lr.fit(Dtr, y)
+        out["logistic"] = lr.predict_proba(Dte)[:, 1]
+        hgb = _boosting(len(y), cat, seed)
+        hgb.fit(Ntr, y)
+        out["boosting"] = hgb.predict_proba(Nte)[:, 1]
+        rng = np.random.default_rng(seed)
+        idx = (
+            np.sort(rng.choice(len(y), FOREST_MAX_ROWS, replace=False))
+            if len(y) > FOREST_MAX_ROWS
+            else np.arange(len(y))
+        )
+        rf = RandomForestClassifier(
+            n_estimators=80,
+            max_samples=0.5 if len(idx) >= 200 else None,
+            min_samples_leaf=max(2, min(10, len(idx) // 200)),
+            max_features="sqrt",
+            n_jobs=1,
+            random_state=seed,
+        )
+        rf.fit(Dtr[idx], y[idx])
+        out["forest"] = (
+            rf.predict_proba(Dte)[:, 1] if len(rf.classes_) == 2 else _constant(n_test, y)
+        )
+    return out
+
+
+def fit_predict_bins(
     space: FeatureSpace,
     train_assigned: np.ndarray,
     train_won: np.ndarray,
     test_assigned: np.ndarray,
-    *,
-    seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Win probability of each held-out row from each peer, fitted on the training rows only."""
+    """The diagnostic peer: a logistic regression on icpkit's own one-hot bins."""
     y = np.asarray(train_won, dtype=int)
     n_test = test_assigned.shape[0]
     if len(space.specs) == 0 or y.min(initial=1) == y.max(initial=0):
-        return {name: _constant(n_test, y) for name in PEERS}
+        return {"logistic_bins": _constant(n_test, y)}
     Xtr, _ = space.one_hot(train_assigned)
     Xte, _ = space.one_hot(test_assigned)
-    out: dict[str, np.ndarray] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lr = LogisticRegression(max_iter=2000)
         lr.fit(Xtr, y)
-        out["logistic"] = lr.predict_proba(Xte)[:, 1]
-        # bin indices as categories; "no bin" (-1) as missing
-        A = np.where(train_assigned < 0, np.nan, train_assigned).astype(float)
-        B = np.where(test_assigned < 0, np.nan, test_assigned).astype(float)
-        hgb = HistGradientBoostingClassifier(
-            categorical_features=np.ones(A.shape[1], dtype=bool),
-            learning_rate=0.05,
-            max_iter=300,
-            max_leaf_nodes=15,
-            min_samples_leaf=min(20, max(2, len(y) // 10)),
-            l2_regularization=1.0,
-            early_stopping=len(y) >= 2000,
-            random_state=seed,
-        )
-        hgb.fit(A, y)
-        out["boosting"] = hgb.predict_proba(B)[:, 1]
+    return {"logistic_bins": lr.predict_proba(Xte)[:, 1]}
+
+
+def _weighted_auc(counts: np.ndarray, won: np.ndarray, groups: np.ndarray, k: int) -> float:
+    """AUC with each deal counted ``counts`` times (``groups``: tie group ranks of the score)."""
+    pos = np.bincount(groups, weights=counts * won, minlength=k)
+    neg = np.bincount(groups, weights=counts * ~won, minlength=k)
+    den = pos.sum() * neg.sum()
+    if den <= 0:
+        return float("nan")
+    below = np.cumsum(neg) - neg
+    return float((pos * (below + 0.5 * neg)).sum() / den)
+
+
+def gap_intervals(
+    won: np.ndarray,
+    mine: np.ndarray,
+    others: dict[str, np.ndarray],
+    *,
+    draws: int = 200,
+    seed: int = 0,
+) -> dict[str, tuple[float, float] | None]:
+    """95% paired-bootstrap interval of AUC(peer) - AUC(mine) per peer, on the same resamples.
+
+    Scores are ranked once; each resample is a vector of counts, so a draw
+    costs a few passes over the deals rather than a sort per model.
+    """
+    w = np.asarray(won, dtype=bool)
+    n = len(w)
+    if n == 0 or w.all() or not w.any():
+        return {k: None for k in others}
+    rng = np.random.default_rng(seed)
+
+    def ranks(score: np.ndarray) -> tuple[np.ndarray, int]:
+        _u, g = np.unique(np.asarray(score, dtype=float), return_inverse=True)
+        return g, int(g.max()) + 1
+
+    base = ranks(mine)
+    peer = {k: ranks(s) for k, s in others.items()}
+    diffs: dict[str, list[float]] = {k: [] for k in others}
+    for _ in range(draws):
+        c = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        a0 = _weighted_auc(c, w, *base)
+        if not np.isfinite(a0):
+            continue
+        for k, (g, m) in peer.items():
+            diffs[k].append(_weighted_auc(c, w, g, m) - a0)
+    out: dict[str, tuple[float, float] | None] = {}
+    for k, d in diffs.items():
+        if len(d) < draws // 2:
+            out[k] = None
+            continue
+        lo, hi = np.quantile(d, [0.025, 0.975])
+        out[k] = (round(float(lo), 4), round(float(hi), 4))
     return out
 
 
@@ -74,18 +296,7 @@ def gap_interval(
     won: np.ndarray, mine: np.ndarray, best: np.ndarray, *, draws: int = 200, seed: int = 0
 ) -> tuple[float, float] | None:
     """95% paired-bootstrap interval of AUC(best) - AUC(mine) on the same held-out deals."""
-    w = np.asarray(won, dtype=bool)
-    rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(draws):
-        i = rng.integers(0, len(w), len(w))
-        if w[i].all() or not w[i].any():
-            continue
-        diffs.append(roc_auc_score(w[i], best[i]) - roc_auc_score(w[i], mine[i]))
-    if len(diffs) < draws // 2:
-        return None
-    lo, hi = np.quantile(diffs, [0.025, 0.975])
-    return round(float(lo), 4), round(float(hi), 4)
+    return gap_intervals(won, mine, {"best": best}, draws=draws, seed=seed)["best"]
 
 
 def compare(
@@ -94,32 +305,50 @@ def compare(
     """Held-out AUC of icpkit's score next to its peers', and whether it keeps up.
 
     ``scores`` maps ``icpkit`` and each peer name to one value per held-out deal.
-    ``unvetoed`` is icpkit's score before disqualifiers veto it: a diagnostic
-    that shows what the vetoes cost.
+    The gap is to the best peer on raw columns (``RAW_PEERS``) when there is
+    one; ``logistic_bins`` is a diagnostic. ``unvetoed`` is icpkit's score
+    before disqualifiers veto it: a diagnostic that shows what the vetoes cost.
     """
-    aucs = {name: auc(won, s) for name, s in scores.items()}
-    no_veto = auc(won, unvetoed) if unvetoed is not None else None
+    w = np.asarray(won, dtype=bool)
+    aucs = {name: auc(w, s) for name, s in scores.items()}
+    no_veto = auc(w, unvetoed) if unvetoed is not None else None
     mine = aucs.get("icpkit")
     others = {k: v for k, v in aucs.items() if k != "icpkit" and v is not None}
-    if mine is None or not others:
+    raw = {k: v for k, v in others.items() if k in RAW_PEERS}
+    pool = raw or others
+    models = {k: PEERS.get(k, k) for k in scores if k != "icpkit"}
+    if mine is None or not pool:
         return {
             "auc": aucs,
+            "n": int(len(w)),
+            "wins": int(w.sum()),
             "icpkit_unvetoed_auc": no_veto,
             "veto_cost": None,
             "vetoes_explain_gap": False,
             "best": None,
             "gap": None,
+            "gaps": {},
             "within_tolerance": None,
             "gap_ci": None,
             "gap_within_noise": None,
+            "binning_cost": None,
             "tolerance": TOLERANCE,
             "message": "peer comparison not possible: the held-out deals are all won or all lost",
-            "models": PEERS,
+            "models": models,
         }
-    best = max(others, key=lambda k: others[k])
-    gap = round(others[best] - mine, 4)
+    best = max(pool, key=lambda k: pool[k])
+    gap = round(pool[best] - mine, 4)
     ok = gap <= TOLERANCE
-    ci = gap_interval(won, np.asarray(scores["icpkit"], float), np.asarray(scores[best], float))
+    cis = gap_intervals(
+        w,
+        np.asarray(scores["icpkit"], float),
+        {k: np.asarray(scores[k], float) for k in others},
+    )
+    gaps = {
+        k: {"gap": round(others[k] - mine, 4), "ci": list(c) if (c := cis.get(k)) else None}
+        for k in others
+    }
+    ci = cis.get(best)
     noise = ci is not None and ci[0] <= 0
     ci_txt = f" (95% interval of the gap {ci[0]:+.3f} to {ci[1]:+.3f})" if ci else ""
     veto_cost = round(no_veto - mine, 4) if no_veto is not None else None
@@ -127,22 +356,29 @@ def compare(
         veto_cost is not None
         and veto_cost > TOLERANCE
         and no_veto is not None
-        and others[best] - no_veto <= TOLERANCE
+        and pool[best] - no_veto <= TOLERANCE
     )
+    binning_cost = (
+        round(others["logistic"] - others["logistic_bins"], 4)
+        if "logistic" in others and "logistic_bins" in others
+        else None
+    )
+    where = "on the raw account columns" if best in RAW_PEERS else "on icpkit's bins"
+    n_txt = f"{len(w):,} held-out deals"
     if gap <= 0:
         msg = (
             f"icpkit's explainable scorecard (AUC {mine:.3f}) matches or beats the best peer, "
-            f"{best} (AUC {others[best]:.3f})."
+            f"{best} {where} (AUC {pool[best]:.3f}), on {n_txt}."
         )
     elif ok:
         msg = (
             f"icpkit's explainable scorecard (AUC {mine:.3f}) is within {TOLERANCE} of the best peer, "
-            f"{best} (AUC {others[best]:.3f})."
+            f"{best} {where} (AUC {pool[best]:.3f}), on {n_txt}{ci_txt}."
         )
     else:
         msg = (
-            f"icpkit's scorecard (AUC {mine:.3f}) is {gap:.3f} AUC below the best peer, {best} "
-            f"(AUC {others[best]:.3f}){ci_txt}: more than the {TOLERANCE} tolerance. "
+            f"icpkit's scorecard (AUC {mine:.3f}) is {gap:.3f} AUC below the best peer, {best} {where} "
+            f"(AUC {pool[best]:.3f}), on {n_txt}{ci_txt}: more than the {TOLERANCE} tolerance. "
         )
         if vetoes_explain:
             msg += (
@@ -152,21 +388,33 @@ def compare(
             )
         elif noise:
             msg += "The gap is within sampling noise on these held-out deals."
+        elif binning_cost is not None and binning_cost > TOLERANCE:
+            msg += (
+                f"Binning and dropped columns cost {binning_cost:.3f} of it: a logistic regression "
+                f"on icpkit's bins reaches {others['logistic_bins']:.3f}, the same model on the raw "
+                f"columns {others['logistic']:.3f}."
+            )
         else:
-            msg += "The black box finds signal the scorecard does not express (interactions or finer bins)."
+            msg += (
+                "The peers find signal the scorecard does not express (interactions or finer bins)."
+            )
     if veto_cost is not None and veto_cost > TOLERANCE and not vetoes_explain:
         msg += f" The disqualifier vetoes cost {veto_cost:.3f} AUC (before them: {no_veto:.3f})."
     return {
         "auc": aucs,
+        "n": int(len(w)),
+        "wins": int(w.sum()),
         "icpkit_unvetoed_auc": no_veto,
         "veto_cost": veto_cost,
         "vetoes_explain_gap": vetoes_explain,
         "best": best,
         "gap": gap,
+        "gaps": gaps,
         "gap_ci": list(ci) if ci else None,
         "gap_within_noise": noise,
         "within_tolerance": ok,
+        "binning_cost": binning_cost,
         "tolerance": TOLERANCE,
         "message": msg,
-        "models": PEERS,
+        "models": models,
     }

@@ -17,6 +17,12 @@ from ..report.render import html_table, md_table, pct
 from ..workspace import Workspace
 
 ARTIFACT = "validation.json"
+ACTIONS = {
+    "keep": "3x rule: met.",
+    "narrow": "3x rule: narrow.",
+    "widen": "3x rule: widen.",
+    "none": "3x rule: no threshold reaches it.",
+}
 
 
 @dataclass
@@ -63,6 +69,119 @@ def _split_text(s: dict[str, Any]) -> str:
         f"{', '.join(map(str, s['seeds']))}: every closed deal is scored once per repeat by an ICP "
         "learned without it. Figures below are from the first repeat."
     )
+
+
+def _gap(g: dict[str, Any] | None) -> str:
+    if not g or g.get("gap") is None:
+        return ""
+    ci = g.get("ci")
+    return f"{g['gap']:+.3f}" + (f" ({ci[0]:+.3f} to {ci[1]:+.3f})" if ci else "")
+
+
+def _rate_n(r: dict[str, Any] | None) -> str:
+    if not r or not r.get("n"):
+        return "n/a"
+    return f"{pct(r['win_rate'])} (n={r['n']:,})"
+
+
+def _breadth_blocks(v: dict[str, Any]) -> list[Block]:
+    """The 3x rule acted on: the breadth curve, the recommendation and the sharpness."""
+    h = v["heldout"]
+    br = h.get("breadth")
+    rec = v.get("recommendation")
+    if not br or not rec:
+        return []
+    peer = {r["target"]: r for r in br.get("best_peer") or []}
+    pname = br.get("best_peer_name") or "best peer"
+    rows = [
+        {
+            "breadth": pct(r["breadth"]),
+            "score >=": f"{r['threshold']:.0f}",
+            "in: deals (accounts)": f"{r['in']['n']:,} ({r['in']['accounts']:,})",
+            "in: win rate": pct(r["in"]["win_rate"]),
+            "out: deals": f"{r['out']['n']:,}",
+            "out: win rate": pct(r["out"]["win_rate"]),
+            "in/out (95% CI)": _x(r["ratio"], r["ratio_ci_low"], r["ratio_ci_high"]),
+            f"{pname} in/out at the same breadth": _x(peer[r["target"]]["ratio"])
+            + f" ({pct(peer[r['target']]['breadth'])})"
+            if r["target"] in peer
+            else "",
+        }
+        for r in br["icpkit"]
+    ]
+    cur = rec["current"]
+    sh = h.get("sharpness") or {}
+    text = [
+        f"**{ACTIONS.get(rec['action'], rec['action'])}** {rec['message']}",
+        (
+            f"The ICP as drawn (Tiers 1-3) holds {pct(cur['breadth'])} of held-out deals: "
+            f"{_rate_n(cur['in'])} won inside vs {_rate_n(cur['out'])} outside, "
+            f"{_x(cur['ratio'], cur['ratio_ci_low'], cur['ratio_ci_high'])}. Held-out win rate "
+            f"{pct(rec['base_rate'])}: where most deals win, the ratio rises as the ICP widens; "
+            "where most lose, as it narrows."
+        ),
+        "The table ranks the held-out deals by icpkit's score and counts the top share as the ICP "
+        "(scores tie, so each breadth is the nearest score threshold).",
+    ]
+    bt = v.get("accounts_by_tier")
+    if bt:
+        total = sum(x["accounts"] for x in bt.values())
+        names = {
+            "1": "Tier 1",
+            "2": "Tier 2",
+            "3": "Tier 3",
+            "none": "no tier",
+            "excluded": "excluded",
+        }
+        text.append(
+            f"Scored with the ICP learned from all deals, the {total:,} accounts split: "
+            + ", ".join(f"{names[k]} {x['accounts']:,} ({pct(x['share'])})" for k, x in bt.items())
+            + "."
+        )
+    if sh.get("top"):
+        text.append(
+            f"Sharpness, which breadth cannot buy: {sh['top_definition']} won {_rate_n(sh['top'])} vs "
+            f"{_rate_n(sh['bottom'])} for the {sh['bottom_definition']}: "
+            f"{_x(sh['ratio'], sh['ratio_ci_low'], sh['ratio_ci_high'])}."
+        )
+    chart = bars(
+        [
+            (f"top {pct(r['breadth'])} (>= {r['threshold']:.0f})", r["ratio"] or 0.0)
+            for r in br["icpkit"]
+        ],
+        title="Held-out in/out win-rate ratio by ICP breadth (target 3x)",
+        fmt="{:.2f}x",
+    )
+    out = [Block("Breadth and the 3x rule, on held-out deals", text, rows, chart)]
+    val = h.get("value")
+    if val:
+        out.append(
+            Block(
+                "Value capture, on held-out deals",
+                [val["message"]],
+                [
+                    {
+                        "group": r["group"],
+                        "accounts": f"{r['accounts']:,}",
+                        "share of accounts": pct(r["account_share"]),
+                        "won deals": f"{r['won_deals']:,}",
+                        "share of won revenue": pct(r["won_revenue_share"])
+                        if r["won_revenue_share"] is not None
+                        else "n/a",
+                        "share of retained revenue": pct(r["retained_revenue_share"])
+                        if r["retained_revenue_share"] is not None
+                        else "n/a",
+                        "median won deal (n)": (
+                            f"{r['median_won_deal']:,.0f} (n={r['won_deals_with_amount']:,})"
+                            if r["median_won_deal"] is not None
+                            else "n/a"
+                        ),
+                    }
+                    for r in val["groups"]
+                ],
+            )
+        )
+    return out
 
 
 def blocks(v: dict[str, Any]) -> list[Block]:
@@ -117,6 +236,27 @@ def blocks(v: dict[str, Any]) -> list[Block]:
             tiers,
         )
     )
+    mono = h.get("monotonicity")
+    if mono:
+        out.append(
+            Block(
+                "Tier order, on held-out deals",
+                [
+                    ("**Pass.** " if mono["monotone"] else "**Fail.** ") + mono["message"],
+                ],
+                [
+                    {
+                        "group": r["group"],
+                        "deals": r["n"],
+                        "wins": r["wins"],
+                        "win rate": pct(r["win_rate"]),
+                        "95% CI": _ci(r["ci_low"], r["ci_high"]),
+                    }
+                    for r in mono["groups"]
+                ],
+            )
+        )
+    out += _breadth_blocks(v)
     cap = [
         {
             "top of scores": f"top {int(c['top'] * 100)}%",
@@ -181,14 +321,23 @@ def blocks(v: dict[str, Any]) -> list[Block]:
         )
     )
     p = v["peers"]
+    gaps = p.get("gaps") or {}
     out.append(
         Block(
             "Peers on the same split",
-            [p["message"]],
+            [
+                p["message"]
+                + (
+                    f" Every AUC is on the same {p['n']:,} held-out deals ({p['wins']:,} won)."
+                    if p.get("n")
+                    else ""
+                )
+            ],
             [
                 {
                     "model": k,
                     "held-out AUC": _f(a),
+                    "gap to icpkit (95% CI)": _gap(gaps.get(k)),
                     "what": p["models"].get(k, "icpkit's explainable scorecard"),
                 }
                 for k, a in p["auc"].items()
@@ -198,6 +347,7 @@ def blocks(v: dict[str, Any]) -> list[Block]:
                     {
                         "model": "icpkit before vetoes",
                         "held-out AUC": _f(p["icpkit_unvetoed_auc"]),
+                        "gap to icpkit (95% CI)": "",
                         "what": "the same scorecard without disqualifier vetoes (diagnostic)",
                     }
                 ]
@@ -250,6 +400,15 @@ def blocks(v: dict[str, Any]) -> list[Block]:
                         "verdict": lv["verdict"].replace("_", " "),
                     }
                     for lv in sz["levels"]
+                ]
+                + [
+                    {
+                        "level": f"score >= {a['min_score']} (recommended)",
+                        "accounts": a["accounts"],
+                        "share": pct(a["share"]),
+                        "verdict": a["verdict"].replace("_", " "),
+                    }
+                    for a in sz.get("at_scores") or []
                 ],
             )
         )

@@ -8,6 +8,7 @@ team too little to work (too narrow).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,15 +89,35 @@ def unit_warnings(icp: ICP, market: pd.DataFrame, accounts: pd.DataFrame | None)
 
 
 def size_icp(
-    icp: ICP, market: pd.DataFrame, *, accounts: pd.DataFrame | None = None
+    icp: ICP,
+    market: pd.DataFrame,
+    *,
+    accounts: pd.DataFrame | None = None,
+    min_scores: Sequence[int] = (),
 ) -> dict[str, Any]:
     """Count the market accounts in Tier 1, Tiers 1-2 and Tiers 1-3, with a verdict for each.
 
-    The headline verdict is on Tiers 1-3 (the ICP as a whole).
+    The headline verdict is on Tiers 1-3 (the ICP as a whole). ``min_scores``
+    adds the count at each score threshold (not excluded by a disqualifier),
+    e.g. a recommended narrower or wider ICP, in ``at_scores``.
     """
     res = score_accounts(icp, market)
     tier = res.frame["tier"].astype(str).to_numpy()
+    score = res.frame["score"].to_numpy(dtype=float)
     total = int(len(tier))
+    at_scores = []
+    for m in min_scores:
+        count = int(((score >= m) & (tier != "excluded")).sum())
+        code, text = verdict(count, total)
+        at_scores.append(
+            {
+                "min_score": int(m),
+                "accounts": count,
+                "share": round(count / total, 4) if total else None,
+                "verdict": code,
+                "message": text,
+            }
+        )
     levels = []
     for name, tiers in LEVELS.items():
         count = int(np.isin(tier, tiers).sum())
@@ -116,6 +137,7 @@ def size_icp(
     return {
         "market_accounts": total,
         "levels": levels,
+        "at_scores": at_scores,
         "excluded": int((tier == "excluded").sum()),
         "verdict": head["verdict"],
         "message": head["message"],
