@@ -268,6 +268,15 @@ class Training(_Model):
     date_to: str | None = None
 
 
+class ExcludedColumn(_Model):
+    """An account column left out of learning because it looks like the outcome."""
+
+    column: str
+    found_by: Literal["name", "statistics"]
+    reason: str
+    evidence: str
+
+
 class ICP(_Model):
     """The whole ICP file."""
 
@@ -293,6 +302,10 @@ class ICP(_Model):
     voc: dict[str, Any] | None = None
     overrides: list[str] = Field(
         default_factory=list, description="where a person overruled the data"
+    )
+    excluded_columns: list[ExcludedColumn] = Field(
+        default_factory=list,
+        description="account columns left out of learning because they look like the outcome",
     )
 
     @model_validator(mode="after")

@@ -7,13 +7,14 @@ held-out deals can leak into bins, segments, shrinkage or thresholds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import __version__
+from . import __version__, leakage
 from .errors import InsufficientData
 from .features import FeatureSpace, min_support_for
 from .health import HealthResult, compute_health
@@ -164,6 +165,7 @@ def fit_icp(
     routing: Routing | None = None,
     search: bool = True,
     events: pd.DataFrame | None = None,
+    keep_columns: Sequence[str] = (),
 ) -> BuildResult:
     """Learn the tiered ICP, negative ICP, scorecard and statement.
 
@@ -179,8 +181,14 @@ def fit_icp(
         Minimum closed deals behind a criterion; default 30, or 5% of deals for small data.
     search : bool, default True
         Run the multi-condition segment search (validation's null control may switch it off).
+    keep_columns : sequence of str
+        Columns to learn from even when they look like the outcome (known before the deal).
     """
     warnings: list[str] = []
+    # columns that carry the outcome in disguise are dropped before anything is learned
+    accounts, kinds, families, excluded = leakage.guard(
+        accounts, deals, kinds, families, keep=keep_columns, warnings=warnings
+    )
     data = training_frame(accounts, deals)
     n = len(data.won)
     wins = int(data.won.sum())
@@ -376,6 +384,7 @@ def fit_icp(
             c: families.get(c, "firmographic") for c in kinds if c not in ("account_id", "name")
         },
         timing=timing,
+        excluded_columns=excluded,
     )
     return BuildResult(
         icp=icp,
