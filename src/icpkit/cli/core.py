@@ -49,6 +49,7 @@ KeepColumnOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--keep-column",
+        metavar="COLUMN",
         help="learn from this accounts column even if it looks like the outcome (known before the deal); repeatable",
     ),
 ]
