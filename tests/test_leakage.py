@@ -16,7 +16,7 @@ from icpkit import icpfile
 from icpkit.cli import app
 from icpkit.ingest import infer_family, read_table
 from icpkit.ingest.canonical import map_columns
-from icpkit.leakage import MIN_COVERAGE, find_leaks, name_reason
+from icpkit.leakage import MIN_COVERAGE, find_leaks, guard, name_reason
 from icpkit.profile import fit_icp
 from icpkit.sample import generate
 from icpkit.schema import TABLES, ColumnMapping
@@ -201,6 +201,20 @@ def test_an_innocent_name_that_carries_the_outcome_is_found_by_statistics(small)
     assert leak.n == closed and f"n={closed} closed deals" in leak.evidence
     (kept,) = find_leaks(acc, small["deals"], kinds, keep=["Segment Code"])
     assert kept.kept
+
+
+def test_guard_drops_only_what_is_not_kept_and_names_unknown_kept_columns(small):
+    acc = _with_leaks(small)
+    kinds, fams = _meta(acc)
+    warnings: list[str] = []
+    out, k2, f2, excluded = guard(
+        acc, small["deals"], kinds, fams, keep=["Lifecycle Stage", "no_such"], warnings=warnings
+    )
+    assert [e.column for e in excluded] == ["type"]
+    assert "type" not in out.columns and "type" not in k2 and "type" not in f2
+    assert "lifecycle_stage" in out.columns and "lifecycle_stage" in k2
+    assert any("'no_such'" in w for w in warnings)
+    assert "type" in acc.columns  # the caller's frame is untouched
 
 
 def test_numeric_outcome_copy_is_found_by_statistics(small):

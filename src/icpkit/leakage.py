@@ -187,7 +187,8 @@ class Leak:
             parts.append(
                 f"alone it separates won from lost with cross-validated AUC {self.auc:.2f}"
             )
-        return f"{'; '.join(parts)} (n={self.n} closed deals, {self.accounts} accounts)"
+        size = f"n={self.n} closed deals, {self.accounts} accounts"
+        return f"{'; '.join(parts)} ({size})" if parts else size
 
     def to_excluded(self) -> ExcludedColumn:
         return ExcludedColumn(
@@ -264,14 +265,8 @@ def _levels(s: pd.Series, kind: str) -> pd.Series | None:
                 idx = np.clip(np.searchsorted(edges, x[rest], side="right") - 1, 0, len(edges) - 2)
                 out[rest] = [f"{edges[i]:g} to {edges[i + 1]:g}" for i in idx]
         return out
-    return s.map(lambda v: _MISSING if _is_missing(v) else str(v).strip().lower())
-
-
-def _is_missing(v: object) -> bool:
-    try:
-        return bool(pd.isna(v)) or str(v).strip() == ""
-    except (TypeError, ValueError):
-        return False
+    text = s.astype("string").str.strip().str.lower()
+    return text.mask(text.isna() | (text == ""), _MISSING).astype(object)
 
 
 def _upper(k: int, n: int) -> float:
@@ -281,31 +276,56 @@ def _upper(k: int, n: int) -> float:
     return float(stats.beta.ppf(0.95, k + 1, n - k))
 
 
-def _cv_auc(codes: np.ndarray, won: np.ndarray, groups: np.ndarray) -> float | None:
-    """Cross-validated AUC of the target-encoded column, folds grouped by account."""
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import GroupKFold
-
-    n_groups = len(np.unique(groups))
-    if n_groups < _CV_FOLDS:
+def _folds(account: np.ndarray) -> np.ndarray | None:
+    """A fold number per deal: accounts dealt at random (seeded) into folds, so no account
+    is in two folds."""
+    groups, uniq = pd.factorize(account)
+    if len(uniq) < _CV_FOLDS:
         return None
+    order = np.random.default_rng(0).permutation(len(uniq))
+    return (order % _CV_FOLDS)[groups]
+
+
+def _auc(score: np.ndarray, won: np.ndarray) -> float:
+    """Area under the ROC curve (ties count half), from the rank-sum statistic."""
+    ranks = stats.rankdata(score)
+    n1 = int(won.sum())
+    n0 = len(won) - n1
+    return float((ranks[won].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _cv_auc(codes: np.ndarray, won: np.ndarray, folds: np.ndarray) -> float | None:
+    """Cross-validated AUC of the target-encoded column, folds grouped by account."""
     k = int(codes.max()) + 1
     oof = np.empty(len(won), dtype=float)
-    for tr, te in GroupKFold(n_splits=_CV_FOLDS).split(codes, won, groups):
+    for f in range(_CV_FOLDS):
+        te = folds == f
+        tr = ~te
+        if not te.any() or won[tr].all() or not won[tr].any():
+            return None
         wins = np.bincount(codes[tr], weights=won[tr].astype(float), minlength=k)
         seen = np.bincount(codes[tr], minlength=k)
         p0 = float(won[tr].mean())
         oof[te] = ((wins + _PRIOR * p0) / (seen + _PRIOR))[codes[te]]
-    return float(roc_auc_score(won, oof))
+    return _auc(oof, won)
 
 
 def column_stats(
-    column: str, values: pd.Series, kind: str, won: np.ndarray, account: np.ndarray
+    column: str,
+    values: pd.Series,
+    kind: str,
+    won: np.ndarray,
+    account: np.ndarray,
+    folds: np.ndarray | None = None,
 ) -> Leak | None:
-    """One column's figures; the returned Leak has an empty reason (the caller decides)."""
+    """One column's figures; the returned Leak has an empty reason (the caller decides).
+
+    ``folds`` (from ``_folds(account)``) may be passed to share them across columns.
+    """
     labels = _levels(values.reset_index(drop=True), kind)
     if labels is None:
         return None
+    won = np.asarray(won, dtype=bool)
     n, wins = len(won), int(won.sum())
     lost = n - wins
     if n == 0 or wins == 0 or lost == 0:
@@ -316,7 +336,8 @@ def column_stats(
     k = len(uniques)
     lv_n = np.bincount(codes, minlength=k)
     lv_w = np.bincount(codes, weights=won.astype(float), minlength=k).astype(int)
-    lv_acc = pd.Series(account).groupby(codes).nunique().reindex(range(k), fill_value=0).to_numpy()
+    pairs = pd.DataFrame({"code": codes, "account": account}).drop_duplicates()
+    lv_acc = np.bincount(pairs["code"].to_numpy(), minlength=k)
     levels = []
     won_cov = lost_cov = 0
     for j in range(k):
@@ -332,8 +353,10 @@ def column_stats(
                 lost_cov += m - w
         levels.append(lv)
     auc = None
-    if min(wins, lost) >= MIN_AUC_CLASS and k > 1:
-        auc = _cv_auc(codes, won, account)
+    if folds is None:
+        folds = _folds(account)
+    if min(wins, lost) >= MIN_AUC_CLASS and k > 1 and folds is not None:
+        auc = _cv_auc(codes, won, folds)
     return Leak(
         column=column,
         kind="statistics",
@@ -386,13 +409,14 @@ def find_leaks(
     frame = data.frame.reset_index(drop=True)
     won = np.asarray(data.won, dtype=bool)
     account = np.asarray(data.account)
+    folds = _folds(account)
     out: list[Leak] = []
     for col, kind in kinds.items():
         if col in SKIP_COLUMNS or col == "account_id" or col not in accounts.columns:
             continue
         if col not in frame.columns or frame[col].isna().all():
             continue
-        figures = column_stats(col, frame[col], kind, won, account)
+        figures = column_stats(col, frame[col], kind, won, account, folds)
         by_name = name_reason(col, frame[col])
         if by_name is not None:
             leak = figures or Leak(
@@ -431,6 +455,12 @@ def guard(
     leaks = find_leaks(accounts, deals, kinds, keep=keep)
     if warnings is not None:
         warnings.extend(leak.warning() for leak in leaks)
+        known = {normalize_name(c) for c in kinds}
+        warnings.extend(
+            f"--keep-column {c}: the accounts table has no column '{normalize_name(c)}'"
+            for c in dict.fromkeys(keep)
+            if normalize_name(c) not in known
+        )
     drop = [leak.column for leak in leaks if not leak.kept]
     if not drop:
         return accounts, kinds, families, []
