@@ -12,7 +12,7 @@ closed training deals joined to their accounts:
   Stage``, ``lifecyclestage`` and ``LifecycleStage__c`` all match;
 - **by statistics**: a column that nearly determines the outcome (see
   :data:`PURE_SHARE`, :data:`MAX_OTHER_RATE`, :data:`MIN_COVERAGE` and
-  :data:`MAX_AUC`).
+  :data:`LEAK_AUC`).
 
 ``guard`` drops what it finds from the columns ``fit_icp`` learns from, unless
 a person keeps the column (``--keep-column``, or ``accounts: keep: [...]`` in
@@ -129,7 +129,7 @@ MIN_LEVEL_ACCOUNTS = 3
 MIN_COVERAGE = 0.50
 #: Or when the column alone separates won from lost deals with at least this
 #: cross-validated AUC (target-encoded values, folds grouped by account) ...
-MAX_AUC = 0.95
+LEAK_AUC = 0.95
 #: ... measured on at least this many won and this many lost deals.
 MIN_AUC_CLASS = 30
 
@@ -375,7 +375,7 @@ def _determines(s: Leak) -> bool:
     return (
         s.won_coverage >= MIN_COVERAGE
         or s.lost_coverage >= MIN_COVERAGE
-        or (s.auc is not None and s.auc >= MAX_AUC)
+        or (s.auc is not None and s.auc >= LEAK_AUC)
     )
 
 
