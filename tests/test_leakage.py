@@ -175,6 +175,7 @@ def test_keep_column_learns_from_it_and_says_so(builds):
     kept, clean = builds["kept"], builds["clean"].icp
     icp = kept.icp
     assert [e.column for e in icp.excluded_columns] == ["lifecycle_stage"]
+    assert icp.kept_columns == ["type"] and builds["leaky"].icp.kept_columns == []
     assert "type" in _used(icp)
     assert any("column 'type'" in w and "kept because" in w for w in kept.warnings)
     # what the guard prevents: the disguised outcome makes the evidence look stronger
@@ -207,10 +208,10 @@ def test_guard_drops_only_what_is_not_kept_and_names_unknown_kept_columns(small)
     acc = _with_leaks(small)
     kinds, fams = _meta(acc)
     warnings: list[str] = []
-    out, k2, f2, excluded = guard(
+    out, k2, f2, excluded, kept = guard(
         acc, small["deals"], kinds, fams, keep=["Lifecycle Stage", "no_such"], warnings=warnings
     )
-    assert [e.column for e in excluded] == ["type"]
+    assert [e.column for e in excluded] == ["type"] and kept == ["lifecycle_stage"]
     assert "type" not in out.columns and "type" not in k2 and "type" not in f2
     assert "lifecycle_stage" in out.columns and "lifecycle_stage" in k2
     assert any("'no_such'" in w for w in warnings)
@@ -281,10 +282,16 @@ def test_a_column_that_copies_the_outcome_is_always_flagged(n, noise, base):
 # -- real datasets: no false positives -----------------------------------------
 
 
-def test_maven_crm_has_no_leaks():
+def test_maven_crm_has_no_leaks_in_full_or_in_small_samples():
     acc, kinds, _ = read_table("accounts", dataset("maven_crm", "accounts.csv"))
     deals, _, _ = read_table("deals", dataset("maven_crm", "sales_pipeline.csv"))
     assert find_leaks(acc, deals, kinds) == []
+    closed = deals[deals["outcome"] != "open"]
+    r = np.random.default_rng(5)
+    for n in (60, 150, 400):
+        for _ in range(5):
+            sub = closed.iloc[r.choice(len(closed), n, replace=False)]
+            assert find_leaks(acc, sub, kinds) == [], n
 
 
 def test_olist_has_no_leaks_until_fields_known_only_after_signing_are_joined(tmp_path):
@@ -351,6 +358,11 @@ def test_cli_build_excludes_reports_and_keeps_on_request(tmp_path, crm_files):
     icp = icpfile.load(ws / "icp.yaml")
     assert [e.column for e in icp.excluded_columns] == ["lifecycle_stage"]
     assert "type" in _used(icp)
+    r = runner.invoke(app, ["report", *base])
+    assert (
+        "Learned from on request although they look like the outcome: type"
+        in (ws / "report.md").read_text()
+    )
 
 
 def test_mapping_file_keep_reaches_the_build(tmp_path, crm_files):

@@ -307,6 +307,10 @@ class ICP(_Model):
         default_factory=list,
         description="account columns left out of learning because they look like the outcome",
     )
+    kept_columns: list[str] = Field(
+        default_factory=list,
+        description="columns that look like the outcome but were learned from on request (--keep-column)",
+    )
 
     @model_validator(mode="after")
     def _tiers(self) -> ICP:

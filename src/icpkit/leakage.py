@@ -446,11 +446,12 @@ def guard(
     *,
     keep: Sequence[str] = (),
     warnings: list[str] | None = None,
-) -> tuple[pd.DataFrame, dict[str, str], dict[str, str], list[ExcludedColumn]]:
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, str], list[ExcludedColumn], list[str]]:
     """Drop leaking columns before anything is learned.
 
-    Returns the accounts, kinds and families without them, and what was excluded;
-    appends one warning per leak (excluded or kept) to ``warnings``.
+    Returns the accounts, kinds and families without them, what was excluded, and the
+    leaking columns kept on request; appends one warning per leak (excluded or kept)
+    to ``warnings``.
     """
     leaks = find_leaks(accounts, deals, kinds, keep=keep)
     if warnings is not None:
@@ -462,13 +463,15 @@ def guard(
             if normalize_name(c) not in known
         )
     drop = [leak.column for leak in leaks if not leak.kept]
+    kept = [leak.column for leak in leaks if leak.kept]
     if not drop:
-        return accounts, kinds, families, []
+        return accounts, kinds, families, [], kept
     return (
         accounts.drop(columns=drop),
         {c: k for c, k in kinds.items() if c not in drop},
         {c: f for c, f in families.items() if c not in drop},
         [leak.to_excluded() for leak in leaks if not leak.kept],
+        kept,
     )
 
 

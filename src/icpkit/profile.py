@@ -186,7 +186,7 @@ def fit_icp(
     """
     warnings: list[str] = []
     # columns that carry the outcome in disguise are dropped before anything is learned
-    accounts, kinds, families, excluded = leakage.guard(
+    accounts, kinds, families, excluded, kept = leakage.guard(
         accounts, deals, kinds, families, keep=keep_columns, warnings=warnings
     )
     data = training_frame(accounts, deals)
@@ -385,6 +385,7 @@ def fit_icp(
         },
         timing=timing,
         excluded_columns=excluded,
+        kept_columns=kept,
     )
     return BuildResult(
         icp=icp,
