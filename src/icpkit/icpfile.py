@@ -291,6 +291,15 @@ class Training(_Model):
     successes: int | None = Field(default=None, description="deals counted as successes")
 
 
+class ExcludedColumn(_Model):
+    """An account column left out of learning because it looks like the outcome."""
+
+    column: str
+    found_by: Literal["name", "statistics"]
+    reason: str
+    evidence: str
+
+
 class ICP(_Model):
     """The whole ICP file."""
 
@@ -316,6 +325,14 @@ class ICP(_Model):
     voc: dict[str, Any] | None = None
     overrides: list[str] = Field(
         default_factory=list, description="where a person overruled the data"
+    )
+    excluded_columns: list[ExcludedColumn] = Field(
+        default_factory=list,
+        description="account columns left out of learning because they look like the outcome",
+    )
+    kept_columns: list[str] = Field(
+        default_factory=list,
+        description="columns that look like the outcome but were learned from on request (--keep-column)",
     )
 
     @model_validator(mode="after")

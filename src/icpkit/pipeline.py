@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from . import icpfile
+from . import icpfile, leakage
 from .health import HealthResult, compute_health
 from .icpfile import ICP
 from .profile import BuildResult, fit_icp
@@ -107,6 +107,7 @@ def step_build(
     weights: dict[str, float] | None = None,
     min_support: int | None = None,
     churn_source: str = "revenue",
+    keep_columns: Sequence[str] = (),
 ) -> BuildResult:
     """Learn the ICP from the workspace; store segments, health, scores and a new icp.yaml version."""
     if ws.file.exists() and ws.has("accounts") and not ws.has("deals"):
@@ -130,6 +131,7 @@ def step_build(
         extra_health=ret.components if ret else None,
         extra_health_meta=ret.meta if ret else None,
         events=ws.table("events") if ws.has("events") else None,
+        keep_columns=[*keep_columns, *leakage.stored_keep(ws)],
     )
     if ret is not None:
         assert build.icp.health is not None
@@ -234,6 +236,7 @@ def run_all(
     encoding: str | None = None,
     min_support: int | None = None,
     progress: Callable[[str], None] | None = None,
+    keep_columns: Sequence[str] = (),
 ) -> StepResult:
     """``icp run``: ingest, build, report and export, as the step commands do them."""
     from .ingest import ingest
@@ -255,6 +258,7 @@ def run_all(
             weights=weights,
             min_support=min_support,
             churn_source=churn_source_from(out / "icp.yaml"),
+            keep_columns=keep_columns,
         )
         result.warnings.extend(build.warnings)
         for hook in build_hooks():

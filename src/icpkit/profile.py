@@ -7,13 +7,14 @@ held-out deals can leak into bins, segments, shrinkage or thresholds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import __version__
+from . import __version__, leakage
 from .errors import InsufficientData
 from .features import FeatureSpace, min_support_for
 from .health import HealthResult, compute_health
@@ -169,6 +170,7 @@ def fit_icp(
     events: pd.DataFrame | None = None,
     objective: str = "auto",
     max_excluded_share: float = MAX_EXCLUDED_SHARE,
+    keep_columns: Sequence[str] = (),
 ) -> BuildResult:
     """Learn the tiered ICP, negative ICP, scorecard and statement.
 
@@ -192,6 +194,8 @@ def fit_icp(
     max_excluded_share : float, default 0.2
         Most of the book the disqualifiers may veto together; weaker
         disqualifiers stay as warning signs.
+    keep_columns : sequence of str
+        Columns to learn from even when they look like the outcome (known before the deal).
     """
     if objective not in OBJECTIVES:
         raise ValueError(
@@ -204,6 +208,10 @@ def fit_icp(
             f"Got {max_excluded_share!r} instead."
         )
     warnings: list[str] = []
+    # columns that carry the outcome in disguise are dropped before anything is learned
+    accounts, kinds, families, excluded, kept = leakage.guard(
+        accounts, deals, kinds, families, keep=keep_columns, warnings=warnings
+    )
     data = training_frame(accounts, deals)
     n = len(data.won)
     wins = int(data.won.sum())
@@ -445,6 +453,8 @@ def fit_icp(
             c: families.get(c, "firmographic") for c in kinds if c not in ("account_id", "name")
         },
         timing=timing,
+        excluded_columns=excluded,
+        kept_columns=kept,
     )
     for num, out in tier_outcomes(icp, accounts, data, extra_health).items():
         t_ = icp.tier(num)

@@ -397,6 +397,10 @@ OPEN_LABELS = {
 }
 
 
+# workspace meta key: the accounts columns a mapping file keeps (``accounts: keep: [...]``)
+KEEP_META_KEY = "keep_columns"
+
+
 @dataclass
 class ColumnMapping:
     """What a mapping file says about one table."""
@@ -407,3 +411,6 @@ class ColumnMapping:
     outcomes: dict[str, str] = field(default_factory=dict)  # label -> won/lost/open
     list_separator: str | None = None
     list_columns: list[str] = field(default_factory=list)
+    keep: list[str] = field(
+        default_factory=list
+    )  # learn from these even if they look like the outcome

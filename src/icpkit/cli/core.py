@@ -45,6 +45,14 @@ MinSupportOpt = Annotated[
         help="minimum closed deals behind a criterion (default 30, or 5% of deals for small data)",
     ),
 ]
+KeepColumnOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--keep-column",
+        metavar="COLUMN",
+        help="learn from this accounts column even if it looks like the outcome (known before the deal); repeatable",
+    ),
+]
 
 
 def _paths(**kw: Path | None) -> dict[str, Path | None]:
@@ -100,6 +108,7 @@ def register(app: typer.Typer) -> None:
         mapping: MappingOpt = None,
         encoding: EncodingOpt = None,
         min_support: MinSupportOpt = None,
+        keep_column: KeepColumnOpt = None,
     ) -> None:
         """Run the whole chain: ingest, health, patterns, tiered ICP, scores, report.
 
@@ -131,6 +140,7 @@ def register(app: typer.Typer) -> None:
                 encoding=encoding,
                 min_support=min_support,
                 progress=advance,
+                keep_columns=keep_column or (),
             )
         warn_all(result.warnings)
         with Workspace(out_dir, read_only=True) as ws:
@@ -328,7 +338,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @handle_errors
-    def build(workspace: WorkspaceOpt, min_support: MinSupportOpt = None) -> None:
+    def build(
+        workspace: WorkspaceOpt,
+        min_support: MinSupportOpt = None,
+        keep_column: KeepColumnOpt = None,
+    ) -> None:
         """Learn the tiered ICP, negative ICP and scorecard; write icp.yaml, scores.csv, segments.csv, health.csv into the workspace folder.
 
         Example:
@@ -337,7 +351,10 @@ def register(app: typer.Typer) -> None:
         """
         with Workspace(workspace) as ws:
             res = step_build(
-                ws, weights=health_weights_from(workspace / "icp.yaml"), min_support=min_support
+                ws,
+                weights=health_weights_from(workspace / "icp.yaml"),
+                min_support=min_support,
+                keep_columns=keep_column or (),
             )
             files = export_outputs(ws, workspace)
             _summary(ws)

@@ -3,6 +3,7 @@ validate them, and store them in the workspace in one transaction."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ import pandas as pd
 import yaml
 
 from ..errors import InputError, InputErrors
-from ..schema import FAMILIES, TABLES, ColumnMapping, normalize_name
+from ..schema import FAMILIES, KEEP_META_KEY, TABLES, ColumnMapping, normalize_name
 from ..workspace import Workspace, file_sha256
 from .canonical import canonicalize
 from .read import read_frame
@@ -133,7 +134,15 @@ def load_mapping(path: str | Path | None) -> dict[str, ColumnMapping]:
     if not isinstance(data, dict):
         raise InputError("the mapping file must be a mapping of table names", file=str(p))
     out: dict[str, ColumnMapping] = {}
-    allowed = {"columns", "families", "exclude", "outcomes", "list_separator", "list_columns"}
+    allowed = {
+        "columns",
+        "families",
+        "exclude",
+        "outcomes",
+        "list_separator",
+        "list_columns",
+        "keep",
+    }
     for tbl, spec in data.items():
         if tbl not in TABLES:
             raise InputError(
@@ -166,6 +175,7 @@ def load_mapping(path: str | Path | None) -> dict[str, ColumnMapping]:
             outcomes=outcomes,
             list_separator=spec.get("list_separator"),
             list_columns=[normalize_name(x) for x in spec.get("list_columns") or []],
+            keep=[normalize_name(x) for x in spec.get("keep") or []],
         )
     return out
 
@@ -230,6 +240,7 @@ def ingest(
         for k in given:
             result.tables[k] = int(workspace.query(f'SELECT count(*) AS n FROM "{k}"')["n"][0])
         result.warnings.append("inputs unchanged since the last ingest; nothing rewritten")
+        _store_keep(workspace, given, mappings)
         return result
 
     frames: dict[str, pd.DataFrame] = {}
@@ -314,4 +325,15 @@ def ingest(
         families,
         drop_derived=DERIVED_TABLES,
     )
+    _store_keep(workspace, given, mappings)
     return result
+
+
+def _store_keep(
+    workspace: Workspace, given: Mapping[str, Path], mappings: dict[str, ColumnMapping]
+) -> None:
+    """Remember the accounts columns the mapping file keeps (``accounts: keep: [...]``) for the build."""
+    if "accounts" not in given:
+        return
+    keep = mappings.get("accounts", ColumnMapping()).keep
+    workspace.write({}, meta={KEEP_META_KEY: json.dumps(keep)})

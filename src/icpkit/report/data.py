@@ -61,6 +61,7 @@ class ReportData:
     health_as_of: str | None = None
     why_now: list[dict[str, Any]] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
+    excluded_columns: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _records(df: pd.DataFrame, n: int | None = None) -> list[dict[str, Any]]:
@@ -171,6 +172,7 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
         )
         if "why_now" in scores.columns
         else [],
+        excluded_columns=[e.model_dump() for e in icp.excluded_columns],
     )
     for mod in SECTION_PROVIDERS:
         m = optional_module(mod)

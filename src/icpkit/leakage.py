@@ -1,0 +1,486 @@
+"""The leakage guard: account columns that carry the outcome in disguise.
+
+CRM exports record what happened after the sale on the account itself: a
+Salesforce ``Type`` of "Customer - Direct", a HubSpot ``Lifecycle Stage`` of
+"customer", a "Became a Customer Date", the number of won deals. Learned from,
+such a column becomes a perfect Tier 1 and a disqualifier for every prospect,
+and the evidence looks strong. ``find_leaks`` finds them two ways, on the
+closed training deals joined to their accounts:
+
+- **by name**: fields CRMs fill in after (or because) a deal is won
+  (:data:`NAME_RULES`), matched on normalised header names, so ``Lifecycle
+  Stage``, ``lifecyclestage`` and ``LifecycleStage__c`` all match;
+- **by statistics**: a column that nearly determines the outcome (see
+  :data:`PURE_SHARE`, :data:`MAX_OTHER_RATE`, :data:`MIN_COVERAGE` and
+  :data:`LEAK_AUC`).
+
+``guard`` drops what it finds from the columns ``fit_icp`` learns from, unless
+a person keeps the column (``--keep-column``, or ``accounts: keep: [...]`` in
+the mapping file) because it is known before the deal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .features import SKIP_COLUMNS
+from .icpfile import ExcludedColumn
+from .schema import KEEP_META_KEY, normalize_name
+
+if TYPE_CHECKING:
+    from .workspace import Workspace
+
+# -- by name -----------------------------------------------------------------
+
+_LIFECYCLE = "lifecycle"
+
+#: (pattern, reason). A pattern is a regular expression matched in full against the
+#: *compact* column name (normalised, trailing Salesforce ``_c`` and icpkit's ``_src``
+#: removed, then every underscore removed), so ``Became a Customer Date``,
+#: ``became_a_customer_date`` and ``BecameACustomerDate__c`` all read
+#: ``becameacustomerdate``. A reason of ``_LIFECYCLE`` matches only when the column's
+#: values look like relationship stages (customer, prospect, client, ...).
+NAME_RULES: tuple[tuple[str, str], ...] = (
+    # HubSpot
+    (r"(hs)?lifecyclestage", "HubSpot sets the lifecycle stage to 'customer' when a deal is won"),
+    (r"(hs)?leadstatus", "the lead status is updated as the deal progresses and closes"),
+    (
+        r"becamea.*date|hslifecyclestage.*date|(hs)?date(entered|exited).*",
+        "the date the record reached a lifecycle stage exists only once it got there",
+    ),
+    (
+        r"(hs)?(cumulative|latest)?timein.*(stage|lead|customer|opportunity|subscriber|evangelist|qualified|deal).*"
+        r"|(days|time)in(current)?(deal)?stage",
+        "time spent in a stage is known only after the stage is left",
+    ),
+    (
+        r"(numberof|num)?associateddeals|numassociateddeals",
+        "the number of associated deals grows when deals are created and won",
+    ),
+    (
+        r"(hs)?total(revenue|dealvalue)",
+        "HubSpot's total revenue sums the account's closed-won deals",
+    ),
+    (
+        r"(hs)?recentdeal(amount|closedate)|firstdeal(created|closed?)date|firstclosedealdate",
+        "recent and first deal fields are copied from the account's own deals",
+    ),
+    (r"(hs)?daystoclose", "days to close is known only once a deal closes"),
+    (r"(hs)?close(d)?date", "an account's close date is the day it became a customer"),
+    (
+        r"customersince|customerstartdate|firstpurchasedate|(contract|subscription)(start|end|renewal)date"
+        r"|renewaldate|onboarding(date|status)",
+        "exists only for accounts that already bought",
+    ),
+    (
+        r"(numberof)?(won|lost|closed)deals(count)?|lastwondeal.*|(won|lost)dealcount",
+        "counts the account's won or lost deals",
+    ),
+    (
+        r"(current)?(mrr|arr)|lifetimevalue|ltv|customerlifetimevalue",
+        "recurring revenue or lifetime value from the account exists only once it is a customer",
+    ),
+    (r"churn(ed)?(flag|date|reason)?|ischurned", "churn happens only to customers"),
+    # Salesforce
+    (r"customerpriority", "Salesforce's customer priority is set on customer accounts"),
+    (r"active|isactive", "Salesforce's Active field marks current customer accounts"),
+    (r"upsellopportunity", "an upsell opportunity exists only on a customer"),
+    (
+        r"sla|slaexpirationdate|slaserialnumber",
+        "a service level agreement is signed with customers",
+    ),
+    (
+        r"type|accounttype|companytype|customertype|relationship(type)?|(account|company|customer)?status",
+        _LIFECYCLE,
+    ),
+)
+
+_LIFECYCLE_WORDS = re.compile(
+    r"customer|client|prospect|lead|churn|partner|reseller|subscriber|evangelist|opportunity|former"
+)
+_LIFECYCLE_CORE = re.compile(r"customer|client|prospect")
+
+# -- by statistics -------------------------------------------------------------
+
+#: A value (category level, exact number, or numeric decile bin) counts as one-sided when
+#: its *class-balanced* share of one outcome is at least this: the won deals' share of
+#: the value, after weighting won and lost deals equally (at a 50% base rate this is the
+#: plain share; weighting makes it independent of the base rate).
+PURE_SHARE = 0.98
+#: ... and the one-sided 95% upper bound (Clopper-Pearson) of the *other* outcome's rate
+#: among the value's deals is at most this fraction of that outcome's overall rate, so a
+#: handful of deals that happen to all win or all lose is never enough.
+MAX_OTHER_RATE = 0.10
+#: ... and the value has at least max(MIN_LEVEL_DEALS, MIN_LEVEL_SHARE of deals) closed
+#: deals from at least MIN_LEVEL_ACCOUNTS accounts.
+MIN_LEVEL_DEALS = 20
+MIN_LEVEL_SHARE = 0.02
+MIN_LEVEL_ACCOUNTS = 3
+#: A column leaks when its one-sided values hold at least this share of the won deals
+#: (or of the lost deals): most of one outcome is written into the column.
+MIN_COVERAGE = 0.50
+#: Or when the column alone separates won from lost deals with at least this
+#: cross-validated AUC (target-encoded values, folds grouped by account) ...
+LEAK_AUC = 0.95
+#: ... measured on at least this many won and this many lost deals.
+MIN_AUC_CLASS = 30
+
+_MISSING = "(missing)"
+_CV_FOLDS = 5
+_PRIOR = 2.0  # target-encoding pseudo-deals at the base rate
+
+
+@dataclass
+class LevelStats:
+    """Closed deals with one value of a column."""
+
+    value: str
+    n: int
+    wins: int
+    accounts: int
+    side: Literal["won", "lost"] | None = None  # one-sided toward this outcome
+
+    @property
+    def win_rate(self) -> float:
+        return self.wins / self.n if self.n else float("nan")
+
+
+@dataclass
+class Leak:
+    """A column that looks like the outcome."""
+
+    column: str
+    kind: Literal["name", "statistics"]
+    reason: str
+    n: int  # closed deals the figures are computed on
+    wins: int
+    accounts: int
+    auc: float | None = None
+    won_coverage: float = 0.0  # share of won deals in values seen (almost) only on won deals
+    lost_coverage: float = 0.0
+    levels: list[LevelStats] = field(default_factory=list)
+    kept: bool = False
+
+    @property
+    def evidence(self) -> str:
+        """The figures, in words, each with its n."""
+        shown = sorted(self.levels, key=lambda lv: (lv.side is None, -lv.n))[:3]
+        parts = [f"'{lv.value}': won {lv.wins} of {lv.n}" for lv in shown]
+        lost = self.n - self.wins
+        if self.won_coverage:
+            parts.append(
+                f"{self.won_coverage:.0%} of the {self.wins} won deals have a value seen almost only on won deals"
+            )
+        if self.lost_coverage:
+            parts.append(
+                f"{self.lost_coverage:.0%} of the {lost} lost deals have a value seen almost only on lost deals"
+            )
+        if self.auc is not None:
+            parts.append(
+                f"alone it separates won from lost with cross-validated AUC {self.auc:.2f}"
+            )
+        size = f"n={self.n} closed deals, {self.accounts} accounts"
+        return f"{'; '.join(parts)} ({size})" if parts else size
+
+    def to_excluded(self) -> ExcludedColumn:
+        return ExcludedColumn(
+            column=self.column, found_by=self.kind, reason=self.reason, evidence=self.evidence
+        )
+
+    def warning(self) -> str:
+        if self.kept:
+            return (
+                f"column '{self.column}' looks like the outcome ({self.reason}; {self.evidence}): "
+                "kept because you said it is known before the deal"
+            )
+        return (
+            f"column '{self.column}' looks like the outcome ({self.reason}; {self.evidence}): "
+            f"excluded from learning; keep it with --keep-column {self.column} if it is known before the deal"
+        )
+
+
+def compact_name(column: str) -> str:
+    """``"LifecycleStage__c"`` -> ``"lifecyclestage"``: the form :data:`NAME_RULES` match."""
+    n = normalize_name(column)
+    for suffix in ("_src", "_c"):
+        if n.endswith(suffix) and len(n) > len(suffix):
+            n = n[: -len(suffix)]
+    return n.replace("_", "")
+
+
+def name_reason(column: str, values: pd.Series | None = None) -> str | None:
+    """Why a column's name marks it as filled in after the sale, or None."""
+    c = compact_name(column)
+    for pattern, reason in NAME_RULES:
+        if re.fullmatch(pattern, c):
+            if reason != _LIFECYCLE:
+                return reason
+            if values is not None and _looks_like_lifecycle(values):
+                return "its values are relationship stages such as customer and prospect, which change when a deal is won"
+            return None
+    return None
+
+
+def _looks_like_lifecycle(values: pd.Series) -> bool:
+    vals = values.dropna().astype(str).map(normalize_name)
+    vals = vals[vals != ""]
+    if vals.empty:
+        return False
+    hits = vals.str.contains(_LIFECYCLE_WORDS)
+    return bool(vals.str.contains(_LIFECYCLE_CORE).any() and hits.mean() >= 0.5)
+
+
+def _levels(s: pd.Series, kind: str) -> pd.Series | None:
+    """Each deal's value as a label: categories as text, numbers as exact values or decile bins."""
+    if kind == "list":
+        return None
+    if kind in ("num", "int"):
+        x = pd.to_numeric(s, errors="coerce").astype(float)
+        out = pd.Series(_MISSING, index=s.index, dtype=object)
+        known = x.notna()
+        if not known.any():
+            return out
+        counts = x[known].value_counts()
+        if len(counts) <= 10:
+            out[known] = x[known].map(lambda v: f"{v:g}")
+            return out
+        # a value held by many deals (zero revenue, say) is its own level
+        top = counts[counts >= 0.1 * known.sum()].index
+        is_top = known & x.isin(top)
+        out[is_top] = x[is_top].map(lambda v: f"{v:g}")
+        rest = known & ~is_top
+        if rest.any():
+            edges = np.unique(np.nanquantile(x[rest], np.linspace(0, 1, 11)))
+            if len(edges) < 2:
+                out[rest] = x[rest].map(lambda v: f"{v:g}")
+            else:
+                idx = np.clip(np.searchsorted(edges, x[rest], side="right") - 1, 0, len(edges) - 2)
+                out[rest] = [f"{edges[i]:g} to {edges[i + 1]:g}" for i in idx]
+        return out
+    text = s.astype("string").str.strip().str.lower()
+    return text.mask(text.isna() | (text == ""), _MISSING).astype(object)
+
+
+def _upper(k: int, n: int) -> float:
+    """One-sided 95% Clopper-Pearson upper bound of a rate, k of n."""
+    if k >= n:
+        return 1.0
+    return float(stats.beta.ppf(0.95, k + 1, n - k))
+
+
+def _folds(account: np.ndarray) -> np.ndarray | None:
+    """A fold number per deal: accounts dealt at random (seeded) into folds, so no account
+    is in two folds."""
+    groups, uniq = pd.factorize(account)
+    if len(uniq) < _CV_FOLDS:
+        return None
+    order = np.random.default_rng(0).permutation(len(uniq))
+    return (order % _CV_FOLDS)[groups]
+
+
+def _auc(score: np.ndarray, won: np.ndarray) -> float:
+    """Area under the ROC curve (ties count half), from the rank-sum statistic."""
+    ranks = stats.rankdata(score)
+    n1 = int(won.sum())
+    n0 = len(won) - n1
+    return float((ranks[won].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _cv_auc(codes: np.ndarray, won: np.ndarray, folds: np.ndarray) -> float | None:
+    """Cross-validated AUC of the target-encoded column, folds grouped by account."""
+    k = int(codes.max()) + 1
+    oof = np.empty(len(won), dtype=float)
+    for f in range(_CV_FOLDS):
+        te = folds == f
+        tr = ~te
+        if not te.any() or won[tr].all() or not won[tr].any():
+            return None
+        wins = np.bincount(codes[tr], weights=won[tr].astype(float), minlength=k)
+        seen = np.bincount(codes[tr], minlength=k)
+        p0 = float(won[tr].mean())
+        oof[te] = ((wins + _PRIOR * p0) / (seen + _PRIOR))[codes[te]]
+    return _auc(oof, won)
+
+
+def column_stats(
+    column: str,
+    values: pd.Series,
+    kind: str,
+    won: np.ndarray,
+    account: np.ndarray,
+    folds: np.ndarray | None = None,
+) -> Leak | None:
+    """One column's figures; the returned Leak has an empty reason (the caller decides).
+
+    ``folds`` (from ``_folds(account)``) may be passed to share them across columns.
+    """
+    labels = _levels(values.reset_index(drop=True), kind)
+    if labels is None:
+        return None
+    won = np.asarray(won, dtype=bool)
+    n, wins = len(won), int(won.sum())
+    lost = n - wins
+    if n == 0 or wins == 0 or lost == 0:
+        return None
+    p_won, p_lost = wins / n, lost / n
+    min_n = max(MIN_LEVEL_DEALS, int(np.ceil(MIN_LEVEL_SHARE * n)))
+    codes, uniques = pd.factorize(labels.to_numpy())
+    k = len(uniques)
+    lv_n = np.bincount(codes, minlength=k)
+    lv_w = np.bincount(codes, weights=won.astype(float), minlength=k).astype(int)
+    pairs = pd.DataFrame({"code": codes, "account": account}).drop_duplicates()
+    lv_acc = np.bincount(pairs["code"].to_numpy(), minlength=k)
+    levels = []
+    won_cov = lost_cov = 0
+    for j in range(k):
+        w, m = int(lv_w[j]), int(lv_n[j])
+        lv = LevelStats(value=str(uniques[j]), n=m, wins=w, accounts=int(lv_acc[j]))
+        if m >= min_n and lv.accounts >= MIN_LEVEL_ACCOUNTS:
+            share = (w / wins) / (w / wins + (m - w) / lost)
+            if share >= PURE_SHARE and _upper(m - w, m) <= MAX_OTHER_RATE * p_lost:
+                lv.side = "won"
+                won_cov += w
+            elif share <= 1 - PURE_SHARE and _upper(w, m) <= MAX_OTHER_RATE * p_won:
+                lv.side = "lost"
+                lost_cov += m - w
+        levels.append(lv)
+    auc = None
+    if folds is None:
+        folds = _folds(account)
+    if min(wins, lost) >= MIN_AUC_CLASS and k > 1 and folds is not None:
+        auc = _cv_auc(codes, won, folds)
+    return Leak(
+        column=column,
+        kind="statistics",
+        reason="",
+        n=n,
+        wins=wins,
+        accounts=int(pd.unique(account).size),
+        auc=None if auc is None else round(auc, 3),
+        won_coverage=round(won_cov / wins, 3),
+        lost_coverage=round(lost_cov / lost, 3),
+        levels=levels,
+    )
+
+
+def _determines(s: Leak) -> bool:
+    return (
+        s.won_coverage >= MIN_COVERAGE
+        or s.lost_coverage >= MIN_COVERAGE
+        or (s.auc is not None and s.auc >= LEAK_AUC)
+    )
+
+
+def find_leaks(
+    accounts: pd.DataFrame,
+    deals: pd.DataFrame,
+    kinds: dict[str, str],
+    *,
+    keep: Iterable[str] = (),
+) -> list[Leak]:
+    """Account columns that look like the outcome, by name or by statistics.
+
+    Parameters
+    ----------
+    accounts, deals : DataFrame
+        Canonical tables; only closed (won/lost) deals are looked at.
+    kinds : dict
+        Attribute kind per account column; only these columns are checked.
+    keep : iterable of str
+        Columns a person says are known before the deal: still reported, with ``kept=True``.
+
+    Returns
+    -------
+    list of Leak
+        In column order.
+    """
+    from .profile import training_frame
+
+    kept = {normalize_name(c) for c in keep}
+    data = training_frame(accounts, deals)
+    frame = data.frame.reset_index(drop=True)
+    won = np.asarray(data.won, dtype=bool)
+    account = np.asarray(data.account)
+    folds = _folds(account)
+    out: list[Leak] = []
+    for col, kind in kinds.items():
+        if col in SKIP_COLUMNS or col == "account_id" or col not in accounts.columns:
+            continue
+        if col not in frame.columns or frame[col].isna().all():
+            continue
+        figures = column_stats(col, frame[col], kind, won, account, folds)
+        by_name = name_reason(col, frame[col])
+        if by_name is not None:
+            leak = figures or Leak(
+                column=col,
+                kind="name",
+                reason="",
+                n=len(won),
+                wins=int(won.sum()),
+                accounts=int(pd.unique(account).size),
+            )
+            leak.kind, leak.reason = "name", by_name
+        elif figures is not None and _determines(figures):
+            leak = figures
+            leak.reason = "it nearly determines whether the deal was won"
+        else:
+            continue
+        leak.kept = normalize_name(col) in kept
+        out.append(leak)
+    return out
+
+
+def guard(
+    accounts: pd.DataFrame,
+    deals: pd.DataFrame,
+    kinds: dict[str, str],
+    families: dict[str, str],
+    *,
+    keep: Sequence[str] = (),
+    warnings: list[str] | None = None,
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, str], list[ExcludedColumn], list[str]]:
+    """Drop leaking columns before anything is learned.
+
+    Returns the accounts, kinds and families without them, what was excluded, and the
+    leaking columns kept on request; appends one warning per leak (excluded or kept)
+    to ``warnings``.
+    """
+    leaks = find_leaks(accounts, deals, kinds, keep=keep)
+    if warnings is not None:
+        warnings.extend(leak.warning() for leak in leaks)
+        known = {normalize_name(c) for c in kinds}
+        warnings.extend(
+            f"--keep-column {c}: the accounts table has no column '{normalize_name(c)}'"
+            for c in dict.fromkeys(keep)
+            if normalize_name(c) not in known
+        )
+    drop = [leak.column for leak in leaks if not leak.kept]
+    kept = [leak.column for leak in leaks if leak.kept]
+    if not drop:
+        return accounts, kinds, families, [], kept
+    return (
+        accounts.drop(columns=drop),
+        {c: k for c, k in kinds.items() if c not in drop},
+        {c: f for c, f in families.items() if c not in drop},
+        [leak.to_excluded() for leak in leaks if not leak.kept],
+        kept,
+    )
+
+
+# -- kept columns stored in the workspace (from the mapping file) ---------------
+
+
+def stored_keep(ws: Workspace) -> list[str]:
+    """Columns the mapping file (``accounts: keep: [...]``) says to keep."""
+    if not ws.file.exists():
+        return []
+    raw = ws.meta(KEEP_META_KEY)
+    return [str(c) for c in json.loads(raw)] if raw else []
