@@ -186,7 +186,7 @@ def deal_columns(
 def _cycle_days(closed: pd.DataFrame) -> np.ndarray:
     if "created_at" in closed.columns and "closed_at" in closed.columns:
         d = (pd.to_datetime(closed["closed_at"]) - pd.to_datetime(closed["created_at"])).dt.days
-        cyc = d.to_numpy(dtype=float, na_value=np.nan)
+        cyc = np.array(d.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
         cyc[cyc < 0] = np.nan
         return cyc
     return np.full(len(closed), np.nan)
@@ -279,7 +279,9 @@ def deal_patterns(
                 continue  # 'lacks' is the complement of 'has'
             label = cond.label or cond.text()
             if cond.op == "missing":
-                label = f"{spec.attribute} unknown"
+                label = f"{spec.attribute} not recorded"
+            elif cond.op == "other":
+                label = f"{spec.attribute}=other (rarer values pooled)"
             rows.append((spec.attribute, label, assigned[:, j] == b))
     if not rows:
         return ctx
