@@ -251,9 +251,25 @@ def test_deal_column_shadowing_an_account_column_is_skipped_with_a_warning(tmp_p
 def test_column_filled_only_on_won_deals_is_not_a_pattern():
     accounts, deals = _synthetic(seed=5, n_accounts=300)
     deals["contract_tier"] = np.where(deals["outcome"] == "won", "gold", None)
+    deals["close_value"] = np.where(deals["outcome"] == "won", deals["amount"], 0)
     ctx = deal_patterns(deals)
-    assert "only filled on won deals" in ctx.skipped["contract_tier"]
-    assert not any(p.column == "contract_tier" for p in ctx.patterns)
+    assert "filled on won deals only" in ctx.skipped["contract_tier"]
+    assert "empty or 0 on the others" in ctx.skipped["close_value"]
+    assert not any(p.column in ("contract_tier", "close_value") for p in ctx.patterns)
+    assert any(p.column == "amount" for p in ctx.patterns)  # a real amount stays
+
+
+def test_maven_crm_deal_columns():
+    """Maven CRM's pipeline: the close value is 0 on lost deals (recorded after the outcome),
+    the sales agent is not a trait of the deal, and the product barely moves the win rate."""
+    deals, kinds, _ = read_table("deals", dataset("maven_crm", "sales_pipeline.csv"))
+    ctx = deal_patterns(deals, kinds=kinds)
+    assert (ctx.closed_deals, ctx.wins) == (6711, 4238)
+    assert "recorded after the outcome" in ctx.skipped["amount"]
+    assert "who worked the deal" in ctx.skipped["sales_agent"]
+    assert {p.column for p in ctx.patterns} == {"product"}
+    assert not any(p.significant for p in ctx.patterns)
+    assert all(0.9 < p.lift < 1.1 for p in ctx.patterns)
 
 
 def test_without_both_outcomes_there_is_a_warning_and_no_pattern():
@@ -334,5 +350,5 @@ def test_olist_channels_come_out_as_deal_patterns(tmp_path):
     assert paid.lift > 1 and organic.lift > 1
     assert paid.ci_low > email.ci_high and organic.ci_low > email.ci_high
     assert by["source=social"].significant and by["source=social"].lift < 1
-    assert "only filled on won deals" in ctx.skipped["lead_type"]
+    assert "filled on won deals only" in ctx.skipped["lead_type"]
     assert ctx.median_cycle_days is not None and paid.cycle_n == paid.wins

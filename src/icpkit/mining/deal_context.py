@@ -62,7 +62,7 @@ TIER_GROUPS = (
     ("tier 3", ("3",)),
     ("negative ICP", ("excluded", "none")),
 )
-NO_REASON = "(no reason given)"
+PURITY = 0.99  # a column filled on >= 99% won (or lost) deals only was recorded after the outcome
 MAX_REASONS = 12
 
 
@@ -192,12 +192,39 @@ def _cycle_days(closed: pd.DataFrame) -> np.ndarray:
     return np.full(len(closed), np.nan)
 
 
+def _after_outcome(s: pd.Series, kind: str, won: np.ndarray, ms: int) -> str | None:
+    """Why a column looks recorded after the outcome, or None.
+
+    A column filled (non-empty, and non-zero for numbers: a CRM's close value is
+    0 on lost deals) on won deals only, or on lost deals only, says how the deal
+    ended rather than how it came about.
+    """
+    filled = s.notna().to_numpy(dtype=bool, copy=True)
+    if kind == "num":
+        filled &= pd.to_numeric(s, errors="coerce").fillna(0).to_numpy() != 0
+    elif kind == "list":
+        filled &= s.map(lambda v: isinstance(v, (list, tuple, np.ndarray)) and len(v) > 0).to_numpy(
+            dtype=bool
+        )
+    k = int(filled.sum())
+    if k < ms or len(filled) - k < ms:
+        return None
+    share = float(won[filled].mean())
+    empty = "empty or 0" if kind == "num" else "empty"
+    if share >= PURITY:
+        return f"filled on won deals only ({k} deals; {empty} on the others): recorded after the outcome"
+    if share <= 1 - PURITY:
+        return f"filled on lost deals only ({k} deals; {empty} on the others): recorded after the outcome"
+    return None
+
+
 def _level_text(column: str, label: str, lift: float, wins: int, n: int, rate: float) -> str:
     what = label if label else column
-    if lift >= 1:
-        how = f"win {lift:.1f}x as often as the average deal"
-    else:
-        how = f"win {lift:.2f}x as often as the average deal (less often)"
+    how = (
+        f"win {lift:.1f}x as often as the average deal"
+        if lift >= 1
+        else (f"win {lift:.2f}x as often as the average deal")
+    )
     return f"deals with {what} {how} ({wins} of {n} won, {rate:.0%})"
 
 
@@ -255,12 +282,10 @@ def deal_patterns(
             f"deal qualification needs won and lost deals; {n} closed deals, {wins} won"
         )
         return ctx
-    # a column filled only on won (or only on lost) deals was recorded after the outcome
     for col in list(use):
-        known = closed[col].notna().to_numpy()
-        if known.sum() >= ms and (won[known].all() or not won[known].any()):
-            side = "won" if won[known].all() else "lost"
-            skipped[col] = f"only filled on {side} deals: recorded after the outcome"
+        why = _after_outcome(closed[col], use[col], won, ms)
+        if why:
+            skipped[col] = why
             del use[col]
     space = FeatureSpace(min_support=ms).fit(closed, use, {c: "deal" for c in use})
     for col, why in space.skipped.items():
