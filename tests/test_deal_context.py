@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from icpkit.ingest import read_table
+from icpkit.ingest import ingest, read_table
 from icpkit.mining.deal_context import (
     ARTIFACT,
     deal_context_step,
+    deal_like_account_columns,
     deal_patterns,
     lost_reasons,
     section,
@@ -236,8 +237,6 @@ def test_deal_column_shadowing_an_account_column_is_skipped_with_a_warning(tmp_p
     run_all_paths = {"accounts": tmp_path / "a.csv", "deals": tmp_path / "d.csv"}
     accounts.to_csv(run_all_paths["accounts"], index=False)
     deals.to_csv(run_all_paths["deals"], index=False)
-    from icpkit.ingest import ingest
-
     with Workspace(tmp_path / "ws") as ws:
         ingest(ws, run_all_paths)
         warnings = deal_context_step(ws)
@@ -352,3 +351,28 @@ def test_olist_channels_come_out_as_deal_patterns(tmp_path):
     assert by["source=social"].significant and by["source=social"].lift < 1
     assert "filled on won deals only" in ctx.skipped["lead_type"]
     assert ctx.median_cycle_days is not None and paid.cycle_n == paid.wins
+
+
+def test_deal_type_in_the_accounts_file_is_flagged(tmp_path):
+    """The reported failure: a deal type carried on the accounts file (one row per opportunity)
+    reads as a company trait. It is named in a warning with the way to fix it."""
+    accounts, deals = _synthetic(seed=9, n_accounts=300)
+    first = deals.drop_duplicates("account_id", keep="last").set_index("account_id")
+    accounts["type"] = (
+        accounts["account_id"]
+        .map(first["deal_type"])
+        .map({"new_business": "New Business", "existing_customer": "Existing Business"})
+    )
+    accounts["opportunity_stage_note"] = "x"
+    accounts["segment"] = np.where(accounts.index % 2, "new", "mid")  # not only deal types
+    found = deal_like_account_columns(accounts)
+    assert set(found) == {"type", "opportunity_stage_note"}
+    assert "deal types" in found["type"] and "new_business" in found["type"]
+    paths = {"accounts": tmp_path / "a.csv", "deals": tmp_path / "d.csv"}
+    accounts.to_csv(paths["accounts"], index=False)
+    deals.to_csv(paths["deals"], index=False)
+    with Workspace(tmp_path / "ws") as ws:
+        ingest(ws, paths)
+        warnings = deal_context_step(ws)
+    hit = [w for w in warnings if "accounts column 'type'" in w]
+    assert hit and "accounts: {exclude: [type]}" in hit[0]

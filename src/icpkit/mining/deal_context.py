@@ -460,6 +460,67 @@ def lost_reasons(
     return out
 
 
+# -- deal columns in the accounts file ------------------------------------------------
+
+_DEAL_NAME_TOKENS = {"deal", "deals", "opportunity", "opp"}
+_DEAL_NAMES = {
+    "budget_confirmed",
+    "budget_approved",
+    "competitors_involved",
+    "competitor_involved",
+    "new_or_existing",
+    "new_vs_existing",
+    "business_type",
+    "sales_type",
+}
+_DEAL_TYPE_VALUES = {
+    "new",
+    "new_business",
+    "new_customer",
+    "new_logo",
+    "existing",
+    "existing_business",
+    "existing_customer",
+    "renewal",
+    "upsell",
+    "upgrade",
+    "expansion",
+    "cross_sell",
+    "add_on",
+}
+_DEAL_TYPE_MARKERS = ("new", "existing", "renewal", "upsell", "expansion")
+
+
+def deal_like_account_columns(
+    accounts: pd.DataFrame, kinds: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Columns of the accounts file that describe deals, not companies: ``{column: why}``.
+
+    A deal type (new business, existing customer, renewal, upsell) or a column named
+    after the deal or opportunity is the same company's situation in one deal; learned
+    as a company trait it can exclude all new business.
+    """
+    out: dict[str, str] = {}
+    for col in accounts.columns:
+        if col in ("account_id", "name"):
+            continue
+        kind = (kinds or {}).get(col) or _infer_kind(accounts[col])
+        name = normalize_name(col)
+        if _tokens(col) & _DEAL_NAME_TOKENS or name in _DEAL_NAMES:
+            out[col] = "named after the deal"
+            continue
+        if kind not in ("str", "bool"):
+            continue
+        vals = accounts[col].dropna().astype(str).map(normalize_name)
+        levels = set(vals.unique())
+        if len(vals) == 0 or len(levels) < 2:
+            continue
+        inside = vals.isin(_DEAL_TYPE_VALUES).mean()
+        if inside >= 0.8 and any(m in v for v in levels for m in _DEAL_TYPE_MARKERS):
+            out[col] = f"its values are deal types ({', '.join(sorted(levels)[:4])})"
+    return out
+
+
 # -- workspace step ------------------------------------------------------------------
 
 
@@ -494,6 +555,16 @@ def deal_context_step(ws: Workspace, *, min_support: int | None = None) -> list[
             "(source, deal type, product), remove them from the accounts file so they are "
             "not learned as company traits"
         )
+    if ws.has("accounts"):
+        attrs_a = ws.attributes("accounts")
+        akinds = dict(zip(attrs_a["col"], attrs_a["kind"], strict=True))
+        for col, why in deal_like_account_columns(ws.table("accounts"), akinds).items():
+            warnings.append(
+                f"accounts column '{col}' looks like a deal column ({why}): it describes a deal, "
+                "not the company; move it to the deals file (where it is analysed as deal "
+                "qualification) or exclude it from the accounts with a mapping file "
+                f"(`accounts: {{exclude: [{col}]}}`)"
+            )
     if ctx.lost_reasons is not None and scores is None:
         warnings.append("lost reasons are summarised overall only: no scores to split them by tier")
     ws.write({}, artifacts={ARTIFACT: ctx.to_json()})
