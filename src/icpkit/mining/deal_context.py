@@ -72,6 +72,8 @@ class DealPattern:
 
     column: str
     level: str
+    kind: str  # categorical | numeric | flag
+    position: int  # the level's place in its column (numeric bins in ascending order)
     n: int
     wins: int
     win_rate: float
@@ -267,7 +269,8 @@ def deal_patterns(
     p0 = wins / n if n else 0.0
     ms = int(min_support or min_support_for(n))
     cycle = _cycle_days(closed)
-    med_cycle = float(np.nanmedian(cycle)) if np.isfinite(cycle).any() else None
+    won_cycle = cycle[won]
+    med_cycle = float(np.nanmedian(won_cycle)) if np.isfinite(won_cycle).any() else None
     use, skipped = deal_columns(closed, kinds, account_columns=account_columns)
     ctx = DealContext(
         closed_deals=n,
@@ -296,7 +299,7 @@ def deal_patterns(
         if "amount" in closed.columns
         else np.full(n, np.nan)
     )
-    rows: list[tuple[str, str, np.ndarray]] = []
+    rows: list[tuple[str, str, str, int, np.ndarray]] = []
     for j, spec in enumerate(space.specs):
         ctx.columns[spec.attribute] = use.get(spec.attribute, "str")
         for b, cond in enumerate(spec.bins):
@@ -307,20 +310,20 @@ def deal_patterns(
                 label = f"{spec.attribute} not recorded"
             elif cond.op == "other":
                 label = f"{spec.attribute}=other (rarer values pooled)"
-            rows.append((spec.attribute, label, assigned[:, j] == b))
+            rows.append((spec.attribute, label, spec.kind, b, assigned[:, j] == b))
     if not rows:
         return ctx
-    ns = np.array([int(m.sum()) for _, _, m in rows])
-    ws_ = np.array([int(won[m].sum()) for _, _, m in rows])
+    ns = np.array([int(r[-1].sum()) for r in rows])
+    ws_ = np.array([int(won[r[-1]].sum()) for r in rows])
     lo, hi = wilson(ws_, ns)
     kappa = prior_strength(ws_, ns, p0)
     shrunk = shrink(ws_, ns, p0, kappa)
     pv = binom_pvalues(ws_, ns, p0)
     q = bh(pv)
-    for (col, label, m), k, nn, a, b_, s, p, qq in zip(
+    for (col, label, kind, pos, m), k, nn, a, b_, s, p, qq in zip(
         rows, ws_, ns, lo, hi, shrunk, pv, q, strict=True
     ):
-        cyc = cycle[m]
+        cyc = cycle[m & won]
         cyc = cyc[np.isfinite(cyc)]
         amt = amount[m & won]
         amt = amt[np.isfinite(amt)]
@@ -329,6 +332,8 @@ def deal_patterns(
         ctx.patterns.append(
             DealPattern(
                 column=col,
+                kind=kind,
+                position=int(pos),
                 level=label,
                 n=int(nn),
                 wins=int(k),
@@ -614,9 +619,12 @@ def blocks(d: dict[str, Any]) -> list[tuple[str, list[str], list[dict[str, Any]]
             "95% interval": f"{_pct(p['ci_low'])}-{_pct(p['ci_high'])}",
             "lift": f"{p['lift']:.2f}x",
             "q": f"{p['q_value']:.2g}",
-            "median cycle (days)": _days(p["median_cycle_days"]),
+            "median cycle of won deals (days)": _days(p["median_cycle_days"]),
         }
-        for p in sorted(pats, key=lambda p: (p["column"], -p["lift"]))
+        for p in sorted(
+            pats,
+            key=lambda p: (p["column"], p["position"] if p["kind"] == "numeric" else -p["lift"]),
+        )
         if p["significant"] or p["n"] >= d["min_support"]
     ][:40]
     skipped = d.get("skipped") or {}
