@@ -196,7 +196,10 @@ def test_lost_reasons_overall_and_per_tier_on_the_built_workspace(built):
     neg = lost["account_id"].map(tier_of).isin(["none", "excluded"]).sum()
     if neg:
         assert lr["groups"]["negative ICP"]["n"] == neg
-    assert sum(g["n"] for g in lr["groups"].values()) + lr["unscored"] == lr["with_reason"]
+    partition = {k: g for k, g in lr["groups"].items() if k != "negative ICP"}
+    assert sum(g["n"] for g in partition.values()) + lr["unscored"] == lr["with_reason"]
+    for g in partition.values():
+        assert sum(r["count"] for r in g["reasons"]) == g["n"]
 
 
 def test_lost_reason_that_differs_by_tier_is_flagged_with_its_direction():
@@ -221,9 +224,20 @@ def test_lost_reason_that_differs_by_tier_is_flagged_with_its_direction():
     lr = lost_reasons(deals, scores)
     assert lr is not None
     assert lr["groups"]["negative ICP"]["n"] == int(neg.sum())
-    top = lr["differences"][0]
-    assert (top["group"], top["reason"]) == ("negative ICP", "no budget")
-    assert top["share"] > top["rest_share"] and top["q_value"] < 0.001
+    assert lr["differences"][0]["reason"] == "no budget"
+    neg_cell = next(
+        c for c in lr["differences"] if (c["group"], c["reason"]) == ("negative ICP", "no budget")
+    )
+    assert neg_cell["share"] > neg_cell["rest_share"] and neg_cell["q_value"] < 0.001
+    assert neg_cell["n"] == int(neg.sum()) and neg_cell["rest_n"] == int((~neg).sum())
+    for g in ("below tier 3", "excluded"):  # each side of the negative ICP shows it too
+        assert lr["groups"][g]["reasons"][0]["reason"] == "no budget"
+    # tiers 1-3 lose to no budget less often than everyone else
+    assert all(
+        c["share"] < c["rest_share"]
+        for c in lr["differences"]
+        if c["reason"] == "no budget" and c["group"].startswith("tier")
+    )
     assert lr["chi2"]["p_value"] < 0.001
     # no scores: overall only
     alone = lost_reasons(deals)

@@ -56,12 +56,15 @@ _OWNER_TOKENS = {
 }
 _ID_TOKENS = {"id", "ids", "uuid", "url", "email"}
 
+# ICP tiers of the scores table, as groups that partition the scored accounts
 TIER_GROUPS = (
     ("tier 1", ("1",)),
     ("tier 2", ("2",)),
     ("tier 3", ("3",)),
-    ("negative ICP", ("excluded", "none")),
+    ("below tier 3", ("none",)),
+    ("excluded", ("excluded",)),
 )
+NEGATIVE = "negative ICP"  # below tier 3 or excluded, against tiers 1-3
 PURITY = 0.99  # a column filled on >= 99% won (or lost) deals only was recorded after the outcome
 MAX_REASONS = 12
 
@@ -412,31 +415,45 @@ def lost_reasons(
     out["unscored"] = int(group.isna().sum())
     pooled = reasons.where(reasons.isin(keep), "other")
     names = [g for g, _ in TIER_GROUPS if (group == g).any()]
+    negative = group.isin(["below tier 3", "excluded"])
     for g in names:
         out["groups"][g] = {
             "n": int((group == g).sum()),
             "reasons": _share_rows(reasons[group == g], keep),
         }
+    if negative.any():
+        out["groups"][NEGATIVE] = {
+            "n": int(negative.sum()),
+            "reasons": _share_rows(reasons[negative], keep),
+        }
     if len(names) < 2:
         return out
     in_group = group.notna()
     table = pd.crosstab(pooled[in_group], group[in_group]).reindex(columns=names, fill_value=0)
+    icp_side = in_group & ~negative
+    if negative.any() and icp_side.any():
+        neg = pd.crosstab(pooled[in_group], negative[in_group]).reindex(
+            columns=[True, False], fill_value=0
+        )
+        table[NEGATIVE] = neg[True]
     if table.shape[0] >= 2:
-        chi = stats.chi2_contingency(table.to_numpy())
+        chi = stats.chi2_contingency(table[names].to_numpy())
         out["chi2"] = {
             "statistic": round(float(chi.statistic), 3),
             "dof": int(chi.dof),
             "p_value": float(f"{chi.pvalue:.3g}"),
-            "n": int(table.to_numpy().sum()),
+            "n": int(table[names].to_numpy().sum()),
             "min_expected": round(float(chi.expected_freq.min()), 2),
         }
     cells: list[dict[str, Any]] = []
-    total = table.sum(axis=0)
+    total = table[names].sum(axis=0)
     for reason in table.index:
-        for g in names:
+        everyone = int(table.loc[reason, names].sum())
+        for g in [*names, *([NEGATIVE] if NEGATIVE in table.columns else [])]:
+            # each tier against every other scored deal; the negative ICP against tiers 1-3
             a = int(table.loc[reason, g])
-            ng = int(total[g])
-            c = int(table.loc[reason].sum()) - a
+            ng = int(table[g].sum())
+            c = everyone - a
             nr = int(total.sum()) - ng
             if a + c == 0:
                 continue
@@ -663,7 +680,9 @@ def blocks(d: dict[str, Any]) -> list[tuple[str, list[str], list[dict[str, Any]]
                 rows.append(row)
             gtext = [
                 "Share of each lost reason among the lost deals of accounts in each ICP tier "
-                "(tier of the account as scored by the current ICP; negative ICP = excluded or below Tier 3)."
+                "(tier of the account as scored by the current ICP; excluded = a disqualifier applies; "
+                "negative ICP = below Tier 3 or excluded, compared with Tiers 1-3; other groups are "
+                "compared with every other scored deal)."
             ]
             chi = lr.get("chi2")
             if chi:
