@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from icpkit import icpfile, pipeline
 from icpkit.ingest import ingest, read_table
 from icpkit.mining.deal_context import (
     ARTIFACT,
@@ -21,11 +22,12 @@ from icpkit.mining.deal_context import (
 )
 from icpkit.pipeline import run_all
 from icpkit.profile import fit_icp
-from icpkit.report import collect
+from icpkit.report import collect, write_report
 from icpkit.workspace import Workspace
 
 from .conftest import dataset
 
+MODULE = "icpkit.mining.deal_context"
 DEAL_COLUMNS = {"source", "deal_type", "product", "budget_confirmed", "competitors", "amount"}
 
 
@@ -100,11 +102,12 @@ def canonical(synth_files: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame,
 
 @pytest.fixture(scope="session")
 def built(synth_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``icp run`` on the synthetic files, then the deal context step."""
+    """``icp run`` on the synthetic files with the deal qualification hook registered."""
     out = tmp_path_factory.mktemp("dealctx_run")
-    run_all(synth_files, out)
-    with Workspace(out) as ws:
-        deal_context_step(ws)
+    with pytest.MonkeyPatch.context() as mp:
+        if MODULE not in pipeline.HOOK_MODULES:
+            mp.setattr(pipeline, "HOOK_MODULES", (*pipeline.HOOK_MODULES, MODULE))
+        run_all(synth_files, out)
     return out
 
 
@@ -171,6 +174,8 @@ def test_icp_run_keeps_deal_columns_out_and_reports_them_as_deal_qualification(b
         stored = ws.json_artifact(ARTIFACT)
         s = section(ws)
         data = collect(ws)
+    assert stored["min_support"] == icpfile.loads(icp_text).evidence.min_support
+    assert "## Deal qualification" in (built / "report.md").read_text()  # written by icp run
     for col in DEAL_COLUMNS | {"sales_owner"}:
         assert f"attribute: {col}" not in icp_text
         assert not seg["segment"].str.contains(col).any()
@@ -181,6 +186,10 @@ def test_icp_run_keeps_deal_columns_out_and_reports_them_as_deal_qualification(b
     assert "deal_type=existing_customer" in s.markdown and "Lost reasons by ICP tier" in s.markdown
     assert "never ICP criteria" in s.html
     assert any(x.id == "deal-qualification" for x in data.sections)
+    files = write_report(data, built / "report_check")
+    md = files["report.md"].read_text()
+    assert "## Deal qualification" in md and "deals with source=referral win" in md
+    assert 'href="#deal-qualification"' in files["report.html"].read_text()
 
 
 def test_lost_reasons_overall_and_per_tier_on_the_built_workspace(built):

@@ -19,13 +19,16 @@ The result is stored as the workspace artifact ``deal_context`` (JSON) by
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..errors import IcpkitError
 from ..features import FeatureSpace, min_support_for
 from ..schema import normalize_name
 from .stats import bh, binom_pvalues, prior_strength, shrink, wilson
@@ -593,6 +596,24 @@ def deal_context_step(ws: Workspace, *, min_support: int | None = None) -> list[
     return warnings
 
 
+def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[str]:
+    """deal qualification: win rate by deal column, lost reasons per tier
+
+    The ``icp run`` hook: :func:`deal_context_step` with the minimum support of the
+    ICP just built. Returns warnings.
+    """
+    min_support = None
+    text = ws.icp_version()
+    if text is not None:
+        from ..icpfile import loads
+
+        try:
+            min_support = loads(text).evidence.min_support
+        except IcpkitError:
+            min_support = None
+    return deal_context_step(ws, min_support=min_support)
+
+
 # -- report section ------------------------------------------------------------------
 
 ORDER = 40
@@ -698,7 +719,7 @@ def blocks(d: dict[str, Any]) -> list[tuple[str, list[str], list[dict[str, Any]]
                 more = "more" if c["share"] > c["rest_share"] else "less"
                 gtext.append(
                     f"{c['group']}: '{c['reason']}' is {more} common ({_pct(c['share'])}, {c['count']} of {c['n']}) "
-                    f"than in the other tiers ({_pct(c['rest_share'])}, {c['rest_count']} of {c['rest_n']}); Fisher q={c['q_value']:.2g}."
+                    f"than in {'Tiers 1-3' if c['group'] == NEGATIVE else 'the other groups'} ({_pct(c['rest_share'])}, {c['rest_count']} of {c['rest_n']}); Fisher q={c['q_value']:.2g}."
                 )
             if not lr.get("differences"):
                 gtext.append(
