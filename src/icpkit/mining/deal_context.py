@@ -390,14 +390,14 @@ def lost_reasons(
     if "lost_reason" not in deals.columns:
         return None
     lost = deals[deals["outcome"].eq("lost")].reset_index(drop=True)
-    raw = lost["lost_reason"].map(lambda v: None if v is None or pd.isna(v) else str(v).strip())
-    given = raw.notna() & raw.ne("")
+    raw = lost["lost_reason"].astype("string").str.strip()
+    given = (raw.notna() & raw.ne("")).to_numpy(dtype=bool, na_value=False)
     out: dict[str, Any] = {
         "lost_deals": len(lost),
         "with_reason": int(given.sum()),
         "without_reason": int((~given).sum()),
     }
-    reasons = raw[given].reset_index(drop=True)
+    reasons = raw[given].astype(object).reset_index(drop=True)
     if len(reasons) == 0:
         out.update(overall=[], groups={}, differences=[], chi2=None)
         return out
@@ -409,12 +409,17 @@ def lost_reasons(
     out["chi2"] = None
     if scores is None or not {"account_id", "tier"} <= set(scores.columns):
         return out
-    tiers = dict(zip(scores["account_id"].astype(str), scores["tier"].astype(str), strict=False))
+    tiers = (
+        scores.drop_duplicates("account_id")
+        .assign(account_id=lambda f: f["account_id"].astype(str))
+        .set_index("account_id")["tier"]
+        .astype(str)
+    )
     acc = lost.loc[given, "account_id"].astype(str).reset_index(drop=True)
-    tier = acc.map(tiers)
+    tier = pd.Series(tiers.reindex(acc.to_numpy()).to_numpy(), index=acc.index)
     group = pd.Series(pd.NA, index=tier.index, dtype=object)
     for name, values in TIER_GROUPS:
-        group[tier.isin(values)] = name
+        group[tier.isin(values).to_numpy()] = name
     out["unscored"] = int(group.isna().sum())
     pooled = reasons.where(reasons.isin(keep), "other")
     names = [g for g, _ in TIER_GROUPS if (group == g).any()]
@@ -536,11 +541,15 @@ def deal_like_account_columns(
             continue
         if kind not in ("str", "bool"):
             continue
-        vals = accounts[col].dropna().astype(str).map(normalize_name)
-        levels = set(vals.unique())
-        if len(vals) == 0 or len(levels) < 2:
+        counts = accounts[col].dropna().astype(str).value_counts()
+        if len(counts) > 50:
             continue
-        inside = vals.isin(_DEAL_TYPE_VALUES).mean()
+        norm = pd.Series(counts.to_numpy(), index=[normalize_name(v) for v in counts.index])
+        norm = norm.groupby(level=0).sum()
+        levels = set(norm.index)
+        if len(levels) < 2:
+            continue
+        inside = norm[norm.index.isin(list(_DEAL_TYPE_VALUES))].sum() / norm.sum()
         if inside >= 0.8 and any(m in v for v in levels for m in _DEAL_TYPE_MARKERS):
             out[col] = f"its values are deal types ({', '.join(sorted(levels)[:4])})"
     return out
