@@ -399,3 +399,41 @@ def test_deal_type_in_the_accounts_file_is_flagged(tmp_path):
         warnings = deal_context_step(ws)
     hit = [w for w in warnings if "accounts column 'type'" in w]
     assert hit and "accounts: {exclude: [type]}" in hit[0]
+
+
+def test_salesforce_opportunity_export(tmp_path):
+    """A Salesforce opportunity export: Type and LeadSource are deal patterns; Probability,
+    ForecastCategory and FiscalYear follow the stage or the calendar and are left out."""
+    _, deals = _synthetic(seed=13, n_accounts=400)
+    won = deals["outcome"] == "won"
+    sf = pd.DataFrame(
+        {
+            "Id": deals["deal_id"],
+            "AccountId": deals["account_id"],
+            "StageName": np.where(won, "Closed Won", "Closed Lost"),
+            "Type": deals["deal_type"].map(
+                {"new_business": "New Business", "existing_customer": "Existing Business"}
+            ),
+            "LeadSource": deals["source"].str.title(),
+            "Probability": np.where(won, 100, 0),
+            "ForecastCategoryName": np.where(won, "Closed", "Omitted"),
+            "FiscalYear": 2024,
+            "Amount": deals["amount"],
+        }
+    )
+    path = tmp_path / "Opportunity.csv"
+    sf.to_csv(path, index=False)
+    frame, kinds, _ = read_table("deals", path)
+    ctx = deal_patterns(frame, kinds=kinds)
+    assert {p.column for p in ctx.patterns} == {"type", "source", "amount"}
+    by = _by_level(ctx)
+    assert by["type=existing business"].lift > 1 > by["type=new business"].lift
+    assert by["source=referral"].significant and by["source=referral"].lift > 1
+    assert "known only at the end" in ctx.skipped["probability"]
+    assert "known only at the end" in ctx.skipped["forecastcategoryname"]
+    # the same columns under names that say nothing are caught by their values
+    anon = frame.rename(columns={"probability": "p1", "forecastcategoryname": "fc"})
+    skipped = deal_patterns(anon, kinds=None).skipped
+    assert "recorded after the outcome" in skipped["p1"]
+    assert "follow the outcome" in skipped["fc"]
+    assert "period" in ctx.skipped["fiscalyear"]

@@ -58,6 +58,9 @@ _OWNER_TOKENS = {
     "assigned",
 }
 _ID_TOKENS = {"id", "ids", "uuid", "url", "email"}
+_TIME_TOKENS = {"fiscal", "quarter", "year", "month", "week"}
+# set from the pipeline stage or measured over the deal's life: known only at the end
+_STAGE_TOKENS = {"probability", "forecast", "age", "days", "duration", "cycle"}
 
 # ICP tiers of the scores table, as groups that partition the scored accounts
 TIER_GROUPS = (
@@ -176,12 +179,17 @@ def deal_columns(
             continue
         kind = (kinds or {}).get(col) or _infer_kind(deals[col])
         tok = _tokens(col)
+        name = normalize_name(col)
         if kind == "date" or (kind == "str" and _looks_like_dates(deals[col])):
             skipped[col] = "a date, not a trait of the deal"
         elif tok & _OWNER_TOKENS:
             skipped[col] = "who worked the deal, not a trait of the deal"
         elif tok & _ID_TOKENS:
             skipped[col] = "an identifier"
+        elif tok & _TIME_TOKENS or any(w in name for w in ("fiscal", "quarter")):
+            skipped[col] = "a period, not a trait of the deal"
+        elif tok & _STAGE_TOKENS or any(w in name for w in ("probability", "forecast")):
+            skipped[col] = "follows the pipeline stage or the deal's length: known only at the end"
         elif col in account_columns:
             skipped[col] = "also a column of the accounts file: analysed as an account attribute"
         elif kind in ("num", "int", "str", "bool", "list"):
@@ -223,6 +231,35 @@ def _after_outcome(s: pd.Series, kind: str, won: np.ndarray, ms: int) -> str | N
         return f"filled on won deals only ({k} deals; {empty} on the others): recorded after the outcome"
     if share <= 1 - PURITY:
         return f"filled on lost deals only ({k} deals; {empty} on the others): recorded after the outcome"
+    return None
+
+
+def _follows_outcome(s: pd.Series, kind: str, won: np.ndarray, ms: int) -> str | None:
+    """Why a column's values look set by the outcome (a stage, a forecast category), or None.
+
+    Nearly every known value (95%) sits in a level that is won 99% of the time or
+    lost 99% of the time, with both kinds of level present.
+    """
+    if kind == "list":
+        return None
+    known = s.notna().to_numpy(dtype=bool)
+    if known.sum() < ms:
+        return None
+    vals = s[known].astype(str).to_numpy()
+    frame = pd.DataFrame({"v": vals, "w": won[known]})
+    g = frame.groupby("v")["w"].agg(["size", "mean"])
+    if len(g) > 50:
+        return None
+    pure_won = g[(g["mean"] >= PURITY) & (g["size"] >= 5)]
+    pure_lost = g[(g["mean"] <= 1 - PURITY) & (g["size"] >= 5)]
+    if pure_won.empty or pure_lost.empty:
+        return None
+    share = (pure_won["size"].sum() + pure_lost["size"].sum()) / g["size"].sum()
+    if share >= 0.95:
+        return (
+            f"its values follow the outcome ({', '.join(map(str, pure_won.index[:2]))} won, "
+            f"{', '.join(map(str, pure_lost.index[:2]))} lost): recorded after the outcome"
+        )
     return None
 
 
@@ -292,7 +329,9 @@ def deal_patterns(
         )
         return ctx
     for col in list(use):
-        why = _after_outcome(closed[col], use[col], won, ms)
+        why = _after_outcome(closed[col], use[col], won, ms) or _follows_outcome(
+            closed[col], use[col], won, ms
+        )
         if why:
             skipped[col] = why
             del use[col]
