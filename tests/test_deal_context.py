@@ -437,3 +437,19 @@ def test_salesforce_opportunity_export(tmp_path):
     assert "recorded after the outcome" in skipped["p1"]
     assert "follow the outcome" in skipped["fc"]
     assert "period" in ctx.skipped["fiscalyear"]
+
+
+def test_no_section_without_deal_columns(tmp_path):
+    accounts, deals = _synthetic(seed=17, n_accounts=150)
+    deals = deals[["deal_id", "account_id", "outcome", "created_at", "closed_at"]]
+    paths = {"accounts": tmp_path / "a.csv", "deals": tmp_path / "d.csv"}
+    accounts.to_csv(paths["accounts"], index=False)
+    deals.to_csv(paths["deals"], index=False)
+    with Workspace(tmp_path / "ws") as ws:
+        ingest(ws, paths)
+        assert section(ws) is None  # nothing stored yet
+        deal_context_step(ws)
+        stored = ws.json_artifact(ARTIFACT)
+        assert stored["patterns"] == [] and stored["lost_reasons"] is None
+        assert stored["closed_deals"] == len(deals)
+        assert section(ws) is None

@@ -785,8 +785,8 @@ def section(ws: Workspace) -> Section | None:
     from ..report.render import html_table, md_table
 
     d = ws.json_artifact(ARTIFACT)
-    if not d:
-        return None
+    if not d or not (d.get("patterns") or d.get("lost_reasons")):
+        return None  # no deal column beyond ids, dates and the outcome
     html: list[str] = []
     md: list[str] = []
     for heading, text, rows in blocks(d):
