@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 ARTIFACT = "deal_context"
 
-# never deal traits: keys, the outcome itself, dates, and what is only known once lost
+# never deal traits: keys, the outcome itself, its dates, and the reason a deal was lost
 _SKIP = {"deal_id", "account_id", "outcome", "lost_reason", "created_at", "closed_at"}
 # who worked the deal is not a trait of the deal: rep performance is another question
 _OWNER_TOKENS = {
@@ -52,8 +52,6 @@ _OWNER_TOKENS = {
     "bdr",
     "ae",
     "team",
-    "manager",
-    "user",
     "assignee",
     "assigned",
 }
