@@ -23,6 +23,7 @@ SECTION_PROVIDERS = (
     "icpkit.validation.report",
     "icpkit.personas.report",
     "icpkit.voc.report",
+    "icpkit.mining.deal_context",
 )
 
 
