@@ -292,10 +292,10 @@ class Training(_Model):
 
 
 class ExcludedColumn(_Model):
-    """An account column left out of learning because it looks like the outcome."""
+    """An account column left out of learning: it looks like the outcome, or describes a deal."""
 
     column: str
-    found_by: Literal["name", "statistics"]
+    found_by: Literal["name", "statistics", "deal", "objective"]
     reason: str
     evidence: str
 

@@ -288,6 +288,7 @@ def run_all(
 # module that exists provides ``build_hook(ws, paths) -> list[str] | None``
 # (its docstring's first line is the progress label; it returns warnings).
 HOOK_MODULES = (
+    "icpkit.mining.deal_context",
     "icpkit.personas.hooks",
     "icpkit.voc.hooks",
     "icpkit.validation.hooks",

@@ -25,6 +25,7 @@ from .icpfile import (
     Disqualifier,
     Evidence,
     EvidenceSummary,
+    ExcludedColumn,
     Routing,
     SegmentRef,
     Statement,
@@ -34,10 +35,11 @@ from .icpfile import (
     fmt_number,
     now_iso,
 )
+from .mining.deal_context import deal_like_account_columns
 from .mining.segments import Segment, SegmentMiner
 from .mining.segments import Training as TrainingData
 from .mining.stats import bh
-from .schema import FAMILIES
+from .schema import FAMILIES, normalize_name
 from .scoring.fit import ScorecardModel
 from .timing import clean_events, fit_timing
 
@@ -70,7 +72,11 @@ def training_frame(accounts: pd.DataFrame, deals: pd.DataFrame) -> TrainingData:
         if c in closed.columns
     ]
     closed = closed[keep]
-    frame = closed.merge(accounts, on="account_id", how="inner", suffixes=("_deal", ""))
+    # an accounts column named like a deal field (outcome, created_at …) must not replace it
+    clash = [c for c in keep if c not in ("account_id", "amount") and c in accounts.columns]
+    frame = closed.merge(
+        accounts.drop(columns=clash), on="account_id", how="inner", suffixes=("_deal", "")
+    )
     won = frame["outcome"].eq("won").to_numpy()
     amount = pd.to_numeric(
         frame["amount_deal"]
@@ -212,6 +218,24 @@ def fit_icp(
     accounts, kinds, families, excluded, kept = leakage.guard(
         accounts, deals, kinds, families, keep=keep_columns, warnings=warnings
     )
+    # a deal's situation (new business, renewal, a competitor) is not a company trait
+    keep_norm = {normalize_name(c) for c in keep_columns}
+    for col, why in deal_like_account_columns(accounts, kinds).items():
+        if normalize_name(col) in keep_norm:
+            continue
+        kinds = {c: k for c, k in kinds.items() if c != col}
+        excluded.append(
+            ExcludedColumn(
+                column=col,
+                found_by="deal",
+                reason=f"describes a deal, not the company: {why}",
+                evidence="analysed with the deal columns (deal qualification), not as an account trait",
+            )
+        )
+        warnings.append(
+            f"column '{col}' describes a deal, not the company ({why}): not learned as an "
+            f"account trait; keep it with --keep-column {col} if it is a company attribute"
+        )
     data = training_frame(accounts, deals)
     n = len(data.won)
     wins = int(data.won.sum())
@@ -239,10 +263,19 @@ def fit_icp(
 
         leaked = [c for c in kinds if c in _FLAG_COLUMNS]
         kinds = {c: k for c, k in kinds.items() if c not in leaked}
-        warnings.extend(
-            f"column '{c}' is the churn outcome the value objective learns: excluded from learning"
-            for c in leaked
-        )
+        for flag_col in leaked:
+            warnings.append(
+                f"column '{flag_col}' is the churn outcome the value objective learns: "
+                "excluded from learning"
+            )
+            excluded.append(
+                ExcludedColumn(
+                    column=flag_col,
+                    found_by="objective",
+                    reason="the churn outcome the value objective learns",
+                    evidence="a success is a won deal whose customer still pays",
+                )
+            )
     # the deals as the learners see them: a success is a win, or a win that stayed
     target = TrainingData(
         frame=data.frame,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 
 from .. import icpfile
 from ..errors import IcpkitError
 from ..pipeline import attribute_meta, current_icp
+from ..profile import fit_icp
 from ..workspace import Workspace
 from . import to_json, validate
 from .report import ARTIFACT
@@ -51,6 +53,8 @@ def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[st
             previous=previous_icp(ws),
             revenue=ws.table("revenue") if ws.has("revenue") else None,
             min_support=icp.evidence.min_support,
+            # columns kept on purpose stay in every fold's fit
+            fit=functools.partial(fit_icp, keep_columns=icp.kept_columns),
         )
     except (IcpkitError, ValueError) as exc:
         return [f"validation skipped: {exc}"]
