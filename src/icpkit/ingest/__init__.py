@@ -3,6 +3,7 @@ validate them, and store them in the workspace in one transaction."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +237,7 @@ def ingest(
     kinds: dict[str, dict[str, str]] = {}
     families: dict[str, dict[str, str]] = {}
     problems: list[InputError] = []
+    headers: dict[str, dict[str, str]] = {}
     for name, path in given.items():
         mapping = mappings.get(name, ColumnMapping())
         try:
@@ -248,6 +250,7 @@ def ingest(
             continue
         frames[name] = df
         kinds[name] = col_kinds
+        headers[name] = dict(df.attrs.get("source_headers") or {})
         if name in ("accounts", "market"):
             families[name] = _attribute_families(df, col_kinds, mapping)
         result.warnings.extend(w)
@@ -313,5 +316,9 @@ def ingest(
         kinds,
         families,
         drop_derived=DERIVED_TABLES,
+    )
+    known_headers = workspace.json_artifact("source_headers") or {}
+    workspace.write(
+        {}, artifacts={"source_headers": json.dumps({**known_headers, **headers}, sort_keys=True)}
     )
     return result
