@@ -173,9 +173,15 @@ def label(
         first, sep, rest = text.partition(" ")
         if first in _VERBS:
             text = _VERBS[first] + sep + rest
-        elif first == "does" or text.startswith("does not"):
-            text = "do" + text[4:]
+        elif _is_flag(c) and not _custom_label(c):
+            text = "have " + text  # 'have partner program', 'have no partner program'
     return text
+
+
+def _is_flag(c: Condition) -> bool:
+    vals = (c.in_ if c.op == "in" else c.not_in if c.op == "not_in" else None) or []
+    flags = {bool_value(v) for v in vals}
+    return bool(vals) and None not in flags and len(flags) == 1
 
 
 def _label(c: Condition, labels: Mapping[str, str] | None, currency: str) -> str:
@@ -186,10 +192,9 @@ def _label(c: Condition, labels: Mapping[str, str] | None, currency: str) -> str
     op = c.op
     if op in ("in", "not_in"):
         vals = [str(v) for v in ((c.in_ if op == "in" else c.not_in) or [])]
-        flags = [bool_value(v) for v in vals]
-        if vals and all(b is not None for b in flags) and len(set(flags)) == 1:
-            value = bool(flags[0]) if op == "in" else not flags[0]
-            return _flag(a, labels, value)
+        if _is_flag(c):
+            value = bool(bool_value(vals[0]))
+            return _flag(a, labels, value if op == "in" else not value)
         if op == "in" and is_workaround(a):
             return f"currently uses {_values([v.lower() for v in vals])}"
         if op == "in" and is_industry(a):
@@ -221,6 +226,6 @@ def noun_phrase(c: Condition, labels: Mapping[str, str] | None = None, currency:
     if text.endswith(" companies"):
         return text
     first = text.split(" ", 1)[0]
-    if first in ("use", "have", "are", "do", "sell", "is", "has") or text.startswith("do not"):
+    if first in ("use", "have", "are", "do", "sell"):
         return f"companies that {text}"
     return f"companies with {text}"

@@ -39,6 +39,7 @@ TBC = "to be confirmed in interviews"
 MAX_SIGNALS = 5
 MAX_EXCLUDE = 3
 MAX_ALTERNATIVES = 2
+MIN_SIGNAL_LIFT = 1.1  # a signal must raise the win rate by a tenth at least
 WORKAROUND_WORDS = ("solution", "workaround", "current")
 TRAIT_FAMILIES = ("technographic", "behavioral", "trigger", "dmu")
 ORDINALS = ("Second", "Third", "Fourth")
@@ -130,9 +131,11 @@ class _Evidence:
         if self.data is not None and len(self.data.won):
             self.cols = Columns(self.data.frame.reset_index(drop=True))
 
+    fallback_base: float = 0.0
+
     @property
     def base(self) -> float:
-        return self.data.base_rate if self.data is not None else 0.0
+        return self.data.base_rate if self.data is not None else self.fallback_base
 
     def mask(self, groups: list[list[Condition]]) -> np.ndarray | None:
         """Deals meeting any group (all conditions of a group); None when it cannot be evaluated."""
@@ -205,16 +208,24 @@ def _signal(
     if counts is not None:
         dn, dw, _ = counts
         return _Signal(key, c, family, dn, dw, (dw / dn / ev.base) if dn and ev.base else None)
+    exact = [x for x in crits if x.text() == c.text() and x.evidence is not None]
+    holders = [s for s in segs if any(_key(x) == key for x in s.conditions)]
+    if holders and not exact:  # known through the segments it sits in
+        best = max(holders, key=lambda s: s.evidence.n)
+        return _Signal(key, c, family, best.evidence.n, best.evidence.wins, best.evidence.lift)
     n, wins, lift = _stored(c, crits)
-    if not n:  # only known through the segments it sits in
-        holders = [s for s in segs if any(_key(x) == key for x in s.conditions)]
-        if holders:
-            best = max(holders, key=lambda s: s.evidence.n)
-            n, wins, lift = best.evidence.n, best.evidence.wins, best.evidence.lift
     return _Signal(key, c, family, n, wins, lift)
 
 
 # -- the statement -------------------------------------------------------------------
+
+
+def _base_from(tiers: list[Tier]) -> float:
+    """The base win rate implied by recorded evidence (win rate / lift), without the deals."""
+    evs = [c.evidence for t in tiers for cs in t.criteria.values() for c in cs]
+    evs += [s.evidence for t in tiers for s in t.segments]
+    rates = [e.win_rate / e.lift for e in evs if e and e.win_rate and e.lift]
+    return float(np.median(rates)) if rates else 0.0
 
 
 def _groups(segments: list[SegmentRef]) -> list[list[SegmentRef]]:
@@ -407,10 +418,10 @@ def make_statement(
     ``labels`` maps a column to the header it was written with (``ICP.labels``);
     ``currency`` prefixes money amounts.
     """
-    ev = _Evidence(data)
-    base = ev.base
     best = next((t for t in tiers if t.criteria or t.segments), None)
     crits = [c for t in tiers for cs in t.criteria.values() for c in cs]
+    ev = _Evidence(data, fallback_base=_base_from(tiers))
+    base = ev.base
     fam_of: dict[str, str] = dict(families or {})
     for c in crits:
         fam_of.setdefault(c.attribute, c.family)
@@ -443,7 +454,14 @@ def make_statement(
         if not (c.attribute in prim_attrs and c.op not in ("has", "lacks"))
         and not _conflicts([c], prim_list)
     ]
-    for key, cond in merged(list(extra)).items():
+    # each criterion must win more often on its own before values of one attribute are joined
+    positive = [
+        c
+        for c in extra
+        if _signal(_key(c), c, fam_of.get(c.attribute, "firmographic"), ev, crits, []).excess(base)
+        > 0
+    ]
+    for key, cond in merged(positive).items():
         if key not in cands:
             cands[key] = _signal(
                 key, cond, fam_of.get(cond.attribute, "firmographic"), ev, crits, []
@@ -452,7 +470,11 @@ def make_statement(
         ts = _trigger_signal(t, base)
         if ts is not None:
             cands[ts.key] = ts
-    sigs = [s for s in cands.values() if s.n and s.excess(base) > 0]
+    sigs = [
+        s
+        for s in cands.values()
+        if s.n and s.excess(base) > 0 and (s.lift is None or s.lift >= MIN_SIGNAL_LIFT)
+    ]
     sigs.sort(key=lambda s: -s.excess(base))
     sigs, weaker = _drop_weaker_size(sigs, base)
     for s in sigs + weaker:
