@@ -13,7 +13,7 @@ candidate ICPs of their own, rather than merging them into one blurred entity.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +93,7 @@ def _union(conds: list[Condition]) -> Condition:
     return first
 
 
-def merged(conds: list[Condition]) -> dict[str, Condition]:
+def merged(conds: Sequence[Condition]) -> dict[str, Condition]:
     """The union of conditions per signal key, in order of first appearance."""
     by: dict[str, list[Condition]] = {}
     for c in conds:
