@@ -89,6 +89,11 @@ def test_yes_no_columns_read_as_their_header():
         "companies with fewer than 45 employees"
     )
     assert words("AnnualRecurringRevenue") == "annual recurring revenue"
+    assert label(cond("churn_flag", in_=["False"])) == "no churn"
+    assert label(cond("seats", between=(10, 50))) == "10-50 seats"
+    assert noun_phrase(cond("office_location", in_=["United States"])) == (
+        "companies based in United States"
+    )
 
 
 _word = st.text("abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=8).filter(

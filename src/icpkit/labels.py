@@ -43,6 +43,7 @@ MONEY_WORDS = (
     "sales",
 )
 TOOL_WORDS = ("tech", "stack", "technologies", "technographics", "tools", "software", "uses")
+PLACE_WORDS = ("country", "region", "location", "state", "city", "geo", "hq")
 TRUE_WORDS = {"true", "yes", "y", "t"}
 FALSE_WORDS = {"false", "no", "n", "f"}
 _VERBS = {"uses": "use", "has": "have", "is": "are", "does": "do", "sells": "sell"}
@@ -79,6 +80,10 @@ def is_workaround(col: str) -> bool:
     return "workaround" in toks or (
         "current" in toks and any(t in toks for t in ("solution", "tool", "vendor", "system"))
     )
+
+
+def is_place(col: str) -> bool:
+    return any(t in PLACE_WORDS for t in _tokens(col))
 
 
 def is_tools(col: str) -> bool:
@@ -124,6 +129,8 @@ def bool_value(v: str) -> bool | None:
 
 def _flag(col: str, labels: Mapping[str, str] | None, value: bool) -> str:
     name = column_words(col, labels)
+    if name.endswith(" flag"):  # 'churn flag' reads as 'churn'
+        name = name[: -len(" flag")]
     first, _, rest = name.partition(" ")
     if first in ("is", "has", "uses", "does") and rest:
         if value:
@@ -197,6 +204,8 @@ def _label(c: Condition, labels: Mapping[str, str] | None, currency: str) -> str
             return _flag(a, labels, value if op == "in" else not value)
         if op == "in" and is_workaround(a):
             return f"currently uses {_values([v.lower() for v in vals])}"
+        if op == "in" and is_place(a):
+            return f"based in {' or '.join(vals)}"
         if op == "in" and is_industry(a):
             return f"{_values([v.lower() for v in vals])} companies"
         if op == "in":
@@ -208,6 +217,10 @@ def _label(c: Condition, labels: Mapping[str, str] | None, currency: str) -> str
             if lo is None and hi is not None:
                 return f"fewer than {fmt_number(hi)} employees"
             return f"{_range(lo, hi, c=c)} employees"
+        if " " not in name and name.endswith("s") and not is_money(a):  # a count: '10-50 seats'
+            if lo is None and hi is not None:
+                return f"fewer than {fmt_number(hi)} {name}"
+            return f"{_range(lo, hi, c=c)} {name}"
         return f"{name} {_range(lo, hi, currency if is_money(a) else '', c)}"
     if op == "has":
         item = item_words(str(c.has))
@@ -226,6 +239,8 @@ def noun_phrase(c: Condition, labels: Mapping[str, str] | None = None, currency:
     if text.endswith(" companies"):
         return text
     first = text.split(" ", 1)[0]
+    if text.startswith("based in "):
+        return f"companies {text}"
     if first in ("use", "have", "are", "do", "sell"):
         return f"companies that {text}"
     return f"companies with {text}"

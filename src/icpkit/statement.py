@@ -314,8 +314,8 @@ def _entity(
         if c.op == "in" and all(bool_value(v) is not None for v in c.in_ or []):
             continue  # a yes/no column reads as a trait
         text = label(c, labels, currency)
-        if c.op == "in" and c.attribute in ("country", "region", "state", "city"):
-            place.append("in " + text.split(": ", 1)[-1])
+        if text.startswith("based in "):
+            place.append(text)
         else:
             parts.append(text)
         used.append(key)
