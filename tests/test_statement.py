@@ -89,6 +89,7 @@ def test_yes_no_columns_read_as_their_header():
         "companies with fewer than 45 employees"
     )
     assert words("AnnualRecurringRevenue") == "annual recurring revenue"
+    assert words("ANNUAL_REVENUE") == "annual revenue"
     assert label(cond("churn_flag", in_=["False"])) == "no churn"
     assert label(cond("seats", between=(10, 50))) == "10-50 seats"
     assert noun_phrase(cond("office_location", in_=["United States"])) == (
@@ -404,7 +405,9 @@ def sample_build(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("stmt")
     files = write_sample(root / "in")
-    acc = pd.read_csv(files["accounts"]).rename(columns={"current_solution": "Current Solution"})
+    acc = pd.read_csv(files["accounts"]).rename(
+        columns={"current_solution": "Current Solution", "funding_stage": "Funding Stage (VC)"}
+    )
     acc.to_csv(files["accounts"], index=False)
     with Workspace(root / "ws") as ws:
         ingest(ws, {"accounts": files["accounts"], "deals": files["deals"]})
@@ -427,6 +430,8 @@ def test_sample_statement_reads_like_a_person_wrote_it(sample_build):
     assert "logistics" in s.entity and "manufacturing" in s.entity and "employees" in s.entity
     assert "Snowflake" in s.trait
     assert s.workaround == "using spreadsheets"
-    # the header as written in the file is kept, and lands in icp.yaml
+    # the header as written in the file is kept; icp.yaml records those that read differently
     assert headers["accounts"]["current_solution"] == "Current Solution"
-    assert icp.labels == {"current_solution": "Current Solution"}
+    assert headers["accounts"]["funding_stage_vc"] == "Funding Stage (VC)"
+    assert icp.labels == {"funding_stage_vc": "Funding Stage (VC)"}
+    assert "funding stage (VC): " in " ".join(s.recognize + s.more)

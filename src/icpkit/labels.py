@@ -94,6 +94,8 @@ def words(text: str) -> str:
     """A header in words: ``annual_revenue`` -> 'annual revenue', ``ERP System`` -> 'ERP system'."""
     s = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", " ", str(text))  # camelCase
     s = re.sub(r"[_\s]+", " ", s).strip()
+    if s.isupper():  # a header in capitals throughout ('ANNUAL_REVENUE') has no acronyms to keep
+        s = s.lower()
     out = []
     for w in s.split(" "):
         out.append(w if (len(w) > 1 and w.isupper()) else w.lower())

@@ -14,10 +14,11 @@ candidate ICPs of their own, rather than merging them into one blurred entity.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from .icpfile import ICP, Condition, Criterion, Disqualifier, SegmentRef, Statement, Tier
 from .icpfile import fmt_number as fmt
@@ -120,46 +121,69 @@ def merge_conditions(
 # -- evidence on the training deals ------------------------------------------------
 
 
-@dataclass
 class _Evidence:
-    """Counts for a set of accounts, evaluated on the training deals when it can be."""
+    """Counts for a set of accounts, evaluated on the training deals when it can be.
 
-    data: TrainingData | None
-    cols: Columns | None = field(init=False, default=None)
+    Conditions test account attributes, so they are evaluated once per account
+    (not per deal) and the account's closed deals, wins and won amount are
+    summed over the accounts that match.
+    """
 
-    def __post_init__(self) -> None:
-        if self.data is not None and len(self.data.won):
-            self.cols = Columns(self.data.frame.reset_index(drop=True))
-
-    fallback_base: float = 0.0
+    def __init__(
+        self,
+        data: TrainingData | None,
+        fallback_base: float = 0.0,
+        attributes: set[str] | None = None,
+    ) -> None:
+        self.data = data
+        self.fallback_base = fallback_base
+        self.cols: Columns | None = None
+        self._masks: dict[str, np.ndarray] = {}
+        if data is None or not len(data.won):
+            return
+        codes, _ = pd.factorize(data.account)
+        _, first = np.unique(codes, return_index=True)
+        used = [c for c in data.frame.columns if attributes is None or c in attributes]
+        self.attributes = set(used)
+        self.cols = Columns(data.frame[used].iloc[first].reset_index(drop=True))
+        won = data.won.astype(bool)
+        amount = np.where(won & ~np.isnan(data.amount), data.amount, 0.0)
+        k = len(first)
+        self.deals = np.bincount(codes, minlength=k)
+        self.wins = np.bincount(codes, weights=won.astype(float), minlength=k).round().astype(int)
+        self.won_amount = np.bincount(codes, weights=amount, minlength=k)
 
     @property
     def base(self) -> float:
         return self.data.base_rate if self.data is not None else self.fallback_base
 
+    def _one(self, c: Condition) -> np.ndarray:
+        key = repr(c.model_dump(exclude={"label"}))
+        if key not in self._masks:
+            assert self.cols is not None
+            self._masks[key] = evaluate(c, self.cols)
+        return self._masks[key]
+
     def mask(self, groups: list[list[Condition]]) -> np.ndarray | None:
-        """Deals meeting any group (all conditions of a group); None when it cannot be evaluated."""
-        if self.cols is None or self.data is None or not groups:
+        """Accounts meeting any group (all conditions of a group); None when it cannot be evaluated."""
+        if self.cols is None or not groups:
             return None
-        cols = set(self.data.frame.columns)
-        if any(c.attribute not in cols for g in groups for c in g):
+        if any(c.attribute not in self.attributes for g in groups for c in g):
             return None
         out = np.zeros(self.cols.n, dtype=bool)
         for g in groups:
             m = np.ones(self.cols.n, dtype=bool)
             for c in g:
-                m &= evaluate(c, self.cols)
+                m &= self._one(c)
             out |= m
         return out
 
     def counts(self, groups: list[list[Condition]]) -> tuple[int, int, float] | None:
-        """(deals, wins, won amount) of the deals meeting any group."""
+        """(closed deals, wins, won amount) of the accounts meeting any group."""
         m = self.mask(groups)
-        if m is None or self.data is None:
+        if m is None:
             return None
-        w = m & self.data.won
-        amt = self.data.amount[w]
-        return int(m.sum()), int(w.sum()), float(np.nansum(amt)) if len(amt) else 0.0
+        return int(self.deals[m].sum()), int(self.wins[m].sum()), float(self.won_amount[m].sum())
 
 
 @dataclass
@@ -420,7 +444,9 @@ def make_statement(
     """
     best = next((t for t in tiers if t.criteria or t.segments), None)
     crits = [c for t in tiers for cs in t.criteria.values() for c in cs]
-    ev = _Evidence(data, fallback_base=_base_from(tiers))
+    used = {c.attribute for c in crits} | {d.attribute for d in disq}
+    used |= {c.attribute for t in tiers for sg in t.segments for c in sg.conditions}
+    ev = _Evidence(data, fallback_base=_base_from(tiers), attributes=used)
     base = ev.base
     fam_of: dict[str, str] = dict(families or {})
     for c in crits:
@@ -582,9 +608,17 @@ def make_statement(
 
 
 def restate(icp: ICP, data: TrainingData | None, labels: Mapping[str, str] | None = None) -> ICP:
-    """Record the source headers in ``icp.labels`` and write the statement with them."""
-    if labels:
-        icp.labels = {k: v for k, v in labels.items() if k in icp.attributes and k != v}
+    """Record the source headers in ``icp.labels`` and write the statement with them.
+
+    Headers that only differ from the column name by case and underscores read
+    the same, so an ICP without other headers keeps the statement it has.
+    """
+    if labels is not None:
+        icp.labels = {
+            k: v for k, v in labels.items() if k in icp.attributes and words(v) != words(k)
+        }
+        if not icp.labels:
+            return icp
     icp.statement = make_statement(
         icp.tiers,
         icp.disqualifiers,
