@@ -80,6 +80,10 @@ def test_yes_no_columns_read_as_their_header():
     heads = {"erp_system": "ERP System", "num_locations": "# of Locations"}
     assert label(cond("erp_system", in_=["sap"]), heads) == "ERP system: sap"
     assert label(cond("num_locations", between=(3, None)), heads) == "# of locations 3+"
+    # canonical columns read as the user named them too
+    assert label(cond("annual_revenue", between=(1e6, None)), {"annual_revenue": "Revenue"}) == (
+        "revenue $1M+"
+    )
     assert (
         noun_phrase(cond("partner_program", in_=["true"])) == "companies that have partner program"
     )

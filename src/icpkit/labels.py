@@ -103,11 +103,11 @@ def words(text: str) -> str:
 
 
 def column_words(col: str, labels: Mapping[str, str] | None = None) -> str:
-    """How to name a column in a sentence: canonical words, else the source header in words."""
-    if col in CANONICAL_WORDS:
-        return CANONICAL_WORDS[col]
-    header = (labels or {}).get(col) or col
-    return words(header) or col
+    """How to name a column in a sentence: the source header in words, else the column's."""
+    header = (labels or {}).get(col)
+    if header and words(header):
+        return words(header)
+    return CANONICAL_WORDS.get(col) or words(col) or col
 
 
 def item_words(item: str) -> str:
@@ -182,8 +182,12 @@ def label(
         first, sep, rest = text.partition(" ")
         if first in _VERBS:
             text = _VERBS[first] + sep + rest
-        elif _is_flag(c) and not _custom_label(c):
+        elif _custom_label(c) or text.startswith("based in ") or text.endswith(" companies"):
+            pass
+        elif _is_flag(c):
             text = "have " + text  # 'have partner program', 'have no partner program'
+        elif c.op in ("in", "not_in"):
+            text = "have " + text.replace(": ", " ", 1)  # 'have origin organic search'
     return text
 
 
