@@ -515,6 +515,9 @@ def make_statement(
     wa_key = _workaround_key(pool) or _workaround_key({s.key: s.cond for s in sigs})
     skip = dropped | ({wa_key} if wa_key else set())
     entity_conds = {k: c for k, c in pool.items() if not _is_trait(c, fam_of)}
+    if dropped & set(entity_conds):  # the size view kept among the signals sizes the entity
+        kept = next(s for s in sigs if s.cond.op == "between" and is_size(s.cond.attribute))
+        entity_conds.setdefault(kept.key, kept.cond)
     entity, _used = _entity(entity_conds, fam_of, skip, labels, currency)
     if entity == "companies" and not prim_conds and not sigs:
         entity = "B2B companies (no firmographic pattern passed the evidence bar)"
