@@ -439,3 +439,29 @@ def test_sample_statement_reads_like_a_person_wrote_it(sample_build):
     assert headers["accounts"]["funding_stage_vc"] == "Funding Stage (VC)"
     assert icp.labels == {"funding_stage_vc": "Funding Stage (VC)"}
     assert "funding stage (VC): " in " ".join(s.recognize + s.more)
+
+
+def test_ingest_keeps_source_headers_across_a_partial_reingest(small_crm, tmp_path):
+    from icpkit.ingest import ingest
+    from icpkit.statement import source_headers
+    from icpkit.workspace import Workspace
+
+    acc = pd.read_csv(small_crm["accounts"]).rename(
+        columns={"industry": "Sector", "employees": "Employee Count"}
+    )
+    acc["Partner Program?"] = np.arange(len(acc)) % 2 == 0
+    acc.to_csv(small_crm["accounts"], index=False)
+    with Workspace(tmp_path / "ws") as ws:
+        ingest(ws, small_crm)
+        first = source_headers(ws)
+        assert first["industry"] == "Sector" and first["employees"] == "Employee Count"
+        assert first["partner_program"] == "Partner Program?"
+        deals = pd.read_csv(small_crm["deals"])
+        deals.rename(columns={"amount": "Close Value"}).iloc[:-1].to_csv(
+            tmp_path / "deals2.csv", index=False
+        )
+        ingest(ws, {"deals": tmp_path / "deals2.csv"})
+        assert source_headers(ws) == first  # the accounts' headers survive
+        assert source_headers(ws, "deals")["amount"] == "Close Value"
+    flag = cond("partner_program", in_=["false"])
+    assert label(flag, first) == "no partner program"

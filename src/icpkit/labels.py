@@ -93,7 +93,7 @@ def is_tools(col: str) -> bool:
 def words(text: str) -> str:
     """A header in words: ``annual_revenue`` -> 'annual revenue', ``ERP System`` -> 'ERP system'."""
     s = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", " ", str(text))  # camelCase
-    s = re.sub(r"[_\s]+", " ", s).strip()
+    s = re.sub(r"[_\s]+", " ", s).strip().rstrip("?:.").strip()
     if s.isupper():  # a header in capitals throughout ('ANNUAL_REVENUE') has no acronyms to keep
         s = s.lower()
     out = []
