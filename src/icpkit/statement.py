@@ -268,25 +268,33 @@ def _groups(segments: list[SegmentRef]) -> list[list[SegmentRef]]:
 
 
 def _same_icp(
-    prim: dict[str, Condition], g: list[SegmentRef], ev: _Evidence, alpha: float = 0.05
+    prim: dict[str, Condition],
+    prim_segs: list[SegmentRef],
+    g: list[SegmentRef],
+    ev: _Evidence,
+    alpha: float = 0.05,
 ) -> dict[str, Condition] | None:
     """The primary conditions widened to ``g``'s values when ``g`` is the same ICP, else None.
 
-    ``g`` conflicts with the primary group on some attribute (another industry,
-    say). Its accounts are the same ICP when they convert as well under the
-    primary group's other conditions: the swapped profile wins clearly more
-    often than the base rate and not significantly less often than the
-    primary (Fisher's exact test). Without the deals to test it, they stay apart.
+    ``g`` conflicts with the primary group on some category (another industry,
+    say). Its accounts are the same ICP when they convert as well in the
+    primary group's own segments with that category swapped: the swapped
+    segments win clearly more often than the base rate (half the primary's
+    uplift at least) and not significantly less often than the primary's
+    (one-sided Fisher's exact test at ``alpha``). Without the deals to test it,
+    they stay apart.
     """
     from scipy.stats import fisher_exact
 
     theirs = merged([c for s in g for c in s.conditions])
-    clash = {c.attribute for c in theirs.values() if _conflicts([c], list(prim.values()))}
-    rest = [c for c in prim.values() if c.attribute not in clash]
-    mine = [c for c in prim.values() if c.attribute in clash]
-    other = [c for c in theirs.values() if c.attribute in clash]
-    a = ev.counts([mine + rest])
-    b = ev.counts([other + rest])
+    clashing = [c for c in theirs.values() if _conflicts([c], list(prim.values()))]
+    if not clashing or any(c.op != "in" for c in clashing):
+        return None
+    swap = {c.attribute: c for c in clashing}
+    mine = [s.conditions for s in prim_segs]
+    swapped = [[swap.get(c.attribute, c) for c in conds] for conds in mine]
+    a = ev.counts(mine)
+    b = ev.counts(swapped)
     if a is None or b is None or not a[0] or b[0] < 10:
         return None
     (na, wa, _), (nb, wb, _) = a, b
@@ -297,7 +305,7 @@ def _same_icp(
     if p < alpha:
         return None
     out = dict(prim)
-    for c in other:
+    for c in clashing:
         key = _key(c)
         out[key] = _union([out[key], c]) if key in out else c
     return out
@@ -459,7 +467,7 @@ def make_statement(
     prim_conds = merged([c for s in primary for c in s.conditions])
     others = []
     for value, g in ranked[1:]:
-        widened = _same_icp(prim_conds, g, ev)
+        widened = _same_icp(prim_conds, primary, g, ev)
         if widened is not None:  # the same kind of company in another industry: one ICP
             prim_conds = widened
         else:
