@@ -273,8 +273,12 @@ class Statement(_Model):
     pain: str
     workaround: str
     budget: str
-    recognize: list[str] = Field(default_factory=list)
+    recognize: list[str] = Field(default_factory=list, description="the 3-5 strongest signals")
+    more: list[str] = Field(default_factory=list, description="further signals, weaker")
     exclude: list[str] = Field(default_factory=list)
+    alternatives: list[str] = Field(
+        default_factory=list, description="other candidate ICPs the best tier splits into"
+    )
     persona: str = "to be confirmed in interviews"
 
 
@@ -317,6 +321,9 @@ class ICP(_Model):
     scorecard: Scorecard
     attributes: dict[str, str] = Field(
         default_factory=dict, description="attribute -> family, as found in the training data"
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="attribute -> column header as written in the source"
     )
     health: dict[str, Any] | None = None
     training: Training | None = None

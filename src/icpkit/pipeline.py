@@ -18,6 +18,7 @@ from .icpfile import ICP
 from .profile import BuildResult, fit_icp
 from .retention import RetentionResult, compute_retention
 from .scoring.scorer import ScoreResult, score_accounts
+from .statement import restate, source_headers
 from .timing import score_timing
 from .workspace import Workspace
 
@@ -141,6 +142,7 @@ def step_build(
             f"health: {c['accounts']} account(s) disagree ({c['sources']}); {c['winner']}"
             for c in ret.conflicts
         )
+    restate(build.icp, build.training, source_headers(ws))  # readable labels from the headers
     events = ws.table("events") if ws.has("events") else None
     scored = score_with_timing(build.icp, accounts, events, as_of=data_as_of(ws))
     text = icpfile.dumps(build.icp)

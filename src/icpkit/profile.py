@@ -28,11 +28,9 @@ from .icpfile import (
     ExcludedColumn,
     Routing,
     SegmentRef,
-    Statement,
     Tier,
     TierOutcomes,
     Training,
-    fmt_number,
     now_iso,
 )
 from .mining.deal_context import deal_like_account_columns
@@ -41,6 +39,7 @@ from .mining.segments import Training as TrainingData
 from .mining.stats import bh
 from .schema import FAMILIES, normalize_name
 from .scoring.fit import ScorecardModel
+from .statement import make_statement
 from .timing import clean_events, fit_timing
 
 TIER_NAMES = {1: "Perfect fit", 2: "Good fit", 3: "Acceptable fit"}
@@ -730,157 +729,6 @@ def tier_outcomes(
             nrr=nrr,
             median_cycle_days=round(float(np.median(cyc)), 1) if len(cyc) else None,
         )
-    return out
-
-
-def make_statement(
-    tiers: list[Tier],
-    disq: list[Disqualifier],
-    data: TrainingData,
-    strength: str,
-    timing: dict | None = None,
-    families: dict[str, str] | None = None,
-) -> Statement:
-    """Fill the ICP statement template from the criteria; unfilled slots say so."""
-    best = next((t for t in tiers if t.criteria or t.segments), None)
-    by_family: dict[str, list[Criterion]] = {}
-    for t in tiers:
-        for fam, cs in t.criteria.items():
-            by_family.setdefault(fam, []).extend(cs)
-    fam_of = dict(families or {})
-    for cs in by_family.values():
-        for c in cs:
-            fam_of.setdefault(c.attribute, c.family)
-    # what the best tier's segments have in common, attribute by attribute
-    merged = merge_conditions(
-        [c for s in (best.segments[:5] if best else []) for c in s.conditions]
-    )
-    for cs in best.criteria.values() if best else []:
-        for c in cs:
-            merged.setdefault(c.attribute, c.text())
-    by_fam_text: dict[str, list[str]] = {}
-    for attr, text in merged.items():
-        by_fam_text.setdefault(fam_of.get(attr, "firmographic"), []).append(text)
-    firmo = by_fam_text.get("firmographic", [])[:4] or [
-        c.text() for c in by_family.get("firmographic", [])[:2]
-    ]
-    workaround_attr = next(
-        (a for a in merged if any(w in a for w in ("solution", "workaround", "current"))), None
-    )
-    workaround = None
-    if workaround_attr:
-        workaround = "using " + merged[workaround_attr].split(": ", 1)[-1]
-    trait = [
-        t
-        for fam in ("technographic", "behavioral", "trigger", "dmu")
-        for t in by_fam_text.get(fam, [])[:3]
-        if not (workaround_attr and t == merged[workaround_attr])
-    ] or [c.text() for fam in ("technographic", "behavioral") for c in by_family.get(fam, [])[:2]]
-    entity = (
-        ("companies with " + ", ".join(firmo))
-        if firmo
-        else "B2B companies (no firmographic pattern passed the evidence bar)"
-    )
-    trait_s = ", ".join(trait) if trait else f"[{TBC}]"
-    won_amt = data.amount[data.won]
-    won_amt = won_amt[~np.isnan(won_amt)]
-    budget = (
-        f"a typical deal of {fmt_number(float(np.median(won_amt)))} (median of {len(won_amt)} won deals)"
-        if len(won_amt) >= 5
-        else f"[budget: {TBC}]"
-    )
-    recognize = [
-        f"{s.text()} (Tier {t.tier} segment, win rate {s.evidence.win_rate:.0%}, lift {s.evidence.lift:.1f}x, n={s.evidence.n})"
-        for t in tiers[:1]
-        for s in t.segments[:3]
-        if s.evidence.win_rate is not None and s.evidence.lift
-    ] + [
-        f"{c.text()} (Tier {t.tier}, lift {c.evidence.lift:.1f}x, n={c.evidence.n})"
-        for t in tiers
-        for cs in t.criteria.values()
-        for c in cs
-        if c.evidence and c.evidence.lift
-    ][:6]
-    for t in (timing or {}).get("triggers", [])[:3]:
-        ev = t["evidence"]
-        recognize.append(
-            f"{t['type'].replace('_', ' ')} within {t['window_days']} days before the deal (timing, lift {ev['lift']:.1f}x, n={ev['n']})"
-        )
-    exclude = [f"{d.text()} — {d.reason}" for d in disq if d.enabled][:8]
-    persona = TBC
-    pain = f"[pain: {TBC}]"
-    wa = workaround or f"[workaround: {TBC}]"
-    excl = (
-        "; ".join(exclude) if exclude else "nothing yet (no disqualifier passed the evidence bar)"
-    )
-    if strength == "none":
-        text = (
-            "ICP: not supported by the data yet — no attribute in these accounts separates won from lost deals. "
-            f"Entity, trait, pain, workaround and budget are {TBC}. We deliberately exclude: {excl}. Primary persona: {persona}."
-        )
-        return Statement(
-            text=text,
-            entity="no data-backed segment yet",
-            trait=TBC,
-            pain=pain,
-            workaround=wa,
-            budget=budget,
-            recognize=recognize,
-            exclude=exclude,
-            persona=persona,
-        )
-    hedge = " (weak evidence: a hypothesis to test)" if strength == "weak" else ""
-    text = (
-        f"ICP{hedge}: {entity} that {trait_s}, experiencing {pain}, currently {wa}, with {budget}. "
-        f"We recognize a fit by: {'; '.join(recognize) if recognize else 'no attribute passed the evidence bar'}. "
-        f"We deliberately exclude: {excl}. Primary persona: {persona}."
-    )
-    return Statement(
-        text=text,
-        entity=entity,
-        trait=trait_s,
-        pain=pain,
-        workaround=wa,
-        budget=budget,
-        recognize=recognize,
-        exclude=exclude,
-        persona=persona,
-    )
-
-
-def merge_conditions(conds: list[Condition]) -> dict[str, str]:
-    """Readable union per attribute: categories joined with 'or', ranges widened, items listed."""
-    cats: dict[str, list[str]] = {}
-    ranges: dict[str, list[float | None]] = {}
-    items: dict[str, list[str]] = {}
-    order: list[str] = []
-    for c in conds:
-        if c.attribute not in order:
-            order.append(c.attribute)
-        if c.op == "in":
-            cats.setdefault(c.attribute, [])
-            cats[c.attribute] += [v for v in c.in_ or [] if v not in cats[c.attribute]]
-        elif c.op == "between" and c.between:
-            lo, hi = c.between
-            cur = ranges.get(c.attribute)
-            if cur is None:
-                ranges[c.attribute] = [lo, hi]
-            else:
-                cur[0] = None if lo is None or cur[0] is None else min(cur[0], lo)
-                cur[1] = None if hi is None or cur[1] is None else max(cur[1], hi)
-        elif c.op == "has" and c.has:
-            items.setdefault(c.attribute, [])
-            if c.has not in items[c.attribute]:
-                items[c.attribute].append(c.has)
-    out: dict[str, str] = {}
-    for a in order:
-        if a in cats:
-            out[a] = f"{a}: {' or '.join(cats[a])}"
-        elif a in ranges:
-            lo, hi = ranges[a]
-            out[a] = Condition(attribute=a, between=(lo, hi)).text()
-        elif a in items:
-            out[a] = f"{a} has {' or '.join(items[a])}"
     return out
 
 

@@ -247,6 +247,7 @@ def ingest(
     kinds: dict[str, dict[str, str]] = {}
     families: dict[str, dict[str, str]] = {}
     problems: list[InputError] = []
+    headers: dict[str, dict[str, str]] = {}
     for name, path in given.items():
         mapping = mappings.get(name, ColumnMapping())
         try:
@@ -259,6 +260,7 @@ def ingest(
             continue
         frames[name] = df
         kinds[name] = col_kinds
+        headers[name] = dict(df.attrs.get("source_headers") or {})
         if name in ("accounts", "market"):
             families[name] = _attribute_families(df, col_kinds, mapping)
         result.warnings.extend(w)
@@ -326,6 +328,10 @@ def ingest(
         drop_derived=DERIVED_TABLES,
     )
     _store_keep(workspace, given, mappings)
+    known_headers = workspace.json_artifact("source_headers") or {}
+    workspace.write(
+        {}, artifacts={"source_headers": json.dumps({**known_headers, **headers}, sort_keys=True)}
+    )
     return result
 
 

@@ -301,6 +301,7 @@ def canonicalize(
     errors: list[InputError] = []
     raw = raw.astype(object).where(raw.notna(), None)
     df, sources = map_columns(raw, table, mapping, file)
+    headers = {str(c): str(h) for h, c in zip(raw.columns, df.columns, strict=True)}
     pre_warnings: list[str] = []
     if name == "market" and "account_id" not in df.columns and "name" in df.columns:
         # a market list of named companies: the name is the id
@@ -430,6 +431,8 @@ def canonicalize(
                 f"{file}: {int(negamt.sum())} deal(s) have a negative amount; treated as unknown"
             )
             df.loc[negamt, "amount"] = np.nan
+    # the header each column was written with, for readable labels (see ``icpkit.labels``)
+    df.attrs["source_headers"] = {c: h for c, h in headers.items() if c in df.columns}
     return df, warnings, errors, kinds
 
 
