@@ -436,12 +436,12 @@ def _run_in(
 
     result = StepResult()
     with Workspace(folder) as ws:
+        conf = settings(ws, exported)  # a broken hand edit fails before any work
         step("ingest")
         ing = ingest(ws, paths, mapping_path=mapping, encoding=encoding)
         result.warnings.extend(ing.warnings)
         if not ing.unchanged:
             ws.write({}, artifacts={"ingest_warnings": "\n".join(ing.warnings)})
-        conf = settings(ws, exported)
         previous_version = ws.latest_icp_version()
         previous = ws.current_icp() if previous_version is not None else None
         build = step_build(ws, conf, min_support=min_support, progress=step)
