@@ -111,9 +111,9 @@ class Workspace:
 
     # -- reading -----------------------------------------------------------
     def tables(self) -> list[str]:
-        rows = self.con.execute(
+        rows = self.rows(
             "SELECT table_name FROM information_schema.tables WHERE table_schema='main' ORDER BY 1"
-        ).fetchall()
+        )
         return [r[0] for r in rows if not r[0].startswith("_")]
 
     def has(self, name: str) -> bool:
