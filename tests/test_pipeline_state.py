@@ -54,21 +54,25 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     flip = flip[closed.to_numpy()]
     deals.loc[flip, "outcome"] = deals.loc[flip, "outcome"].map({"won": "lost", "lost": "won"})
     deals.to_csv(d / "deals_changed.csv", index=False)
-    return {**paths, "deals_changed": d / "deals_changed.csv"}
+    market = pd.read_csv(files["accounts"])
+    market["account_id"] = "M-" + market["account_id"].astype(str)
+    market.to_csv(d / "market.csv", index=False)
+    return {**paths, "deals_changed": d / "deals_changed.csv", "market": d / "market.csv"}
 
 
-def _changed(company: dict[str, Path]) -> dict[str, Path]:
-    return {
-        **{k: v for k, v in company.items() if k != "deals_changed"},
-        "deals": company["deals_changed"],
-    }
+def _first(company: dict[str, Path]) -> dict[str, Path]:
+    return {k: v for k, v in company.items() if k not in ("deals_changed", "market")}
+
+
+def _changed(company: dict[str, Path], *, market: bool = False) -> dict[str, Path]:
+    files = {**_first(company), "deals": company["deals_changed"]}
+    return {**files, "market": company["market"]} if market else files
 
 
 @pytest.fixture(scope="session")
 def first_run(company: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("first") / "out"
-    files = {k: v for k, v in company.items() if k != "deals_changed"}
-    run_all(files, out)
+    run_all(_first(company), out)
     return out
 
 
@@ -91,13 +95,15 @@ def test_a_run_saves_exactly_one_icp_version(first_run: Path) -> None:
         assert (first_run / "icp.yaml").read_text(encoding="utf-8") == ws.icp_version(1)
         icp = ws.current_icp()
     assert icp is not None and icp.personas is not None  # the personas step shaped it
+    text = (first_run / "icp.yaml").read_text(encoding="utf-8")
+    assert icpfile.dumps(icpfile.loads(text)) == text  # the typed sections keep the YAML's shape
     validation = json.loads((first_run / "validation.json").read_text(encoding="utf-8"))
     assert validation["drift"] is None  # nothing before the first run to drift from
     assert not staging_dir(first_run).exists()
 
 
 def test_build_gives_the_icp_run_gives(company: dict[str, Path], first_run: Path, tmp_path) -> None:
-    files = {k: v for k, v in company.items() if k != "deals_changed"}
+    files = _first(company)
     with Workspace(tmp_path / "ws") as ws:
         ingest(ws, files)
         built = step_build(ws)
@@ -153,14 +159,14 @@ def _killed_run(processes, files: dict[str, Path], out: Path, step: str) -> int 
     return p.exitcode  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("step", [s for s in STEPS if s != "market"])
+@pytest.mark.parametrize("step", list(STEPS))
 def test_a_run_killed_at_any_step_leaves_the_previous_run(
     company: dict[str, Path], first_run: Path, processes, tmp_path, step: str
 ) -> None:
     out = tmp_path / "out"
     shutil.copytree(first_run, out)
     before = _state(out)
-    assert _killed_run(processes, _changed(company), out, step) == -signal.SIGKILL
+    assert _killed_run(processes, _changed(company, market=True), out, step) == -signal.SIGKILL
     assert staging_dir(out).exists()  # the half-done run, beside the output
     assert _state(out) == before
     assert recover(out) == "removed"
