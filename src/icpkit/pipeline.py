@@ -402,7 +402,14 @@ def run_all(
     with _exclusive(out):
         recover(out)
         stage = staging_dir(out)
-        stage.mkdir()
+        try:
+            stage.mkdir()
+        except OSError as exc:
+            raise WorkspaceError(
+                f"Cannot create the staging folder {stage} next to {out}: {exc.strerror}. "
+                "`icp run` builds there and swaps the results in at the end; "
+                "choose an output folder whose parent folder is writable."
+            ) from exc
         try:
             if (out / FILENAME).exists():
                 with Workspace(out) as live:
