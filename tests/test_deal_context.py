@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from icpkit import icpfile, pipeline
+from icpkit import icpfile
 from icpkit.ingest import ingest, read_table
 from icpkit.mining.deal_context import (
     ARTIFACT,
@@ -27,7 +27,6 @@ from icpkit.workspace import Workspace
 
 from .conftest import dataset
 
-MODULE = "icpkit.mining.deal_context"
 DEAL_COLUMNS = {"source", "deal_type", "product", "budget_confirmed", "competitors", "amount"}
 
 
@@ -102,12 +101,9 @@ def canonical(synth_files: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame,
 
 @pytest.fixture(scope="session")
 def built(synth_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``icp run`` on the synthetic files with the deal qualification hook registered."""
+    """``icp run`` on the synthetic files (the build step analyses the deal columns)."""
     out = tmp_path_factory.mktemp("dealctx_run")
-    with pytest.MonkeyPatch.context() as mp:
-        if MODULE not in pipeline.HOOK_MODULES:
-            mp.setattr(pipeline, "HOOK_MODULES", (*pipeline.HOOK_MODULES, MODULE))
-        run_all(synth_files, out)
+    run_all(synth_files, out)
     return out
 
 

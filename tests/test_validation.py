@@ -346,17 +346,18 @@ def test_hook_stores_results_and_the_report_shows_them(small_crm, tmp_path):
     from icpkit.ingest import ingest
     from icpkit.pipeline import step_build
     from icpkit.report import collect, render_markdown
-    from icpkit.validation.hooks import build_hook
+    from icpkit.validation.hooks import validation_step
     from icpkit.workspace import Workspace
 
     with Workspace(tmp_path / "ws") as ws:
         ingest(ws, small_crm)
-        step_build(ws)
-        step_build(ws)  # a second version: drift against the first
-        assert build_hook.__doc__.splitlines()[0].startswith("validate:")
-        build_hook(ws, small_crm)
+        first = step_build(ws).icp
+        second = step_build(ws).icp  # a second version: drift against the first
+        assert validation_step.__doc__.splitlines()[0].startswith("validate:")
+        validation_step(ws, second, previous=first, previous_version=1)
         assert (ws.dir / "validation.json").exists()
         v = ws.json_artifact("validation.json")
+        assert v["drift"]["previous_version"] == 1
         assert v["heldout"]["n"] > 0
         assert v["drift"]["psi"] == 0 and v["drift"]["criteria"]["added"] == []
         md = render_markdown(collect(ws))

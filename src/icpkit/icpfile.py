@@ -304,6 +304,75 @@ class ExcludedColumn(_Model):
     evidence: str
 
 
+class _Section(_Model):
+    """A typed free-form section that still reads like the mapping it was.
+
+    ``section.get("key")`` and ``section["key"]`` work as on a dict, so code
+    written against the plain YAML mapping keeps working.
+    """
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in type(self).model_fields:
+            value = getattr(self, key)
+            return default if value is None else value
+        return (self.model_extra or {}).get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+
+class Health(_Section):
+    """``health``: component weights (editable), what each component means, which churn source wins."""
+
+    weights: dict[str, float] = Field(default_factory=dict)
+    components: dict[str, str] = Field(default_factory=dict)
+    churn_source: Literal["revenue", "events", "flag"] | None = None
+
+
+class Trigger(_Section):
+    """One timing trigger: an event type that, within ``window_days`` before a deal, lifts the win rate."""
+
+    type: str
+    window_days: int = Field(gt=0)
+    points: int | float
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    median_cycle_with: float | None = None
+    median_cycle_without: float | None = None
+
+
+class Timing(_Section):
+    """``timing``: the triggers behind the timing score and how fast an event's points decay."""
+
+    half_life_days: int | float = Field(default=45.0, gt=0)
+    windows: list[int] = Field(default_factory=list)
+    triggers: list[Trigger] = Field(default_factory=list)
+
+
+class Personas(_Section):
+    """``personas``: the primary persona and a card per role and group (written by the build)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    method: str | None = None
+    min_support: int | None = None
+    primary: dict[str, Any] | None = None
+    groups: dict[str, Any] | None = None
+
+
+class Voc(_Section):
+    """``voc``: the pain and workaround found in customers' own words, with the evidence."""
+
+    pain: str | None = None
+    workaround: str | None = None
+    evidence: str | None = None
+
+
 class ICP(_Model):
     """The whole ICP file."""
 
@@ -325,11 +394,11 @@ class ICP(_Model):
     labels: dict[str, str] = Field(
         default_factory=dict, description="attribute -> column header as written in the source"
     )
-    health: dict[str, Any] | None = None
+    health: Health | None = None
     training: Training | None = None
-    personas: dict[str, Any] | None = None
-    timing: dict[str, Any] | None = None
-    voc: dict[str, Any] | None = None
+    personas: Personas | None = None
+    timing: Timing | None = None
+    voc: Voc | None = None
     overrides: list[str] = Field(
         default_factory=list, description="where a person overruled the data"
     )
@@ -341,6 +410,11 @@ class ICP(_Model):
         default_factory=list,
         description="columns that look like the outcome but were learned from on request (--keep-column)",
     )
+
+    def __init__(self, **data: Any) -> None:
+        # The sections (health, timing, personas, voc) may be given as plain
+        # mappings, as the builder writes them; validation types them.
+        super().__init__(**data)
 
     @model_validator(mode="after")
     def _tiers(self) -> ICP:

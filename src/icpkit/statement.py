@@ -635,7 +635,7 @@ def restate(icp: ICP, data: TrainingData | None, labels: Mapping[str, str] | Non
         icp.disqualifiers,
         data,
         icp.evidence.strength,
-        icp.timing,
+        icp.timing.model_dump() if icp.timing is not None else None,
         dict(icp.attributes),
         icp.labels,
     )

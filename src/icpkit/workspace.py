@@ -1,25 +1,31 @@
 """The workspace: one embedded DuckDB file, owned by one class.
 
-Nothing else in icpkit opens the file. Every write is one transaction, so a
-failed ingest or build leaves the previous state intact and readers never see
-a half-written table.
+Nothing else in icpkit opens the file or touches its connection: every read
+and write goes through a method of :class:`Workspace`, under its lock. Every
+write is one transaction, so a failed ingest or build leaves the previous
+state intact and readers never see a half-written table.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
 
 from .errors import NoWorkspaceData, WorkspaceError
+
+if TYPE_CHECKING:
+    from .icpfile import ICP
 
 FILENAME = "workspace.duckdb"
 
@@ -105,9 +111,9 @@ class Workspace:
 
     # -- reading -----------------------------------------------------------
     def tables(self) -> list[str]:
-        rows = self.con.execute(
+        rows = self.rows(
             "SELECT table_name FROM information_schema.tables WHERE table_schema='main' ORDER BY 1"
-        ).fetchall()
+        )
         return [r[0] for r in rows if not r[0].startswith("_")]
 
     def has(self, name: str) -> bool:
@@ -126,17 +132,90 @@ class Workspace:
         with self._lock:
             return self.con.execute(sql, params or []).df()
 
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """A parameterised read as a list of tuples."""
+        with self._lock:
+            return self.con.execute(sql, params or []).fetchall()
+
+    def one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+        """The first row of a parameterised read, or None."""
+        with self._lock:
+            rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
+
+    def stream(
+        self,
+        sql: str,
+        *,
+        batch_rows: int = 65536,
+        frames: Mapping[str, pd.DataFrame] | None = None,
+    ) -> Iterator[dict[str, list[Any]]]:
+        """Run ``sql`` and yield its result in column batches (``{column: values}``).
+
+        ``frames`` are registered as views under their names for the query (for
+        example a list of ids to join with) and unregistered afterwards. The
+        workspace lock is held while the batches are consumed.
+        """
+        with self._lock:
+            con = self.con
+            for name, df in (frames or {}).items():
+                con.register(name, df)
+            try:
+                for batch in con.sql(sql).to_arrow_reader(batch_rows):
+                    yield batch.to_pydict()
+            finally:
+                for name in frames or {}:
+                    con.unregister(name)
+
+    def columns(self, table: str | None = None) -> dict[str, dict[str, str]]:
+        """``{table: {column: type}}`` for the user tables (or just ``table``), in one query."""
+        sql = (
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE schema_name = 'main' AND database_name = current_database()"
+        )
+        params: list[Any] = []
+        if table is not None:
+            sql += " AND table_name = ?"
+            params.append(table)
+        out: dict[str, dict[str, str]] = {}
+        for t, c, typ in self.rows(sql + " ORDER BY table_name, column_index", params):
+            if table is not None or not t.startswith("_"):
+                out.setdefault(t, {})[c] = typ
+        return out
+
+    def attribute_meta(self, tbl: str = "accounts") -> tuple[dict[str, str], dict[str, str]]:
+        """(kind per column, family per column that has one) as ingest recorded them."""
+        attrs = self.attributes(tbl)
+        kinds = dict(zip(attrs["col"], attrs["kind"], strict=True))
+        fams = {
+            c: f for c, f in zip(attrs["col"], attrs["family"], strict=True) if isinstance(f, str)
+        }
+        return kinds, fams
+
+    def data_as_of(self) -> pd.Timestamp | None:
+        """The latest date in the deals and events: 'now' for scoring the workspace's own accounts."""
+        dates = []
+        for tbl, cols in (("deals", ("created_at", "closed_at")), ("events", ("occurred_at",))):
+            if not self.has(tbl):
+                continue
+            have = self.columns(tbl).get(tbl, {})
+            for c in cols:
+                if c in have:
+                    dates.append(pd.to_datetime(self.query(f'SELECT "{c}" FROM "{tbl}"')[c]).max())
+        dates = [d for d in dates if pd.notna(d)]
+        return max(dates) if dates else None
+
     def attributes(self, tbl: str = "accounts") -> pd.DataFrame:
         return self.query(
             "SELECT col, kind, family, excluded FROM _attributes WHERE tbl = ? ORDER BY col", [tbl]
         )
 
     def meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.con.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchone()
+        row = self.one("SELECT value FROM _meta WHERE key = ?", [key])
         return row[0] if row else default
 
     def artifact(self, name: str) -> str | None:
-        row = self.con.execute("SELECT content FROM _artifacts WHERE name = ?", [name]).fetchone()
+        row = self.one("SELECT content FROM _artifacts WHERE name = ?", [name])
         return row[0] if row else None
 
     def json_artifact(self, name: str) -> Any:
@@ -223,11 +302,64 @@ class Workspace:
                         [name, col, kind, fam, False],
                     )
 
+    def execute(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """One statement (DDL, insert, update) in its own transaction; returns its rows, if any."""
+        with self.transaction() as con:
+            cur = con.execute(sql, params or [])
+            try:
+                return cur.fetchall()
+            except duckdb.InvalidInputException:  # a statement without a result
+                return []
+
+    def set_meta(self, values: Mapping[str, str]) -> None:
+        """Store small key-value settings (table ``_meta``) in one transaction."""
+        self.write({}, meta=dict(values))
+
+    def replace_rows(self, table: str, df: pd.DataFrame, *, ddl: str | None = None) -> None:
+        """Replace every row of the internal ``table`` with ``df`` (created by ``ddl`` if missing)."""
+        view = f"_incoming_{table}"
+        with self.transaction() as con:
+            if ddl:
+                con.execute(ddl)
+            con.execute(f'DELETE FROM "{table}"')
+            con.register(view, df)
+            try:
+                con.execute(f'INSERT INTO "{table}" SELECT * FROM "{view}"')
+            finally:
+                con.unregister(view)
+
     def source_hash(self, tbl: str) -> str | None:
         if not self.file.exists():
             return None
-        row = self.con.execute("SELECT sha256 FROM _sources WHERE tbl = ?", [tbl]).fetchone()
+        row = self.one("SELECT sha256 FROM _sources WHERE tbl = ?", [tbl])
         return row[0] if row else None
+
+    # -- the file as a whole -----------------------------------------------
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file, so the file alone is the whole state."""
+        with self._lock:
+            if self._con is not None or self.file.exists():
+                self.con.execute("CHECKPOINT")
+
+    def snapshot_to(self, folder: str | Path) -> Path | None:
+        """Copy the workspace file into ``folder`` (after a checkpoint); None when there is none yet."""
+        dest = Path(folder) / FILENAME
+        with self._lock:
+            if not self.file.exists():
+                return None
+            self.checkpoint()
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self.file, dest)
+        return dest
+
+    def replace_with(self, staged_file: str | Path) -> None:
+        """Close and atomically replace the workspace file with ``staged_file`` (a finished build)."""
+        with self._lock:
+            self.close()
+            os.replace(staged_file, self.file)
+            wal = self.file.with_name(self.file.name + ".wal")
+            if wal.exists():
+                wal.unlink()
 
     # -- ICP versions ------------------------------------------------------
     def save_icp_version(self, yaml_text: str, note: str = "") -> int:
@@ -247,9 +379,22 @@ class Workspace:
         return self.query("SELECT version, created_at, note FROM _icp_versions ORDER BY version")
 
     def icp_version(self, version: int | None = None) -> str | None:
+        """The YAML text of ICP ``version`` (default: the current one), or None."""
         if version is None:
             return self.artifact("icp.yaml")
-        row = self.con.execute(
-            "SELECT yaml FROM _icp_versions WHERE version = ?", [version]
-        ).fetchone()
+        row = self.one("SELECT yaml FROM _icp_versions WHERE version = ?", [version])
         return row[0] if row else None
+
+    def latest_icp_version(self) -> int | None:
+        """The number of the newest saved ICP version, or None when there is none."""
+        if not self.file.exists() and self._con is None:
+            return None
+        row = self.one("SELECT max(version) FROM _icp_versions")
+        return int(row[0]) if row and row[0] is not None else None
+
+    def current_icp(self) -> ICP | None:
+        """The current ICP, parsed and validated, or None when none was built yet."""
+        from . import icpfile
+
+        text = self.icp_version()
+        return None if text is None else icpfile.loads(text, f"{self.file}:icp.yaml")

@@ -12,11 +12,11 @@ from rich.table import Table
 from .. import icpfile
 from ..ingest import ingest as ingest_files
 from ..pipeline import (
-    churn_source_from,
+    Settings,
     current_icp,
     export_outputs,
-    health_weights_from,
     run_all,
+    settings,
     step_build,
     step_health,
 )
@@ -262,7 +262,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--churn-source",
-                help="which churn statement wins when sources disagree: revenue, events or flag (default: health.churn_source in icp.yaml, else revenue)",
+                help="which churn statement wins when sources disagree: revenue, events or flag (default: health.churn_source of the workspace's ICP, else revenue)",
             ),
         ] = None,
     ) -> None:
@@ -273,11 +273,8 @@ def register(app: typer.Typer) -> None:
             icp health --workspace ws --out health.csv
         """
         with Workspace(workspace) as ws:
-            res = step_health(
-                ws,
-                weights=health_weights_from(workspace / "icp.yaml"),
-                churn_source=churn_source or churn_source_from(workspace / "icp.yaml"),
-            )
+            conf = settings(ws, workspace / "icp.yaml")
+            res = step_health(ws, Settings(conf.weights, churn_source or conf.churn_source))
         warn_all(res.warnings)
         t = res.table
         out.print(
@@ -313,9 +310,7 @@ def register(app: typer.Typer) -> None:
             icp patterns --workspace ws --out segments.csv
         """
         with Workspace(workspace) as ws:
-            build = step_build(
-                ws, weights=health_weights_from(workspace / "icp.yaml"), min_support=min_support
-            )
+            build = step_build(ws, settings(ws, workspace / "icp.yaml"), min_support=min_support)
         seg = build.segments
         t = Table(show_edge=False)
         for c in ("segment", "n", "win_rate", "ci", "lift", "q_value", "tier"):
@@ -352,7 +347,7 @@ def register(app: typer.Typer) -> None:
         with Workspace(workspace) as ws:
             res = step_build(
                 ws,
-                weights=health_weights_from(workspace / "icp.yaml"),
+                settings(ws, workspace / "icp.yaml"),
                 min_support=min_support,
                 keep_columns=keep_column or (),
             )

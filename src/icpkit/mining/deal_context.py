@@ -19,16 +19,13 @@ The result is stored as the workspace artifact ``deal_context`` (JSON) by
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import IcpkitError
 from ..features import FeatureSpace, min_support_for
 from ..schema import normalize_name
 from .stats import bh, binom_pvalues, prior_strength, shrink, wilson
@@ -640,24 +637,6 @@ def deal_context_step(ws: Workspace, *, min_support: int | None = None) -> list[
         warnings.append("lost reasons are summarised overall only: no scores to split them by tier")
     ws.write({}, artifacts={ARTIFACT: ctx.to_json()})
     return warnings
-
-
-def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[str]:
-    """deal qualification: win rate by deal column, lost reasons per tier
-
-    The ``icp run`` hook: :func:`deal_context_step` with the minimum support of the
-    ICP just built. Returns warnings.
-    """
-    min_support = None
-    text = ws.icp_version()
-    if text is not None:
-        from ..icpfile import loads
-
-        try:
-            min_support = loads(text).evidence.min_support
-        except IcpkitError:
-            min_support = None
-    return deal_context_step(ws, min_support=min_support)
 
 
 # -- report section ------------------------------------------------------------------

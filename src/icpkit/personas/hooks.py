@@ -1,19 +1,20 @@
-"""The personas step of ``icp run`` (and of ``icp personas``).
+"""The personas step of ``icp build`` / ``icp run`` (and of ``icp personas``).
 
 With contacts in the workspace: infer every contact's role, build the persona
-profiles per tier, store them (table ``contacts_roles``, table
-``persona_stats`` and the JSON artifact ``personas``) and record the primary
-persona in a new icp.yaml version (``personas`` section, ``statement.persona``
-and the statement's "Primary persona" sentence).
+profiles per tier and store them (table ``contacts_roles``, table
+``persona_stats`` and the JSON artifact ``personas``). :func:`personas_step`
+returns the profiles; :func:`with_persona` puts them into an ICP (``personas``
+section, ``statement.persona`` and the statement's "Primary persona"
+sentence). The build saves that ICP once, with every other section;
+:func:`update_personas` (``icp personas``) saves it as its own version.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -141,7 +142,7 @@ class PersonasResult:
 def with_persona(icp: ICP, profiles: PersonaProfiles) -> ICP:
     """A copy of ``icp`` with the personas section and the primary persona in its statement."""
     new = icp.model_copy(deep=True)
-    new.personas = profiles.to_icp()
+    new.personas = icpfile.Personas.model_validate(profiles.to_icp())
     persona = profiles.statement_persona()
     sentence = f"Primary persona: {persona}."
     before = f"Primary persona: {icp.statement.persona}."
@@ -154,11 +155,11 @@ def with_persona(icp: ICP, profiles: PersonaProfiles) -> ICP:
     return new
 
 
-def update_personas(ws: Workspace) -> PersonasResult:
-    """Infer roles, build persona profiles and record them in the workspace and its ICP.
+def personas_step(ws: Workspace) -> PersonasResult:
+    """Infer roles and build persona profiles; store the tables, return the profiles.
 
-    Does nothing (and says so) when the workspace has no contacts. A new
-    icp.yaml version is saved only when the personas change it.
+    Does nothing (and says so) when the workspace has no contacts. Saves no
+    ICP version: the caller puts the profiles into its ICP with :func:`with_persona`.
     """
     if not ws.has("contacts"):
         return PersonasResult(None, ["personas skipped: no contacts (ingest them with --contacts)"])
@@ -189,21 +190,23 @@ def update_personas(ws: Workspace) -> PersonasResult:
             "personas_warnings": "\n".join(warnings),
         },
     )
-    version = None
+    return PersonasResult(profiles, warnings)
+
+
+def update_personas(ws: Workspace) -> PersonasResult:
+    """``icp personas``: :func:`personas_step`, then record the personas in a new ICP version.
+
+    A new version is saved only when the personas change the current ICP.
+    """
+    res = personas_step(ws)
     current = ws.icp_version()
-    if current is not None:
-        icp = icpfile.loads(current, "icp.yaml")
-        text = icpfile.dumps(with_persona(icp, profiles))
-        if text != current:
-            p = profiles.primary
-            version = ws.save_icp_version(
-                text, note=f"personas: primary persona {p.label if p else 'to be confirmed'}"
-            )
-    return PersonasResult(profiles, warnings, version)
-
-
-def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[str]:
-    """personas: buying committee per tier"""
-    if not ws.has("contacts"):
-        return []
-    return update_personas(ws).warnings
+    if res.profiles is None or current is None:
+        return res
+    icp = icpfile.loads(current, "icp.yaml")
+    text = icpfile.dumps(with_persona(icp, res.profiles))
+    if text != current:
+        p = res.profiles.primary
+        res.icp_version = ws.save_icp_version(
+            text, note=f"personas: primary persona {p.label if p else 'to be confirmed'}"
+        )
+    return res

@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 
 from .._optional import optional_module
+from ..errors import WorkspaceError
 from ..icpfile import ICP
-from ..pipeline import current_icp
 from ..profile import families_in
 from ..workspace import Workspace
 from . import charts
@@ -74,7 +74,9 @@ def _records(df: pd.DataFrame, n: int | None = None) -> list[dict[str, Any]]:
 
 
 def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportData:
-    icp = current_icp(ws)
+    icp = ws.current_icp()
+    if icp is None:
+        raise WorkspaceError("The workspace has no ICP yet. Run `icp build` first.")
     seg = ws.table("segments") if ws.has("segments") else pd.DataFrame()
     health = ws.table("health") if ws.has("health") else pd.DataFrame()
     scores = ws.table("scores") if ws.has("scores") else pd.DataFrame()
@@ -116,7 +118,7 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
             xlabel="health",
             order=["worst", "middle", "best"],
         )
-    hw = (icp.health or {}).get("weights", {})
+    hw = dict(icp.health.weights) if icp.health else {}
     ch["weights"] = charts.bars(sorted(hw.items(), key=lambda kv: -kv[1]), title="Health weights")
     cols = [
         c
@@ -150,7 +152,7 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
         if len(seg)
         else {},
         health_weights=hw,
-        health_descriptions=(icp.health or {}).get("components", {}),
+        health_descriptions=dict(icp.health.components) if icp.health else {},
         best=_records(health[health["health_tier"] == "best"][cols], 20) if len(health) else [],
         worst=_records(health[health["health_tier"] == "worst"][cols].sort_values("health"), 20)
         if len(health)

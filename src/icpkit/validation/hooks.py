@@ -3,45 +3,46 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Any
 
 from .. import icpfile
 from ..errors import IcpkitError
-from ..pipeline import attribute_meta, current_icp
 from ..profile import fit_icp
 from ..workspace import Workspace
 from . import to_json, validate
 from .report import ARTIFACT
 
 
-def previous_icp(ws: Workspace) -> icpfile.ICP | None:
-    """The ICP version before the current one, when the workspace keeps one."""
-    versions = ws.icp_versions()
-    if len(versions) < 2:
-        return None
-    text = ws.icp_version(int(versions["version"].iloc[-2]))
-    if text is None:
-        return None
-    try:
-        return icpfile.loads(text, f"{ws.file}:icp.yaml (previous version)")
-    except IcpkitError:
-        return None
+@dataclass
+class ValidationResult:
+    """The validation figures (None when the data was too small) and the warnings for the run."""
+
+    figures: dict[str, Any] | None
+    warnings: list[str] = field(default_factory=list)
 
 
-def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[str]:
+def validation_step(
+    ws: Workspace,
+    icp: icpfile.ICP,
+    *,
+    previous: icpfile.ICP | None = None,
+    previous_version: int | None = None,
+    with_market: bool = False,
+) -> ValidationResult:
     """validate: backtest on held-out deals, peers, null control
 
-    Writes the figures to the workspace (artifact ``validation.json``, shown
-    in the report) and to ``validation.json`` in the workspace folder. Sizes
-    the ICP when a market list was given, and measures drift against the
-    previous ICP version when the workspace has one; with a revenue table,
-    it measures the won accounts' retained revenue per tier. Returns warnings; a
-    dataset too small to validate gives a warning, not an error.
+    Validates ``icp`` (the ICP this run built) on the workspace's accounts and
+    deals, sizes it on the market list when ``with_market``, and measures drift
+    against ``previous`` (the ICP of the previous run, saved as
+    ``previous_version``, which the drift section names) when given; with a
+    revenue table, it measures the won accounts' retained revenue per tier.
+    Writes the figures to the workspace (artifact ``validation.json``, shown in
+    the report) and to ``validation.json`` in the workspace folder. A dataset too
+    small to validate gives a warning, not an error. Saves no ICP version.
     """
-    kinds, families = attribute_meta(ws)
-    market = ws.table("market") if paths.get("market") is not None and ws.has("market") else None
-    icp = current_icp(ws)
+    kinds, families = ws.attribute_meta()
+    market = ws.table("market") if with_market and ws.has("market") else None
     try:
         result = validate(
             ws.table("accounts"),
@@ -50,14 +51,16 @@ def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[st
             families=families,
             icp=icp,
             market=market,
-            previous=previous_icp(ws),
+            previous=previous,
             revenue=ws.table("revenue") if ws.has("revenue") else None,
             min_support=icp.evidence.min_support,
             # columns kept on purpose stay in every fold's fit
             fit=functools.partial(fit_icp, keep_columns=icp.kept_columns),
         )
     except (IcpkitError, ValueError) as exc:
-        return [f"validation skipped: {exc}"]
+        return ValidationResult(None, [f"validation skipped: {exc}"])
+    if result.get("drift") is not None and previous_version is not None:
+        result["drift"]["previous_version"] = previous_version
     text = to_json(result)
     ws.write({}, artifacts={ARTIFACT: text})
     p = ws.dir / ARTIFACT
@@ -66,12 +69,12 @@ def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[st
     tmp.replace(p)
     v = result["verdict"]
     if v["strength"] == "weak":
-        return [f"validation: {v['strength']} evidence — {v['message']}"]
-    out = []
+        return ValidationResult(result, [f"validation: {v['strength']} evidence — {v['message']}"])
+    warnings = []
     mono = result["heldout"]["monotonicity"]
     if mono["significant_violation"]:
-        out.append(f"validation: {mono['message']}")
+        warnings.append(f"validation: {mono['message']}")
     rec = result["recommendation"]
     if rec["action"] in ("narrow", "widen"):
-        out.append(f"validation: {rec['message']}")
-    return out
+        warnings.append(f"validation: {rec['message']}")
+    return ValidationResult(result, warnings)

@@ -42,21 +42,11 @@ Catalog = dict[str, dict[str, str]]
 
 def catalog(ws: Workspace) -> Catalog:
     """{table: {column: type}} for the workspace's user tables, in one query."""
-    with ws._lock:
-        rows = ws.con.execute(
-            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
-            "WHERE schema_name = 'main' AND database_name = current_database()"
-        ).fetchall()
-    out: Catalog = {}
-    for t, c, typ in rows:
-        if not t.startswith("_"):
-            out.setdefault(t, {})[c] = typ
-    return out
+    return ws.columns()
 
 
 def _rows(ws: Workspace, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    with ws._lock:
-        return ws.con.execute(sql, params or []).fetchall()
+    return ws.rows(sql, params)
 
 
 def build_vocabulary(ws: Workspace, cat: Catalog | None = None) -> Vocabulary:

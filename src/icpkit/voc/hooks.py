@@ -1,12 +1,13 @@
-"""Voice of customer inside ``icp run``: index the conversations, find the pain
-language per tier and for the negative ICP, and fill the ICP statement's
-"experiencing [pain]" and "currently [workaround]" slots when the data supports it."""
+"""Voice of customer inside ``icp build`` / ``icp run``: index the conversations,
+find the pain language per tier and for the negative ICP, and fill the ICP
+statement's "experiencing [pain]" and "currently [workaround]" slots when the
+data supports it (:func:`voc_step` finds, :func:`apply_to_statement` fills;
+the build saves the ICP once)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import icpfile
@@ -146,16 +147,29 @@ def apply_to_statement(
         st.workaround = new
         changed = True
     if changed:
-        icp.voc = {"pain": pain, "workaround": workaround, "evidence": evidence}
+        icp.voc = icpfile.Voc(pain=pain, workaround=workaround, evidence=evidence)
     return changed
 
 
-def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[str]:
-    """voice of customer: index conversations and find the pain language"""
-    if not ws.has("conversations"):
-        return []
-    from ..pipeline import current_icp
+@dataclass
+class VocResult:
+    """What the conversations say: the themes (``voc.json``), the pain, workaround and evidence."""
 
+    voc: dict[str, Any] | None
+    pain: str | None = None
+    workaround: str | None = None
+    evidence: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def apply(self, icp: icpfile.ICP) -> bool:
+        """Fill ``icp``'s statement slots (in place); True when it changed."""
+        return apply_to_statement(icp, self.pain, self.workaround, self.evidence)
+
+
+def voc_step(ws: Workspace) -> VocResult:
+    """Index the conversations and find the pain language; store ``voc.json``. Saves no ICP version."""
+    if not ws.has("conversations"):
+        return VocResult(None)
     voc = compute_voc(ws)
     warnings = []
     split = voc["index"].get("split") or {}
@@ -168,8 +182,5 @@ def build_hook(ws: Workspace, paths: Mapping[str, str | Path | None]) -> list[st
         if split.get(key):
             warnings.append(f"conversations: {split[key]} {label}")
     ws.write({}, artifacts={"voc.json": json.dumps(voc, default=str)})
-    icp = current_icp(ws)
     pain, workaround, evidence = pick_pain(voc)
-    if apply_to_statement(icp, pain, workaround, evidence):
-        ws.save_icp_version(icpfile.dumps(icp), note="pain language from conversations")
-    return warnings
+    return VocResult(voc, pain, workaround, evidence, warnings)

@@ -77,12 +77,7 @@ _DAY = (
 
 
 def _conv_columns(ws: Workspace) -> set[str]:
-    with ws._lock:
-        rows = ws.con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' "
-            "AND database_name = current_database() AND table_name = 'conversations'"
-        ).fetchall()
-    return {r[0] for r in rows}
+    return set(ws.columns("conversations").get("conversations", {}))
 
 
 def _col(cols: set[str], name: str) -> str:
@@ -124,17 +119,8 @@ def _fetch(
     inner = f"SELECT {_select(cols)}, {fields}, {_DAY} AS day, CAST(text AS VARCHAR) AS text FROM conversations"
     where = "" if all_rows else " WHERE source_id IN (SELECT id FROM _voc_ids)"
     sql = f"SELECT * FROM ({inner}){where}"
-    with ws._lock:
-        con = ws.con
-        if not all_rows:
-            con.register("_voc_ids", pd.DataFrame({"id": list(source_ids)}))
-        try:
-            reader = con.sql(sql).to_arrow_reader(_BATCH)
-            for batch in reader:
-                yield batch.to_pydict()
-        finally:
-            if not all_rows:
-                con.unregister("_voc_ids")
+    ids = None if all_rows else {"_voc_ids": pd.DataFrame({"id": list(source_ids)})}
+    yield from ws.stream(sql, batch_rows=_BATCH, frames=ids)
 
 
 def update_index(
@@ -264,10 +250,7 @@ def fingerprint(ws: Workspace) -> str:
     """
     cols = _conv_columns(ws)
     key = '"id"' if "id" in cols else "rowid"
-    with ws._lock:
-        n, h = ws.con.execute(
-            f"SELECT count(*), bit_xor(hash({key})) FROM conversations"
-        ).fetchone()  # type: ignore[misc]
+    n, h = ws.one(f"SELECT count(*), bit_xor(hash({key})) FROM conversations")  # type: ignore[misc]
     return f"{int(n)}:{h}"
 
 
@@ -277,10 +260,9 @@ def _meta(ws: Workspace) -> dict[str, str]:
     out = {"voc_index_schema": SCHEMA_VERSION, "voc_index_fingerprint": fingerprint(ws)}
     for col in ("channel", "speaker"):
         if col in cols:
-            with ws._lock:
-                rows = ws.con.execute(
-                    f'SELECT DISTINCT lower(trim(CAST("{col}" AS VARCHAR))) FROM conversations LIMIT 200'
-                ).fetchall()
+            rows = ws.rows(
+                f'SELECT DISTINCT lower(trim(CAST("{col}" AS VARCHAR))) FROM conversations LIMIT 200'
+            )
             out[f"voc_{col}s"] = json.dumps(sorted(r[0] for r in rows if r[0]))
     return out
 

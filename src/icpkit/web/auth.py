@@ -55,8 +55,7 @@ def _scrypt(secret: str, salt: bytes) -> str:
 def ensure_tables(ws: Workspace) -> None:
     if ws.read_only:
         return
-    with ws.transaction() as con:
-        con.execute(TOKENS_DDL)
+    ws.execute(TOKENS_DDL)
 
 
 def _has_table(ws: Workspace) -> bool:
@@ -77,11 +76,10 @@ def create_token(ws: Workspace, name: str = "") -> str:
     token_id = secrets.token_hex(4)
     secret = secrets.token_urlsafe(24)
     salt = secrets.token_bytes(16)
-    with ws.transaction() as con:
-        con.execute(
-            "INSERT INTO _web_tokens VALUES (?, ?, ?, ?, ?, false)",
-            [token_id, name or "", salt.hex(), _scrypt(secret, salt), _now()],
-        )
+    ws.execute(
+        "INSERT INTO _web_tokens VALUES (?, ?, ?, ?, ?, false)",
+        [token_id, name or "", salt.hex(), _scrypt(secret, salt), _now()],
+    )
     return f"icp_{token_id}_{secret}"
 
 
@@ -103,11 +101,10 @@ def list_tokens(ws: Workspace) -> list[dict[str, Any]]:
 def revoke_token(ws: Workspace, token_id: str) -> bool:
     if not _has_table(ws):
         return False
-    with ws.transaction() as con:
-        n = con.execute(
-            "UPDATE _web_tokens SET revoked = true WHERE token_id = ? AND NOT revoked RETURNING 1",
-            [token_id],
-        ).fetchall()
+    n = ws.execute(
+        "UPDATE _web_tokens SET revoked = true WHERE token_id = ? AND NOT revoked RETURNING 1",
+        [token_id],
+    )
     return bool(n)
 
 
@@ -147,7 +144,7 @@ def set_password(ws: Workspace, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise PasswordError(f"The password needs at least {MIN_PASSWORD} characters.")
     salt = secrets.token_bytes(16)
-    ws.write({}, meta={PASSWORD_KEY: f"scrypt${salt.hex()}${_scrypt(password, salt)}"})
+    ws.set_meta({PASSWORD_KEY: f"scrypt${salt.hex()}${_scrypt(password, salt)}"})
 
 
 def check_password(ws: Workspace, password: str) -> bool:
@@ -165,7 +162,7 @@ def session_key(ws: Workspace) -> bytes:
     key = ws.meta(SESSION_KEY) if ws.file.exists() else None
     if not key:
         key = secrets.token_hex(32)
-        ws.write({}, meta={SESSION_KEY: key})
+        ws.set_meta({SESSION_KEY: key})
     return bytes.fromhex(key)
 
 
@@ -217,7 +214,7 @@ class TokenCache:
         self.ttl = ttl
         self._key = secrets.token_bytes(32)
         self._seen: dict[str, tuple[float, Principal]] = {}
-        self._lock = threading.Lock()
+        self._mutex = threading.Lock()
 
     def _digest(self, token: str) -> str:
         return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
@@ -230,11 +227,11 @@ class TokenCache:
         return hit[1]
 
     def put(self, token: str, who: Principal) -> None:
-        with self._lock:
+        with self._mutex:
             if len(self._seen) > 10_000:
                 self._seen.clear()
             self._seen[self._digest(token)] = (time.monotonic() + self.ttl, who)
 
     def clear(self) -> None:
-        with self._lock:
+        with self._mutex:
             self._seen.clear()

@@ -33,7 +33,7 @@ from ..errors import IcpkitError, InputError, InputErrors
 from ..icpfile import ICP
 from ..ingest import read_table
 from ..ingest.read import CSV_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES
-from ..pipeline import data_as_of, export_outputs, run_all, score_with_timing
+from ..pipeline import export_outputs, run_all, score_with_timing
 from ..report import collect, write_report
 from ..schema import TABLES
 from ..workspace import FILENAME, Workspace
@@ -123,9 +123,9 @@ class Service:
     def __init__(self, workspace_dir: str | Path) -> None:
         self.dir = Path(workspace_dir).resolve()
         self.uploads = self.dir / UPLOADS
-        self.db_lock = threading.RLock()
+        self.db_guard = threading.RLock()
         self.writer = threading.Lock()
-        self.uploads_lock = threading.Lock()
+        self.uploads_guard = threading.Lock()
         self.tokens = auth.TokenCache()
         self.jobs: OrderedDict[str, Job] = OrderedDict()
         self._ws: Workspace | None = None
@@ -143,18 +143,18 @@ class Service:
 
     @contextmanager
     def read(self) -> Iterator[Workspace]:
-        with self.db_lock:
+        with self.db_guard:
             yield self.ws
 
     def close(self) -> None:
-        with self.db_lock:
+        with self.db_guard:
             if self._ws is not None:
                 self._ws.close()
                 self._ws = None
 
     def refresh(self) -> Snapshot:
         """Publish the workspace's current ICP to the API."""
-        with self.db_lock:
+        with self.db_guard:
             ws = self.ws
             icp = version = None
             text = ws.icp_version() if ws.file.exists() else None
@@ -221,7 +221,7 @@ class Service:
                 frame, _kinds, warnings = read_table(table, path)
             except (InputError, InputErrors) as exc:
                 raise self._clean_exc(exc, incoming) from None
-            with self.uploads_lock:
+            with self.uploads_guard:
                 dest = self.uploads / table
                 dest.mkdir(parents=True, exist_ok=True)
                 for old in dest.iterdir():
@@ -238,7 +238,7 @@ class Service:
             shutil.rmtree(incoming, ignore_errors=True)
 
     def remove_upload(self, table: str) -> bool:
-        with self.uploads_lock:
+        with self.uploads_guard:
             d = self.uploads / table
             if table not in TABLES or not d.is_dir():
                 return False
@@ -302,23 +302,21 @@ class Service:
         try:
             shutil.rmtree(stage, ignore_errors=True)
             (stage / "inputs").mkdir(parents=True)
-            with self.db_lock:
-                if self.ws.file.exists():
-                    self.ws.con.execute("CHECKPOINT")
-                    shutil.copy2(self.ws.file, stage / FILENAME)
+            with self.db_guard:
+                self.ws.snapshot_to(stage)
                 for p in self.dir.iterdir():
                     if p.is_dir() and p.name.endswith("_index"):
                         shutil.copytree(p, stage / p.name)
                 if (self.dir / "icp.yaml").exists():
                     shutil.copy2(self.dir / "icp.yaml", stage / "icp.yaml")
             paths: dict[str, str | Path | None] = {}
-            with self.uploads_lock:
+            with self.uploads_guard:
                 for table, info in self.staged().items():
                     dest = stage / "inputs" / table / info["file"]
                     dest.parent.mkdir(parents=True)
                     shutil.copy2(info["path"], dest)
                     paths[table] = dest
-            result = run_all(paths, stage, progress=job.steps.append)
+            result = run_all(paths, stage, progress=job.steps.append, atomic=False)
             job.warnings = [self._clean(w) for w in result.warnings]
             self._swap_in(stage)
             job.version = self.snapshot.version
@@ -339,7 +337,7 @@ class Service:
 
     def _swap_in(self, stage: Path) -> None:
         """Carry the web tables over, then replace the workspace file and outputs at once."""
-        with self.db_lock:
+        with self.db_guard:
             if self.ws.file.exists():
                 tokens = (
                     self.ws.query("SELECT * FROM _web_tokens") if auth._has_table(self.ws) else None
@@ -347,20 +345,14 @@ class Service:
                 meta = self.ws.query("SELECT * FROM _meta WHERE key LIKE 'web_%'")
             else:
                 tokens, meta = None, pd.DataFrame()
-            with Workspace(stage) as sws, sws.transaction() as con:
-                con.execute(auth.TOKENS_DDL)
+            with Workspace(stage) as sws:
+                sws.execute(auth.TOKENS_DDL)
                 if tokens is not None:
-                    con.execute("DELETE FROM _web_tokens")
-                    con.register("_carry_tokens", tokens)
-                    con.execute("INSERT INTO _web_tokens SELECT * FROM _carry_tokens")
-                    con.unregister("_carry_tokens")
-                for r in meta.itertuples():
-                    con.execute("INSERT OR REPLACE INTO _meta VALUES (?, ?)", [r.key, r.value])
+                    sws.replace_rows("_web_tokens", tokens)
+                sws.set_meta(dict(zip(meta.get("key", []), meta.get("value", []), strict=True)))
+                sws.checkpoint()
+            self.ws.replace_with(stage / FILENAME)
             self.close()
-            os.replace(stage / FILENAME, self.dir / FILENAME)
-            wal = self.dir / (FILENAME + ".wal")
-            if wal.exists():
-                wal.unlink()
             for p in stage.iterdir():
                 if p.name in ("inputs", FILENAME) or p.name.endswith(".wal"):
                     continue
@@ -382,7 +374,7 @@ class Service:
         if not self.writer.acquire(timeout=5):
             raise Busy()
         try:
-            with self.db_lock:
+            with self.db_guard:
                 ws = self.ws
                 text = icpfile.dumps(icp)
                 icpfile.loads(text, "icp.yaml")
@@ -390,7 +382,7 @@ class Service:
                 if ws.file.exists() and ws.has("accounts"):
                     events = ws.table("events") if ws.has("events") else None
                     scored = score_with_timing(
-                        icp, ws.table("accounts"), events, as_of=data_as_of(ws)
+                        icp, ws.table("accounts"), events, as_of=ws.data_as_of()
                     )
                 version = ws.save_icp_version(text, note=note)
                 if scored is not None:
