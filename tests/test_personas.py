@@ -451,6 +451,9 @@ def test_primary_sentence_for_role_level_evidence_and_q_near_the_bar():
         "a champion, mostly from data, typically manager (e.g. analytics manager)"
     )
     assert "on 75% of won Tier 1 deals" in text and "q<0.05" in text
+    # the ICP statement carries no statistics jargon: the same sentence without the q-value
+    plain = p.sentence(plain=True)
+    assert plain == text.replace(", q<0.05)", ")") and "q" not in plain.split("(lift")[1]
     assert fmt_q(0.05) == "0.05" and fmt_q(0.0478) == "0.0478" and fmt_q(3e-7) == "3e-07"
 
 

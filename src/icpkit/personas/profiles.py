@@ -248,8 +248,8 @@ class PrimaryPersona:
         fns = " or ".join(function_label(f) for f in self.functions if f != "unknown")
         return role_label(self.role) + (f" from {fns}" if fns else "")
 
-    def sentence(self) -> str:
-        """The "Primary persona" slot of the ICP statement."""
+    def sentence(self, *, plain: bool = False) -> str:
+        """The "Primary persona" slot; ``plain`` leaves the q-value out (for the ICP statement)."""
         mostly = (
             f", mostly from {function_label(self.typical_function)}"
             if not self.functions and self.typical_function != "unknown"
@@ -268,7 +268,7 @@ class PrimaryPersona:
             return (
                 f"{head} — on {self.share_of_won:.0%} of {deals}; {which}"
                 f"win rate {s.win_rate:.0%} with vs {s.rate_without:.0%} without "
-                f"(lift {s.lift:.2f}x, n={s.n}, {q_is(s.q_value)})"
+                f"(lift {s.lift:.2f}x, n={s.n}" + (")" if plain else f", {q_is(s.q_value)})")
             )
         return (
             f"{head} — the most frequent role on {deals} ({self.share_of_won:.0%}); "
@@ -297,7 +297,7 @@ class PersonaProfiles:
     def statement_persona(self) -> str:
         if self.primary is None:
             return "to be confirmed in interviews (no contact on a won deal)"
-        return self.primary.sentence()
+        return self.primary.sentence(plain=True)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the stats table, JSON-ready (the ``personas`` workspace artifact)."""
