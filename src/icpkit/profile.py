@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import __version__, leakage
 from .errors import InsufficientData
@@ -22,8 +21,6 @@ from .icpfile import (
     ICP,
     Condition,
     Criterion,
-    Disqualifier,
-    Evidence,
     EvidenceSummary,
     ExcludedColumn,
     Routing,
@@ -34,9 +31,9 @@ from .icpfile import (
     now_iso,
 )
 from .mining.deal_context import deal_like_account_columns
-from .mining.segments import Segment, SegmentMiner
+from .mining.segments import SegmentMiner, segment_evidence
 from .mining.segments import Training as TrainingData
-from .mining.stats import bh
+from .negative import MAX_EXCLUDED_SHARE, earn_vetoes, negative_candidates
 from .schema import FAMILIES, normalize_name
 from .scoring.fit import ScorecardModel
 from .statement import make_statement
@@ -45,9 +42,7 @@ from .timing import clean_events, fit_timing
 TIER_NAMES = {1: "Perfect fit", 2: "Good fit", 3: "Acceptable fit"}
 TIER_MIN_SCORE = {1: 75, 2: 65, 3: 55}
 TBC = "to be confirmed in interviews"
-MAX_EXCLUDED_SHARE = 0.2  # vetoes together exclude at most this share of accounts
 OBJECTIVES = ("auto", "value", "win")
-VETO_ODDS = 1 / 3  # disqualifiers: the mirror image of Tier 1's 3x odds
 
 
 @dataclass
@@ -100,64 +95,8 @@ def training_frame(accounts: pd.DataFrame, deals: pd.DataFrame) -> TrainingData:
     )
 
 
-def _evidence(s: Segment, health_n: int | None = None) -> Evidence:
-    return Evidence(
-        n=s.n,
-        wins=s.wins,
-        win_rate=round(s.win_rate, 4),
-        ci_low=round(s.ci_low, 4),
-        ci_high=round(s.ci_high, 4),
-        lift=round(s.lift, 3),
-        q_value=float(f"{s.q_value:.3g}"),
-        revenue_share=None if s.revenue_share is None else round(s.revenue_share, 4),
-        health_n=health_n,
-    )
-
-
 def _cond_fields(c: Condition) -> dict:
     return c.model_dump(by_alias=True, exclude_none=True)
-
-
-def health_disqualifiers(
-    space: FeatureSpace, accounts: pd.DataFrame, health: HealthResult, min_support: int
-) -> list[tuple[Condition, str, int, int, int, int, float]]:
-    """Bins over-represented among the worst 20% of customers against the best 20%.
-
-    Returns (condition, family, worst_hits, worst_n, best_hits, best_n, q_value).
-    """
-    t = health.table
-    worst_ids = set(t.loc[t["health_tier"] == "worst", "account_id"].astype(str))
-    best_ids = set(t.loc[t["health_tier"] == "best", "account_id"].astype(str))
-    if len(worst_ids) < 5 or len(best_ids) < 5:
-        return []
-    acc = accounts[accounts["account_id"].astype(str).isin(worst_ids | best_ids)].reset_index(
-        drop=True
-    )
-    assigned = space.assign(acc)
-    is_worst = acc["account_id"].astype(str).isin(worst_ids).to_numpy()
-    rows = []
-    pv = []
-    for j, spec in enumerate(space.specs):
-        for b, cond in enumerate(spec.bins):
-            if cond.op in ("missing", "other"):
-                continue
-            hit = assigned[:, j] == b
-            a, c = int((hit & is_worst).sum()), int((hit & ~is_worst).sum())
-            nw, nb = int(is_worst.sum()), int((~is_worst).sum())
-            if a < 5:
-                continue
-            p = stats.fisher_exact([[a, nw - a], [c, nb - c]], alternative="greater").pvalue
-            rows.append((cond, spec.family, a, nw, c, nb))
-            pv.append(p)
-    if not rows:
-        return []
-    q = bh(np.array(pv))
-    out = []
-    for (cond, fam, a, nw, c, nb), qv in zip(rows, q, strict=True):
-        ratio = ((a + 0.5) / (nw - a + 0.5)) / ((c + 0.5) / (nb - c + 0.5))
-        if qv < 0.01 and ratio >= 3.0:
-            out.append((cond, fam, a, nw, c, nb, float(qv)))
-    return out
 
 
 def fit_icp(
@@ -319,127 +258,17 @@ def fit_icp(
     warnings.extend(health.warnings)
     p0 = target.base_rate
 
-    # tiers from single-condition patterns
-    tiers = []
-    for t in (1, 2, 3):
-        crit: dict[str, list[Criterion]] = {}
-        for s in miner.univariate_:
-            if s.tier == str(t) and s.conditions[0].op not in ("missing", "other"):
-                c = s.conditions[0]
-                crit.setdefault(s.families[0], []).append(
-                    Criterion(**_cond_fields(c), family=s.families[0], evidence=_evidence(s))
-                )
-        for fam in crit:
-            crit[fam].sort(
-                key=lambda c: -(c.evidence.lift if c.evidence and c.evidence.lift else 0)
-            )
-        multi = sorted(
-            (s for s in miner.segments_ if s.tier == str(t)), key=lambda s: (s.q_value, -s.lift)
-        )
-        segrefs = [
-            SegmentRef(conditions=list(s.conditions), evidence=_evidence(s)) for s in multi[:8]
-        ]
-        summary = (
-            "; ".join(
-                f"{s.text} (n={s.n}, {'success' if goal is not None else 'win'} rate {s.win_rate:.0%}, lift {s.lift:.1f}x)"
-                for s in multi[:3]
-            )
-            or None
-        )
-        tiers.append(
-            Tier(
-                tier=t,
-                name=TIER_NAMES[t],
-                min_score=TIER_MIN_SCORE[t],
-                criteria=crit,
-                segments=segrefs,
-                summary=summary,
-            )
-        )  # type: ignore[arg-type]
+    tiers = build_tiers(miner, value=goal is not None)
 
     # negative ICP: what predicts losing, and what marks the worst customers
-    candidates: list[Disqualifier] = []
-    seen: set[str] = set()
-    for s in miner.univariate_:
-        # a veto needs a real trait (not 'unknown' or 'other') that cuts the odds to a third or less
-        if (
-            s.tier == "negative"
-            and s.odds_ratio <= VETO_ODDS
-            and s.conditions[0].op not in ("missing", "other")
-        ):
-            c = s.conditions[0]
-            candidates.append(
-                Disqualifier(
-                    **_cond_fields(c),
-                    family=s.families[0],
-                    evidence=_evidence(s),
-                    reason=f"won {s.wins} of {s.n} deals ({s.win_rate:.0%} vs {p0:.0%} overall)"
-                    if goal is None
-                    else f"{s.wins} of {s.n} deals won and retained ({s.win_rate:.0%} vs {p0:.0%} overall)",
-                )
-            )
-            seen.add(c.text())
-    positive = {s.conditions[0].text() for s in miner.univariate_ if s.tier in ("1", "2", "3")}
-    for cond, fam, a, nw, cb, nb, qv in health_disqualifiers(space, accounts, health, ms):
-        if cond.text() in seen or cond.text() in positive:
-            continue
-        uni = next((s for s in miner.univariate_ if s.conditions[0].text() == cond.text()), None)
-        if uni is not None and uni.lift > 1.0:
-            continue
-        ev = _evidence(uni, health_n=nw + nb) if uni else Evidence(n=a + cb, health_n=nw + nb)
-        ev.note = f"{a} of the {nw} worst-health customers vs {cb} of the {nb} best (q={qv:.2g})"
-        # a veto candidate when these accounts also lose deals; otherwise a warning sign
-        loses = uni is not None and uni.lift <= 0.75 and uni.q_value < 0.05 and uni.n >= ms
-        reason = (
-            f"over-represented among the worst 20% of customers ({a}/{nw} vs {cb}/{nb} of the best)"
-        )
-        if loses and uni is not None:
-            reason += f" and won {uni.wins} of {uni.n} deals ({uni.win_rate:.0%} vs {p0:.0%})"
-        else:
-            reason = (
-                "warning sign, not a veto: "
-                + reason
-                + "; their deals do not lose significantly more often"
-            )
-        candidates.append(
-            Disqualifier(
-                **_cond_fields(cond), family=fam, evidence=ev, reason=reason, enabled=loses
-            )
-        )
-        seen.add(cond.text())
+    candidates = negative_candidates(miner, space, accounts, health, p0, ms, value=goal is not None)
     disq, veto_notes = earn_vetoes(
         candidates, target, model, accounts, min_support=ms, max_share=max_excluded_share
     )
     warnings.extend(veto_notes)
 
-    # evidence strength
-    sig = [s for s in [*miner.univariate_, *miner.segments_] if s.tier in ("1", "2", "3")]
-    t1 = [s for s in sig if s.tier == "1"]
-    t12 = [s for s in sig if s.tier in ("1", "2")]
-    auc = model.cv_auc_
-    if t1 and auc >= 0.70:
-        strength = "strong"
-    elif t12 and auc >= 0.60:
-        strength = "moderate"
-    elif sig or auc >= 0.55:
-        strength = "weak"
-    else:
-        strength = "none"
-    messages = {
-        "strong": f"Strong evidence: {len(t1)} segment(s) convert at 3x the odds of the average deal or better, and the scorecard separates won from lost deals well (cross-validated AUC {auc:.2f}).",
-        "moderate": f"Moderate evidence: {len(t12)} segment(s) convert clearly better than average, but the scorecard separates won from lost deals only moderately (cross-validated AUC {auc:.2f}); confirm Tier 1 in interviews before acting on it alone.",
-        "weak": f"Weak evidence: win rates barely differ across the attributes in the data (cross-validated AUC {auc:.2f}; {len(sig)} segment(s) pass the significance bar, none with a large effect). Treat this ICP as a hypothesis and gather richer attributes (technographics, triggers, buying committee) before acting on it.",
-        "none": f"No evidence for an ICP in these attributes: no segment converts significantly better than the {p0:.0%} base rate (cross-validated AUC {auc:.2f}). The data does not support an ideal customer profile yet; do not target on these attributes.",
-    }
-    evidence_summary = EvidenceSummary(
-        strength=strength,  # type: ignore[arg-type]
-        message=messages[strength],
-        closed_deals=n,
-        wins=wins,
-        base_win_rate=round(p0, 4),
-        significant_segments=len(sig),
-        min_support=ms,
-    )
+    evidence_summary = evidence_strength(miner, model.cv_auc_, n=n, wins=wins, p0=p0, ms=ms)
+    strength = evidence_summary.strength
     if strength in ("weak", "none"):
         # do not present noise as a perfect fit: on weak evidence there is no Tier 1 at all,
         # so no account is labelled a perfect fit (a person may add it back in icp.yaml)
@@ -504,6 +333,82 @@ def fit_icp(
     )
 
 
+def build_tiers(miner: SegmentMiner, *, value: bool = False) -> list[Tier]:
+    """Tier 1-3 definitions: single conditions (criteria, by family) and segments that passed the bar."""
+    tiers = []
+    for t in (1, 2, 3):
+        crit: dict[str, list[Criterion]] = {}
+        for s in miner.univariate_:
+            if s.tier == str(t) and s.conditions[0].op not in ("missing", "other"):
+                c = s.conditions[0]
+                crit.setdefault(s.families[0], []).append(
+                    Criterion(**_cond_fields(c), family=s.families[0], evidence=segment_evidence(s))
+                )
+        for fam in crit:
+            crit[fam].sort(
+                key=lambda c: -(c.evidence.lift if c.evidence and c.evidence.lift else 0)
+            )
+        multi = sorted(
+            (s for s in miner.segments_ if s.tier == str(t)), key=lambda s: (s.q_value, -s.lift)
+        )
+        segrefs = [
+            SegmentRef(conditions=list(s.conditions), evidence=segment_evidence(s))
+            for s in multi[:8]
+        ]
+        summary = (
+            "; ".join(
+                f"{s.text} (n={s.n}, {'success' if value else 'win'} rate {s.win_rate:.0%}, lift {s.lift:.1f}x)"
+                for s in multi[:3]
+            )
+            or None
+        )
+        tiers.append(
+            Tier(
+                tier=t,
+                name=TIER_NAMES[t],
+                min_score=TIER_MIN_SCORE[t],
+                criteria=crit,
+                segments=segrefs,
+                summary=summary,
+            )
+        )  # type: ignore[arg-type]
+
+    return tiers
+
+
+def evidence_strength(
+    miner: SegmentMiner, auc: float, *, n: int, wins: int, p0: float, ms: int
+) -> EvidenceSummary:
+    """How strong the evidence for an ICP is: strong, moderate, weak or none, with the message."""
+    sig = [s for s in [*miner.univariate_, *miner.segments_] if s.tier in ("1", "2", "3")]
+    t1 = [s for s in sig if s.tier == "1"]
+    t12 = [s for s in sig if s.tier in ("1", "2")]
+    if t1 and auc >= 0.70:
+        strength = "strong"
+    elif t12 and auc >= 0.60:
+        strength = "moderate"
+    elif sig or auc >= 0.55:
+        strength = "weak"
+    else:
+        strength = "none"
+    messages = {
+        "strong": f"Strong evidence: {len(t1)} segment(s) convert at 3x the odds of the average deal or better, and the scorecard separates won from lost deals well (cross-validated AUC {auc:.2f}).",
+        "moderate": f"Moderate evidence: {len(t12)} segment(s) convert clearly better than average, but the scorecard separates won from lost deals only moderately (cross-validated AUC {auc:.2f}); confirm Tier 1 in interviews before acting on it alone.",
+        "weak": f"Weak evidence: win rates barely differ across the attributes in the data (cross-validated AUC {auc:.2f}; {len(sig)} segment(s) pass the significance bar, none with a large effect). Treat this ICP as a hypothesis and gather richer attributes (technographics, triggers, buying committee) before acting on it.",
+        "none": f"No evidence for an ICP in these attributes: no segment converts significantly better than the {p0:.0%} base rate (cross-validated AUC {auc:.2f}). The data does not support an ideal customer profile yet; do not target on these attributes.",
+    }
+    evidence_summary = EvidenceSummary(
+        strength=strength,  # type: ignore[arg-type]
+        message=messages[strength],
+        closed_deals=n,
+        wins=wins,
+        base_win_rate=round(p0, 4),
+        significant_segments=len(sig),
+        min_support=ms,
+    )
+    return evidence_summary
+
+
 def success_target(
     data: TrainingData, extra_health: pd.DataFrame | None, objective: str
 ) -> tuple[np.ndarray | None, str]:
@@ -548,137 +453,6 @@ def success_target(
         f"objective: value — a deal counts as a success when won and the customer still pays "
         f"({int(target.sum())} of {int(data.won.sum())} won deals; {churned} on customers who churned)"
     )
-
-
-def earn_vetoes(
-    candidates: list[Disqualifier],
-    data: TrainingData,
-    model: ScorecardModel,
-    accounts: pd.DataFrame,
-    *,
-    min_support: int,
-    max_share: float = MAX_EXCLUDED_SHARE,
-    folds: int = 5,
-) -> tuple[list[Disqualifier], list[str]]:
-    """Keep a disqualifier as a veto only when it earns its place.
-
-    A candidate vetoes when (1) it holds on held-out deals: in a cross-fit by
-    account, the folds that would pick it again (odds at most half the base
-    rate's in their training part) see its held-out deals win significantly less
-    often than the held-out base rate; (2) vetoing it does not lower the
-    scorecard's cross-validated AUC; and (3) all vetoes together exclude at most
-    ``max_share`` of the accounts. Candidates are taken strongest first; the rest
-    stay in the file switched off, as warning signs with the reason.
-    """
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import GroupKFold
-
-    from .mining.stats import wilson
-    from .scoring.scorer import Columns, evaluate
-
-    notes: list[str] = []
-    if not candidates:
-        return [], notes
-    y = np.asarray(data.won, dtype=bool)
-    cols = Columns(data.frame.reset_index(drop=True))
-    acc_cols = Columns(accounts.reset_index(drop=True))
-    n_acc = max(1, len(accounts))
-    groups = pd.factorize(data.account)[0]
-    k = max(2, min(folds, len(np.unique(groups))))
-    splits = list(GroupKFold(n_splits=k).split(np.zeros(len(y)), y, groups))
-    rows, prob = model.cv_rows_, model.cv_prob_
-    yr = y[rows]
-    can_auc = 0 < yr.sum() < len(yr)
-
-    def auc(p: np.ndarray) -> float:
-        return float(roc_auc_score(yr, p)) if can_auc else 0.5
-
-    scored: list[tuple[float, Disqualifier, np.ndarray, np.ndarray, str]] = []
-    for d in candidates:
-        hit = evaluate(d, cols)
-        held_n = held_w = 0
-        base_n = base_w = 0
-        for tr, te in splits:
-            m_tr = hit[tr]
-            n_tr, w_tr = int(m_tr.sum()), int((m_tr & y[tr]).sum())
-            p_tr = float(y[tr].mean())
-            base_n += len(te)
-            base_w += int(y[te].sum())
-            if n_tr < max(5, min_support // 2) or p_tr <= 0:
-                continue
-            r_tr = (w_tr + 0.5) / (n_tr + 1.0)
-            if odds(r_tr) > 0.5 * odds(p_tr):
-                continue
-            m_te = hit[te]
-            held_n += int(m_te.sum())
-            held_w += int((m_te & y[te]).sum())
-        p_held = base_w / max(1, base_n)
-        if held_n >= 5:
-            lo, hi = wilson(held_w, held_n)
-            rate = held_w / held_n
-            holds = float(hi) < p_held and odds((held_w + 0.5) / (held_n + 1)) <= 0.5 * odds(p_held)
-        else:
-            rate, holds = float("nan"), False
-        why = (
-            f"held out, its deals won {held_w} of {held_n} ({rate:.0%}) vs {p_held:.0%}"
-            if held_n
-            else "no held-out fold picked it again"
-        )
-        strength = rate / p_held if held_n and p_held > 0 else 1.0
-        scored.append((strength if holds else 9.0 + strength, d, hit, evaluate(d, acc_cols), why))
-    scored.sort(key=lambda t: t[0])
-    kept: list[Disqualifier] = []
-    out: list[Disqualifier] = []
-    excluded = np.zeros(len(accounts), dtype=bool)
-    veto_rows = np.zeros(len(rows), dtype=bool)
-    current = auc(prob)
-    for rank, d, hit, acc_hit, why in scored:
-        if not d.enabled:
-            out.append(d)
-            continue
-        problem = ""
-        if rank >= 9.0:
-            problem = f"does not hold on held-out deals ({why})"
-        else:
-            new_rows = veto_rows | hit[rows]
-            trial = auc(np.where(new_rows, -1.0, prob))
-            share = float((excluded | acc_hit).mean()) if len(accounts) else 0.0
-            if trial < current - 1e-4:
-                problem = (
-                    f"vetoing it lowers the cross-validated AUC ({current:.3f} -> {trial:.3f})"
-                )
-            elif share > max_share:
-                problem = (
-                    f"together with the stronger vetoes it would exclude {share:.0%} of "
-                    f"{n_acc} accounts (limit {max_share:.0%})"
-                )
-            else:
-                veto_rows, current = new_rows, trial
-                excluded |= acc_hit
-        if problem:
-            d = d.model_copy(
-                update={
-                    "enabled": False,
-                    "reason": f"warning sign, not a veto: {d.reason}; {problem}",
-                }
-            )
-            notes.append(f"disqualifier '{d.text()}' kept as a warning sign: {problem}")
-        else:
-            d = d.model_copy(update={"reason": f"{d.reason}; {why}"})
-            kept.append(d)
-        out.append(d)
-    if kept:
-        notes.append(
-            f"{len(kept)} disqualifier(s) veto {int(excluded.sum())} of {n_acc} accounts "
-            f"({excluded.mean():.0%})"
-        )
-    order = {id(d): i for i, d in enumerate(out)}
-    return sorted(out, key=lambda d: (not d.enabled, order[id(d)])), notes
-
-
-def odds(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return p / (1 - p)
 
 
 def tier_outcomes(

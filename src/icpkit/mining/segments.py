@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..features import FeatureSpace
-from ..icpfile import Condition
+from ..icpfile import Condition, Evidence
 from .stats import bh, binom_pvalues, odds_ratio, prior_strength, shrink, wilson
 
 ALPHA = 0.05
@@ -378,3 +378,18 @@ class SegmentMiner:
                 .drop(columns="_t")
             )
         return df.reset_index(drop=True)
+
+
+def segment_evidence(s: Segment, health_n: int | None = None) -> Evidence:
+    """A segment's figures as the ``evidence`` of a criterion or disqualifier in icp.yaml."""
+    return Evidence(
+        n=s.n,
+        wins=s.wins,
+        win_rate=round(s.win_rate, 4),
+        ci_low=round(s.ci_low, 4),
+        ci_high=round(s.ci_high, 4),
+        lift=round(s.lift, 3),
+        q_value=float(f"{s.q_value:.3g}"),
+        revenue_share=None if s.revenue_share is None else round(s.revenue_share, 4),
+        health_n=health_n,
+    )
