@@ -156,24 +156,7 @@ def fit_icp(
     accounts, kinds, families, excluded, kept = leakage.guard(
         accounts, deals, kinds, families, keep=keep_columns, warnings=warnings
     )
-    # a deal's situation (new business, renewal, a competitor) is not a company trait
-    keep_norm = {normalize_name(c) for c in keep_columns}
-    for col, why in deal_like_account_columns(accounts, kinds).items():
-        if normalize_name(col) in keep_norm:
-            continue
-        kinds = {c: k for c, k in kinds.items() if c != col}
-        excluded.append(
-            ExcludedColumn(
-                column=col,
-                found_by="deal",
-                reason=f"describes a deal, not the company: {why}",
-                evidence="analysed with the deal columns (deal qualification), not as an account trait",
-            )
-        )
-        warnings.append(
-            f"column '{col}' describes a deal, not the company ({why}): not learned as an "
-            f"account trait; keep it with --keep-column {col} if it is a company attribute"
-        )
+    kinds = exclude_deal_columns(accounts, kinds, keep_columns, excluded, warnings)
     data = training_frame(accounts, deals)
     n = len(data.won)
     wins = int(data.won.sum())
@@ -196,24 +179,7 @@ def fit_icp(
         )
     used_objective = "win" if goal is None else "value"
     if goal is not None:
-        # a churn flag on the account is the value objective's outcome itself
-        from .retention import _FLAG_COLUMNS
-
-        leaked = [c for c in kinds if c in _FLAG_COLUMNS]
-        kinds = {c: k for c, k in kinds.items() if c not in leaked}
-        for flag_col in leaked:
-            warnings.append(
-                f"column '{flag_col}' is the churn outcome the value objective learns: "
-                "excluded from learning"
-            )
-            excluded.append(
-                ExcludedColumn(
-                    column=flag_col,
-                    found_by="objective",
-                    reason="the churn outcome the value objective learns",
-                    evidence="a success is a won deal whose customer still pays",
-                )
-            )
+        kinds = exclude_churn_flags(kinds, excluded, warnings)
     # the deals as the learners see them: a success is a win, or a win that stayed
     target = TrainingData(
         frame=data.frame,
@@ -331,6 +297,56 @@ def fit_icp(
         training=data,
         warnings=warnings,
     )
+
+
+def exclude_deal_columns(
+    accounts: pd.DataFrame,
+    kinds: dict[str, str],
+    keep_columns: Sequence[str],
+    excluded: list[ExcludedColumn],
+    warnings: list[str],
+) -> dict[str, str]:
+    """Leave out accounts columns that describe a deal (new business, renewal, a competitor)."""
+    keep_norm = {normalize_name(c) for c in keep_columns}
+    for col, why in deal_like_account_columns(accounts, kinds).items():
+        if normalize_name(col) in keep_norm:
+            continue
+        kinds = {c: k for c, k in kinds.items() if c != col}
+        excluded.append(
+            ExcludedColumn(
+                column=col,
+                found_by="deal",
+                reason=f"describes a deal, not the company: {why}",
+                evidence="analysed with the deal columns (deal qualification), not as an account trait",
+            )
+        )
+        warnings.append(
+            f"column '{col}' describes a deal, not the company ({why}): not learned as an "
+            f"account trait; keep it with --keep-column {col} if it is a company attribute"
+        )
+    return kinds
+
+
+def exclude_churn_flags(
+    kinds: dict[str, str], excluded: list[ExcludedColumn], warnings: list[str]
+) -> dict[str, str]:
+    """Under the value objective a churn flag on the account is the outcome itself."""
+    from .retention import _FLAG_COLUMNS
+
+    for col in [c for c in kinds if c in _FLAG_COLUMNS]:
+        kinds = {c: k for c, k in kinds.items() if c != col}
+        warnings.append(
+            f"column '{col}' is the churn outcome the value objective learns: excluded from learning"
+        )
+        excluded.append(
+            ExcludedColumn(
+                column=col,
+                found_by="objective",
+                reason="the churn outcome the value objective learns",
+                evidence="a success is a won deal whose customer still pays",
+            )
+        )
+    return kinds
 
 
 def build_tiers(miner: SegmentMiner, *, value: bool = False) -> list[Tier]:
