@@ -260,3 +260,23 @@ def test_learner_contract():
         IcpLearner(objective="revenue").fit(pd.DataFrame(), pd.DataFrame())
     with pytest.raises(ValueError, match="must be a float in \\[0, 1\\]. Got 2"):
         IcpLearner(max_excluded_share=2).fit(pd.DataFrame(), pd.DataFrame())
+
+
+def test_one_icp_per_product_line(tmp_path, sample_tables):
+    from icpkit.errors import InputError
+    from icpkit.pipeline import run_all
+    from icpkit.workspace import Workspace
+
+    acc, deals = tmp_path / "accounts.csv", tmp_path / "deals.csv"
+    sample_tables["accounts"].to_csv(acc, index=False)
+    sample_tables["deals"].to_csv(deals, index=False)
+    closed = sample_tables["deals"][sample_tables["deals"]["outcome"].isin(["won", "lost"])]
+    want = int((closed["product"].str.lower() == "growth").sum())
+    res = run_all({"accounts": acc, "deals": deals}, tmp_path / "growth", product="Growth")
+    assert any("--product Growth: learning from" in w for w in res.warnings)
+    with Workspace(tmp_path / "growth", read_only=True) as ws:
+        assert set(ws.table("deals")["product"].str.lower()) == {"growth"}
+        assert ws.current_icp().training.deals == want
+    with pytest.raises(InputError, match="no deal has that product") as err:
+        run_all({"accounts": acc, "deals": deals}, tmp_path / "none", product="Platinum")
+    assert "growth" in str(err.value) and "starter" in str(err.value)

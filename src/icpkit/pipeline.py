@@ -393,6 +393,7 @@ def run_all(
     progress: Callable[[str], None] | None = None,
     atomic: bool = True,
     keep_columns: Sequence[str] = (),
+    product: str | None = None,
 ) -> StepResult:
     """``icp run``: ingest, build, validate, report and export, as the step commands do them.
 
@@ -401,13 +402,23 @@ def run_all(
     icp.yaml, CSV files and report in only at the end: when it fails or is
     killed, ``out_dir`` keeps the previous run's outputs. A stage left by a
     crash is cleaned at the start. ``atomic=False`` writes into ``out_dir``
-    directly (for a caller that stages by itself).
+    directly (for a caller that stages by itself). ``product`` learns from the
+    deals of one product line only (one ICP per product line: one output folder
+    each).
     """
     step = _progress(progress)
     out = Path(out_dir)
     if not atomic:
         return _run_in(
-            paths, out, out / "icp.yaml", mapping, encoding, min_support, step, keep_columns
+            paths,
+            out,
+            out / "icp.yaml",
+            mapping,
+            encoding,
+            min_support,
+            step,
+            keep_columns,
+            product,
         )
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
@@ -429,7 +440,15 @@ def run_all(
                 if p.is_dir() and p.name.endswith("_index"):
                     shutil.copytree(p, stage / p.name)
             result = _run_in(
-                paths, stage, out / "icp.yaml", mapping, encoding, min_support, step, keep_columns
+                paths,
+                stage,
+                out / "icp.yaml",
+                mapping,
+                encoding,
+                min_support,
+                step,
+                keep_columns,
+                product,
             )
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
@@ -451,6 +470,7 @@ def _run_in(
     min_support: int | None,
     step: Callable[[str], None],
     keep_columns: Sequence[str] = (),
+    product: str | None = None,
 ) -> StepResult:
     from .ingest import ingest
     from .report import collect, write_report
@@ -459,7 +479,7 @@ def _run_in(
     with Workspace(folder) as ws:
         conf = settings(ws, exported)  # a broken hand edit fails before any work
         step("ingest")
-        ing = ingest(ws, paths, mapping_path=mapping, encoding=encoding)
+        ing = ingest(ws, paths, mapping_path=mapping, encoding=encoding, product=product)
         result.warnings.extend(ing.warnings)
         if not ing.unchanged:
             ws.write({}, artifacts={"ingest_warnings": "\n".join(ing.warnings)})

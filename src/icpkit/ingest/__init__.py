@@ -215,8 +215,12 @@ def ingest(
     *,
     mapping_path: str | Path | None = None,
     encoding: str | None = None,
+    product: str | None = None,
 ) -> IngestResult:
     """Validate the given files and store them in the workspace atomically.
+
+    ``product`` keeps only the deals of one product line (the deals file's
+    ``product`` column, case-insensitive), for one ICP per product line.
 
     ``paths`` maps table names (accounts, deals, contacts, revenue, events,
     tickets, conversations, market) to files. Accounts and deals are required
@@ -234,7 +238,13 @@ def ingest(
             continue  # a customer base with revenue history can be health-scored without deals
         if req not in given and not (workspace.file.exists() and workspace.has(req)):
             raise InputError(f"--{req} is required", hint=f"Pass --{req} PATH (CSV or Parquet)")
+    if product is not None and "deals" not in given:
+        raise InputError(
+            f"--product {product} needs the deals file", hint="Pass --deals PATH with --product"
+        )
     hashes = {k: file_sha256(p) if p.exists() else "" for k, p in given.items()}
+    if product is not None:
+        hashes["deals"] += f"|product={product.strip().lower()}"
     if workspace.file.exists() and all(workspace.source_hash(k) == h for k, h in hashes.items()):
         result.unchanged = True
         for k in given:
@@ -266,6 +276,9 @@ def ingest(
         result.warnings.extend(w)
     if problems:
         raise InputErrors(problems)
+
+    if product is not None and "deals" in frames:
+        frames["deals"] = only_product(frames["deals"], product, str(given["deals"]), result)
 
     # cross-table checks
     accounts = frames.get("accounts")
@@ -343,3 +356,30 @@ def _store_keep(
         return
     keep = mappings.get("accounts", ColumnMapping()).keep
     workspace.write({}, meta={KEEP_META_KEY: json.dumps(keep)})
+
+
+def only_product(
+    deals: pd.DataFrame, product: str, file: str, result: IngestResult
+) -> pd.DataFrame:
+    """The deals of one product line; an unknown product names the ones the file has."""
+    if "product" not in deals.columns:
+        raise InputError(
+            f"--product {product}: the deals file has no product column",
+            file=file,
+            hint="Map the column that names the product line to 'product' in the mapping file",
+        )
+    text = deals["product"].astype("string").str.strip().str.lower()
+    keep = text.eq(product.strip().lower()).fillna(False).to_numpy(dtype=bool)
+    if not keep.any():
+        have = text.dropna().value_counts()
+        listed = ", ".join(f"{v} ({c})" for v, c in have.head(10).items())
+        raise InputError(
+            f"--product {product}: no deal has that product",
+            file=file,
+            column="product",
+            hint=f"products in the file: {listed or 'none'}",
+        )
+    result.warnings.append(
+        f"--product {product}: learning from the {int(keep.sum())} of {len(deals)} deals of that product"
+    )
+    return deals[keep].reset_index(drop=True)
