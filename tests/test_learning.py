@@ -280,3 +280,25 @@ def test_one_icp_per_product_line(tmp_path, sample_tables):
     with pytest.raises(InputError, match="no deal has that product") as err:
         run_all({"accounts": acc, "deals": deals}, tmp_path / "none", product="Platinum")
     assert "growth" in str(err.value) and "starter" in str(err.value)
+
+
+def test_a_best_tier_of_small_deals_is_called_out():
+    r = np.random.default_rng(9)
+    n = 1500
+    industry = r.choice(["retail", "energy", "media"], n, p=[0.3, 0.35, 0.35])
+    won = r.random(n) < np.where(industry == "retail", 0.8, 0.25)
+    amount = np.where(industry == "retail", r.normal(1000, 100, n), r.normal(30000, 3000, n))
+    accounts = pd.DataFrame({"account_id": [f"A{i}" for i in range(n)], "industry": industry})
+    deals = pd.DataFrame(
+        {
+            "deal_id": accounts["account_id"],
+            "account_id": accounts["account_id"],
+            "outcome": np.where(won, "won", "lost"),
+            "amount": amount.round(),
+        }
+    )
+    build = fit_icp(accounts, deals, kinds={"industry": "str"}, families={}, search=False)
+    best = next(t for t in build.icp.tiers if t.outcomes and t.outcomes.wins)
+    assert best.criteria and best.outcomes.median_deal < 2000
+    note = next(w for w in build.warnings if "points at small deals" in w)
+    assert note in build.icp.evidence.message and "won deals" in note

@@ -28,6 +28,7 @@ from .icpfile import (
     Tier,
     TierOutcomes,
     Training,
+    fmt_number,
     now_iso,
 )
 from .mining.deal_context import deal_like_account_columns
@@ -287,6 +288,10 @@ def fit_icp(
         t_ = icp.tier(num)
         if t_ is not None:
             t_.outcomes = out
+    small = small_deal_warning(icp, data)
+    if small:
+        warnings.append(small)
+        icp.evidence.message += " " + small
     return BuildResult(
         icp=icp,
         segments=miner.table(),
@@ -520,6 +525,33 @@ def tier_outcomes(
             median_cycle_days=round(float(np.median(cyc)), 1) if len(cyc) else None,
         )
     return out
+
+
+def small_deal_warning(icp: ICP, data: TrainingData) -> str:
+    """A warning when the best tier wins mostly small deals: a fit that brings little revenue.
+
+    Fires when the best tier's median won deal is under half the median won deal
+    overall, or its share of won revenue is under half its share of won deals
+    (each with at least 10 won deals behind it).
+    """
+    won_amt = data.amount[data.won]
+    won_amt = won_amt[~np.isnan(won_amt)]
+    best = next((t for t in icp.tiers if t.outcomes and t.outcomes.wins >= 10), None)
+    if best is None or best.outcomes is None or len(won_amt) < 10:
+        return ""
+    o = best.outcomes
+    overall = float(np.median(won_amt))
+    wins_share = o.wins / max(1, int(data.won.sum()))
+    small_median = o.median_deal is not None and overall > 0 and o.median_deal < 0.5 * overall
+    small_share = o.won_revenue_share is not None and o.won_revenue_share < 0.5 * wins_share
+    if not (small_median or small_share):
+        return ""
+    return (
+        f"Tier {best.tier} points at small deals: its median won deal is "
+        f"{fmt_number(o.median_deal or 0)} against {fmt_number(overall)} overall "
+        f"({o.wins} won deals), and it holds {o.won_revenue_share or 0:.0%} of won revenue "
+        f"with {wins_share:.0%} of the wins; weigh deal size before targeting it."
+    )
 
 
 def families_in(icp: ICP) -> dict[str, str]:
