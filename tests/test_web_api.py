@@ -74,10 +74,8 @@ def assert_error(r: httpx.Response, status: int, contains: str | None = None) ->
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> dict[str, Path]:
-    from icpkit.sample import write_sample
-
-    return write_sample(tmp_path_factory.mktemp("sample"), n_accounts=1000)
+def sample(small_sample_files) -> dict[str, Path]:
+    return small_sample_files
 
 
 @pytest.fixture(scope="module")

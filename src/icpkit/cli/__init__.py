@@ -6,10 +6,13 @@ Subjects add their commands from their own module (listed in
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from .. import __version__
 from .._optional import optional_module
-from .common import app
+from .common import app, out
 
 COMMAND_MODULES = (
     "icpkit.cli.core",
@@ -24,6 +27,26 @@ for _mod in COMMAND_MODULES:
     _m = optional_module(_mod)
     if _m is not None:
         _m.register(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"icpkit {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    # Commands import the library (pandas, DuckDB, scikit-learn, ...) when they run,
+    # not when they are registered, so --help and --version start fast.
+    pass
 
 
 def main() -> None:

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from .. import icpfile
-from ..ingest import ingest as ingest_files
-from ..pipeline import (
-    churn_source_from,
-    current_icp,
-    export_outputs,
-    health_weights_from,
-    run_all,
-    step_build,
-    step_health,
-)
-from ..report import collect, write_report
-from ..workspace import Workspace
 from .common import console, handle_errors, out, steps, warn_all
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+# The library (pandas, DuckDB, scikit-learn, ...) is imported inside each command,
+# so that `icp --help` and `icp COMMAND --help` start in a fraction of a second.
 
 PathOpt = Annotated[Path | None, typer.Option(dir_okay=False, help="CSV or Parquet file")]
 WorkspaceOpt = Annotated[
@@ -52,6 +45,8 @@ def _paths(**kw: Path | None) -> dict[str, Path | None]:
 
 
 def _summary(ws: Workspace) -> None:
+    from ..pipeline import current_icp
+
     icp = current_icp(ws)
     ev = icp.evidence
     console.print(f"[bold]Evidence:[/] {ev.strength} — {ev.message}", soft_wrap=True)
@@ -110,6 +105,9 @@ def register(app: typer.Typer) -> None:
 
             icp run --accounts accounts.csv --deals deals.csv --out icp-out
         """
+        from ..pipeline import run_all
+        from ..workspace import Workspace
+
         paths = _paths(
             accounts=accounts,
             deals=deals,
@@ -152,7 +150,9 @@ def register(app: typer.Typer) -> None:
 
             icp demo --out icp-demo
         """
+        from ..pipeline import run_all
         from ..sample import write_sample
+        from ..workspace import Workspace
 
         started = time.perf_counter()
         files = write_sample(out_dir / "sample")
@@ -219,6 +219,9 @@ def register(app: typer.Typer) -> None:
 
             icp ingest --workspace ws --accounts accounts.csv --deals deals.csv
         """
+        from ..ingest import ingest as ingest_files
+        from ..workspace import Workspace
+
         with Workspace(workspace) as ws:
             res = ingest_files(
                 ws,
@@ -262,6 +265,9 @@ def register(app: typer.Typer) -> None:
 
             icp health --workspace ws --out health.csv
         """
+        from ..pipeline import churn_source_from, health_weights_from, step_health
+        from ..workspace import Workspace
+
         with Workspace(workspace) as ws:
             res = step_health(
                 ws,
@@ -302,6 +308,9 @@ def register(app: typer.Typer) -> None:
 
             icp patterns --workspace ws --out segments.csv
         """
+        from ..pipeline import health_weights_from, step_build
+        from ..workspace import Workspace
+
         with Workspace(workspace) as ws:
             build = step_build(
                 ws, weights=health_weights_from(workspace / "icp.yaml"), min_support=min_support
@@ -335,6 +344,9 @@ def register(app: typer.Typer) -> None:
 
             icp build --workspace ws
         """
+        from ..pipeline import export_outputs, health_weights_from, step_build
+        from ..workspace import Workspace
+
         with Workspace(workspace) as ws:
             res = step_build(
                 ws, weights=health_weights_from(workspace / "icp.yaml"), min_support=min_support
@@ -362,6 +374,9 @@ def register(app: typer.Typer) -> None:
 
             icp report --workspace ws
         """
+        from ..report import collect, write_report
+        from ..workspace import Workspace
+
         with Workspace(workspace) as ws:
             files = write_report(collect(ws), out_dir or workspace)
         for p in files.values():
@@ -410,6 +425,7 @@ def register(app: typer.Typer) -> None:
 
             icp score --icp out/icp.yaml --accounts prospects.csv --out scored.csv
         """
+        from .. import icpfile
         from ..scoring.engines import score_with_engine
 
         icp = icpfile.load(icp_path)
