@@ -68,10 +68,13 @@ def skip_kind(reason: str) -> str:
     return reason if len(reason) <= 60 else reason[:57] + "..."
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: Any) -> Any:
+    """One line after the short test summary: how many tests were skipped, by kind."""
+    result = yield
     reports = terminalreporter.stats.get("skipped", [])
     if not reports:
-        return
+        return result
     kinds: Counter[str] = Counter()
     for rep in reports:
         longrepr = rep.longrepr
@@ -79,6 +82,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         kinds[skip_kind(reason)] += 1
     detail = ", ".join(f"{k}: {n}" for k, n in kinds.most_common())
     terminalreporter.write_line(f"skipped: {sum(kinds.values())} ({detail})")
+    return result
 
 
 @pytest.fixture
@@ -161,6 +165,14 @@ class SampleRun:
     def copy(self, dest: Path) -> Path:
         """A private copy of the output folder, for a test that changes it."""
         return Path(shutil.copytree(self.out, dest))
+
+
+@pytest.fixture(scope="session")
+def sample_frames() -> dict[str, pd.DataFrame]:
+    """The bundled sample company (seed 7, 3000 accounts) as DataFrames. Do not change them."""
+    from icpkit.sample import generate
+
+    return generate()
 
 
 @pytest.fixture(scope="session")

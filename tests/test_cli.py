@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -16,6 +17,7 @@ def invoke(*args: str):
     return runner.invoke(app, [str(a) for a in args])
 
 
+@pytest.mark.slow
 def test_run_then_score_unseen_accounts(small_crm_run, tmp_path):
     out = small_crm_run
     for name in (
@@ -47,6 +49,7 @@ def test_run_then_score_unseen_accounts(small_crm_run, tmp_path):
     assert "industry=logistics +" in by.loc["p1", "reasons"]
 
 
+@pytest.mark.slow
 def test_hand_edited_icp_is_honoured_and_validated(small_crm, small_crm_run, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -84,6 +87,7 @@ def test_bad_input_exits_non_zero_and_names_the_problem(small_crm, tmp_path):
     assert "deals.csv, row 2, column 'outcome'" in r.output and "maybe" in r.output
 
 
+@pytest.mark.slow
 def test_step_commands_compose(small_crm, tmp_path):
     ws = tmp_path / "ws"
     assert (
@@ -125,6 +129,7 @@ def test_every_command_has_help_and_is_documented():
     assert docs == generate(), "docs/cli.md is out of date: run `python -m icpkit.clidocs`"
 
 
+@pytest.mark.slow
 def test_parquet_inputs_and_market_scoring(small_crm, tmp_path):
     acc = pd.read_csv(small_crm["accounts"])
     acc.to_parquet(tmp_path / "accounts.parquet")

@@ -651,6 +651,7 @@ def test_helpdesk_pain_themes(helpdesk_ws: Workspace) -> None:
     )
 
 
+@pytest.mark.slow
 @needs_helpdesk
 @pytest.mark.skipif(not rerank_available(), reason="the optional voc-rerank model is not installed")
 def test_helpdesk_hybrid_rerank_precision(helpdesk_ws: Workspace) -> None:

@@ -670,6 +670,7 @@ def test_cli_token_create(tmp_path):
 # -- the OpenAPI schema, fuzzed -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_openapi_schema_fuzz_finds_no_5xx(server):
     schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed")
     app, _, token, _ = server
@@ -718,6 +719,7 @@ def test_ask_page_quotes_link_to_their_source(web):
     assert_error(web.get("/ask/source/no-such-conversation"), 404)
 
 
+@pytest.mark.slow
 def test_reads_during_a_build_then_restart_keeps_everything(server):
     """Runs last: readers see the old ICP until the new one is swapped in; a restart keeps it all."""
     app, c, token, ws_dir = server

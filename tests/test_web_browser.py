@@ -23,6 +23,8 @@ sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed (pip install 'icpkit[browser]')"
 )
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = os.environ.get("ICP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
