@@ -15,7 +15,7 @@ import pytest
 DATASETS = Path(
     os.environ.get("ICP_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets"
 )
-IN_CI = os.environ.get("CI", "").lower() == "true"
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
 
 # the sample tables that `icp demo` feeds to the chain
 SAMPLE_TABLES = ("accounts", "deals", "contacts", "revenue", "events", "tickets", "conversations")
