@@ -1,7 +1,10 @@
 """The ``icp`` command. Each command is a thin adapter over one library call.
 
 Subjects add their commands from their own module (listed in
-``COMMAND_MODULES``), each exposing ``register(app)``.
+``COMMAND_MODULES``), each exposing ``register(app)``. A command module
+imports only typer, rich and ``icpkit.errors`` at the top and the rest of
+the library inside the command, so that ``icp --help`` loads no pandas,
+DuckDB or scikit-learn (tests/test_startup.py checks it).
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    # Commands import the library (pandas, DuckDB, scikit-learn, ...) when they run,
-    # not when they are registered, so --help and --version start fast.
+    # the group's own options; the help text is the app's. Commands import the library
+    # (pandas, DuckDB, ...) when they run, so --help and --version do not load it.
     pass
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 # The library (pandas, DuckDB, scikit-learn, ...) is imported inside each command,
-# so that `icp --help` and `icp COMMAND --help` start in a fraction of a second.
+# so that `icp --help` and `icp COMMAND --help` do not load it (tests/test_startup.py).
 
 PathOpt = Annotated[Path | None, typer.Option(dir_okay=False, help="CSV or Parquet file")]
 WorkspaceOpt = Annotated[
