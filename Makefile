@@ -1,11 +1,11 @@
 # Quick start:  make demo   (set up and run the whole chain on the bundled sample)
-#               make test   (run the test suite)
+#               make test   (run the test suite; make test-fast skips the slow end-to-end tests)
 PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 EXTRAS ?= dev
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-fast lint bench clean
 
 $(BIN)/icp: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest -q
+
+# everything but the end-to-end tests marked slow
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check src tests

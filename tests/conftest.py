@@ -1,18 +1,88 @@
 from __future__ import annotations
 
+import os
+import re
+import shutil
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+# The real public datasets (read-only); ICP_DATASETS points elsewhere.
+DATASETS = Path(
+    os.environ.get("ICP_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+# the sample tables that `icp demo` feeds to the chain
+SAMPLE_TABLES = ("accounts", "deals", "contacts", "revenue", "events", "tickets", "conversations")
 
 
 def dataset(*parts: str) -> Path:
+    """A file or folder of a real dataset; skipped when it is missing, but a failure in CI."""
     p = DATASETS.joinpath(*parts)
     if not p.exists():
-        pytest.skip(f"dataset {p.name} is not available")
+        message = f"dataset missing: {p} (set ICP_DATASETS to the datasets folder)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
     return p
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "dataset(*parts): needs a real dataset file (skipped when missing, fails in CI)"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("dataset"):
+        dataset(*mark.args)
+
+
+# one-line skip summary: the reason's kind, first match wins
+SKIP_KINDS = (
+    ("dataset missing", re.compile(r"\bdataset\b", re.I)),
+    ("no java", re.compile(r"\bjava\b", re.I)),
+    ("no browser", re.compile(r"chromium|browser", re.I)),
+    ("doctest +SKIP", re.compile(r"\+SKIP")),
+    ("package missing", re.compile(r"not installed|could not import|no module named", re.I)),
+)
+
+
+def skip_kind(reason: str) -> str:
+    """The short kind of a skip reason, for the summary line.
+
+    >>> skip_kind("Skipped: dataset missing: /data/maven_crm/accounts.csv")
+    'dataset missing'
+    >>> skip_kind("Skipped: could not import 'fastapi': No module named 'fastapi'")
+    'package missing'
+    """
+    reason = reason.removeprefix("Skipped: ")
+    for kind, pattern in SKIP_KINDS:
+        if pattern.search(reason):
+            return kind
+    return reason if len(reason) <= 60 else reason[:57] + "..."
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: Any) -> Any:
+    """One line after the short test summary: how many tests were skipped, by kind."""
+    result = yield
+    reports = terminalreporter.stats.get("skipped", [])
+    if not reports:
+        return result
+    kinds: Counter[str] = Counter()
+    for rep in reports:
+        longrepr = rep.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        kinds[skip_kind(reason)] += 1
+    detail = ", ".join(f"{k}: {n}" for k, n in kinds.most_common())
+    terminalreporter.write_line(f"skipped: {sum(kinds.values())} ({detail})")
+    return result
 
 
 @pytest.fixture
@@ -22,8 +92,7 @@ def rng():
     return np.random.default_rng(12345)
 
 
-@pytest.fixture
-def small_crm(tmp_path: Path) -> dict[str, Path]:
+def write_small_crm(folder: Path) -> dict[str, Path]:
     """A small CRM with a planted pattern: logistics wins, government loses."""
     import numpy as np
 
@@ -56,10 +125,80 @@ def small_crm(tmp_path: Path) -> dict[str, Path]:
             "amount": r.integers(1000, 50000, n),
         }
     )
-    a, d = tmp_path / "accounts.csv", tmp_path / "deals.csv"
+    folder.mkdir(parents=True, exist_ok=True)
+    a, d = folder / "accounts.csv", folder / "deals.csv"
     accounts.to_csv(a, index=False)
     deals.to_csv(d, index=False)
     return {"accounts": a, "deals": d}
+
+
+@pytest.fixture
+def small_crm(tmp_path: Path) -> dict[str, Path]:
+    """``write_small_crm`` in this test's own folder (free to change)."""
+    return write_small_crm(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def small_crm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`icp run` on the small CRM, once per session: the output folder. Read only."""
+    from typer.testing import CliRunner
+
+    from icpkit.cli import app
+
+    root = tmp_path_factory.mktemp("small_crm_run")
+    files = write_small_crm(root / "in")
+    out = root / "out"
+    args = ["run", "--accounts", files["accounts"], "--deals", files["deals"], "--out", out]
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """The chain run once on the bundled sample company (as `icp demo` runs it)."""
+
+    inputs: dict[str, Path]  # the sample's CSV files, by table
+    out: Path  # the output folder: icp.yaml, scores.csv, report.html, workspace.duckdb, ...
+    result: Any  # pipeline.StepResult
+
+    def copy(self, dest: Path) -> Path:
+        """A private copy of the output folder, for a test that changes it."""
+        return Path(shutil.copytree(self.out, dest))
+
+
+@pytest.fixture(scope="session")
+def sample_frames() -> dict[str, pd.DataFrame]:
+    """The bundled sample company (seed 7, 3000 accounts) as DataFrames. Do not change them."""
+    from icpkit.sample import generate
+
+    return generate()
+
+
+@pytest.fixture(scope="session")
+def sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The bundled sample company (seed 7, 3000 accounts) as CSV files. Read only."""
+    from icpkit.sample import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("sample") / "in")
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory, sample_files) -> SampleRun:
+    """The whole chain on the sample, once per session. Read only: use ``.copy()`` to change it."""
+    from icpkit.pipeline import run_all
+
+    out = tmp_path_factory.mktemp("sample_run")
+    result = run_all({k: sample_files[k] for k in SAMPLE_TABLES}, out)
+    return SampleRun(inputs=sample_files, out=out, result=result)
+
+
+@pytest.fixture(scope="session")
+def small_sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The sample company at 1000 accounts as CSV files, for uploads and builds. Read only."""
+    from icpkit.sample import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("small_sample"), n_accounts=1000)
 
 
 @pytest.fixture(scope="session")

@@ -368,6 +368,7 @@ def test_spark_engine_errors_say_what_to_install(monkeypatch: pytest.MonkeyPatch
 # -- Spark ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # pyspark's notice about pandas 3
 def test_spark_over_parquet_matches_python(spark, icp: ICP, parquet: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     want = expected(icp, market())

@@ -186,9 +186,9 @@ def test_lifts_ignore_the_outcome_when_inferring_roles():
 # --- the seeded sample company --------------------------------------------------------------
 
 
-def test_sample_company_persona_effects_match_planted():
+def test_sample_company_persona_effects_match_planted(sample_frames):
     sample = pytest.importorskip("icpkit.sample")
-    data = sample.generate()
+    data = sample_frames
     planted_p = sample.PLANTED["persona"]
     roles, warnings = contact_roles(data["contacts"], data["deals"])
     assert any("empty title" in w for w in warnings)

@@ -12,6 +12,8 @@ from icpkit.pipeline import run_all
 
 from .conftest import dataset
 
+pytestmark = pytest.mark.slow
+
 
 def olist_files(tmp_path: Path) -> dict[str, Path]:
     """Olist MQLs as accounts and one deal per lead: won when it signed, otherwise lost."""

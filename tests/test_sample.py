@@ -14,8 +14,8 @@ from icpkit.schema import TABLES
 
 
 @pytest.fixture(scope="module")
-def data() -> dict[str, pd.DataFrame]:
-    return generate()
+def data(sample_frames) -> dict[str, pd.DataFrame]:
+    return sample_frames
 
 
 @pytest.fixture(scope="module")

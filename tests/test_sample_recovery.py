@@ -10,35 +10,19 @@ from typer.testing import CliRunner
 
 from icpkit import icpfile
 from icpkit.cli import app
-from icpkit.pipeline import run_all
-from icpkit.sample import PLANTED, write_sample
+from icpkit.sample import PLANTED
 from icpkit.workspace import Workspace
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sample")
-    files = write_sample(root / "in")
-    out = root / "out"
-    res = run_all(
-        {
-            k: files[k]
-            for k in (
-                "accounts",
-                "deals",
-                "contacts",
-                "revenue",
-                "events",
-                "tickets",
-                "conversations",
-            )
-        },
-        out,
-    )
-    return out, res
+def demo(sample_run):
+    """The session's one run of the chain on the sample: (output folder, result)."""
+    return sample_run.out, sample_run.result
 
 
-def test_planted_icp_is_tier_1(demo):
+def test_planted_icp_is_tier_1(demo, sample_run):
     out, _ = demo
     icp = icpfile.load(out / "icp.yaml")
     assert icp.evidence.strength in ("moderate", "strong")
@@ -51,10 +35,7 @@ def test_planted_icp_is_tier_1(demo):
     assert top.evidence.win_rate >= 0.6 and top.evidence.n >= 30
     # accounts of the planted ICP score far above the planted negative ICP
     scores = pd.read_csv(out / "scores.csv", dtype={"tier": str}).merge(
-        pd.read_csv(out / "in" / "accounts.csv")
-        if (out / "in").exists()
-        else pd.read_csv(out.parent / "in" / "accounts.csv"),
-        on="account_id",
+        pd.read_csv(sample_run.inputs["accounts"]), on="account_id"
     )
     lo, hi = PLANTED["icp"]["employees"]
     icp_rows = scores["industry"].isin(planted) & scores["employees"].between(lo, hi)

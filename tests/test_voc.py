@@ -30,13 +30,14 @@ from icpkit.voc import (
 from icpkit.voc.scope import Vocabulary
 from icpkit.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parents[1]
-HELPDESK = ROOT.parent / "shared" / "datasets" / "helpdesk_utterances" / "sample_utterances.csv"
+from .conftest import DATASETS, dataset
+
+HELPDESK = DATASETS / "helpdesk_utterances" / "sample_utterances.csv"
 QUESTIONS = Path(__file__).parent / "data" / "voc_questions.yaml"
 TODAY = date(2025, 6, 15)
 P_AT_10_FLOOR = 0.80  # measured: BM25 0.880, hybrid rerank 0.947 mean over the 15 questions
 
-needs_helpdesk = pytest.mark.skipif(not HELPDESK.exists(), reason="help-desk sample not available")
+needs_helpdesk = pytest.mark.dataset("helpdesk_utterances", "sample_utterances.csv")
 
 
 # -- fixtures ---------------------------------------------------------------------------
@@ -115,8 +116,7 @@ def derived_tables(account_ids: list[str]) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def helpdesk_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    if not HELPDESK.exists():
-        pytest.skip("help-desk sample not available")
+    dataset("helpdesk_utterances", "sample_utterances.csv")
     conv = helpdesk_conversations()
     ws = Workspace(tmp_path_factory.mktemp("voc_helpdesk"))
     ws.write({"conversations": conv, **derived_tables(sorted(conv["account_id"].unique()))})
@@ -651,6 +651,7 @@ def test_helpdesk_pain_themes(helpdesk_ws: Workspace) -> None:
     )
 
 
+@pytest.mark.slow
 @needs_helpdesk
 @pytest.mark.skipif(not rerank_available(), reason="the optional voc-rerank model is not installed")
 def test_helpdesk_hybrid_rerank_precision(helpdesk_ws: Workspace) -> None:

@@ -74,10 +74,8 @@ def assert_error(r: httpx.Response, status: int, contains: str | None = None) ->
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> dict[str, Path]:
-    from icpkit.sample import write_sample
-
-    return write_sample(tmp_path_factory.mktemp("sample"), n_accounts=1000)
+def sample(small_sample_files) -> dict[str, Path]:
+    return small_sample_files
 
 
 @pytest.fixture(scope="module")
@@ -672,6 +670,7 @@ def test_cli_token_create(tmp_path):
 # -- the OpenAPI schema, fuzzed -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_openapi_schema_fuzz_finds_no_5xx(server):
     schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed")
     app, _, token, _ = server
@@ -720,6 +719,7 @@ def test_ask_page_quotes_link_to_their_source(web):
     assert_error(web.get("/ask/source/no-such-conversation"), 404)
 
 
+@pytest.mark.slow
 def test_reads_during_a_build_then_restart_keeps_everything(server):
     """Runs last: readers see the old ICP until the new one is swapped in; a restart keeps it all."""
     app, c, token, ws_dir = server

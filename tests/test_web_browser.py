@@ -23,6 +23,8 @@ sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed (pip install 'icpkit[browser]')"
 )
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = os.environ.get("ICP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -68,10 +70,8 @@ def base_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    from icpkit.sample import write_sample
-
-    return write_sample(tmp_path_factory.mktemp("sample"), n_accounts=1000)
+def sample(small_sample_files) -> dict[str, Path]:
+    return small_sample_files
 
 
 def test_upload_build_report_edit_score_download(base_url, sample, tmp_path):

@@ -30,7 +30,11 @@ def min_support_for(n_deals: int, minimum: int = 30, share: float = 0.05) -> int
 
 
 def nice(x: float) -> float:
-    """Round an edge to two significant figures so bins read well."""
+    """Round an edge to two significant figures so bins read well.
+
+    >>> nice(1234.0), nice(98_765), nice(0.04567), nice(0)
+    (1200.0, 99000.0, 0.046, 0.0)
+    """
     if x == 0 or not np.isfinite(x):
         return float(x)
     mag = 10 ** (math.floor(math.log10(abs(x))) - 1)

@@ -88,7 +88,13 @@ class Condition(_Model):
 
 
 def fmt_number(x: float) -> str:
-    """Short readable number: 1200 -> '1.2k', 3_500_000 -> '3.5M'."""
+    """Short readable number; whole numbers below 10,000 are written out.
+
+    >>> fmt_number(1200), fmt_number(45_000), fmt_number(3_500_000), fmt_number(2.5e9)
+    ('1200', '45k', '3.5M', '2.5B')
+    >>> fmt_number(12.5), fmt_number(0.25), fmt_number(float("nan"))
+    ('12.5', '0.25', '?')
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "?"
     if x != 0 and math.isfinite(x):

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from .. import icpfile
-from ..ingest import ingest as ingest_files
-from ..pipeline import (
-    Settings,
-    current_icp,
-    export_outputs,
-    run_all,
-    settings,
-    step_build,
-    step_health,
-)
-from ..report import collect, write_report
-from ..workspace import Workspace
 from .common import console, handle_errors, out, steps, warn_all
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+# The library (pandas, DuckDB, scikit-learn, ...) is imported inside each command,
+# so that `icp --help` and `icp COMMAND --help` do not load it (tests/test_startup.py).
 
 PathOpt = Annotated[Path | None, typer.Option(dir_okay=False, help="CSV or Parquet file")]
 WorkspaceOpt = Annotated[
@@ -60,6 +53,8 @@ def _paths(**kw: Path | None) -> dict[str, Path | None]:
 
 
 def _summary(ws: Workspace) -> None:
+    from ..pipeline import current_icp
+
     icp = current_icp(ws)
     ev = icp.evidence
     console.print(f"[bold]Evidence:[/] {ev.strength} — {ev.message}", soft_wrap=True)
@@ -109,6 +104,13 @@ def register(app: typer.Typer) -> None:
         encoding: EncodingOpt = None,
         min_support: MinSupportOpt = None,
         keep_column: KeepColumnOpt = None,
+        product: Annotated[
+            str | None,
+            typer.Option(
+                help="learn from the deals of this product line only (one ICP per product line: "
+                "one output folder each)"
+            ),
+        ] = None,
     ) -> None:
         """Run the whole chain: ingest, health, patterns, tiered ICP, scores, report.
 
@@ -118,7 +120,11 @@ def register(app: typer.Typer) -> None:
         Example:
 
             icp run --accounts accounts.csv --deals deals.csv --out icp-out
+            icp run --accounts accounts.csv --deals deals.csv --product "Connector Pack" --out icp-connector
         """
+        from ..pipeline import run_all
+        from ..workspace import Workspace
+
         paths = _paths(
             accounts=accounts,
             deals=deals,
@@ -141,6 +147,7 @@ def register(app: typer.Typer) -> None:
                 min_support=min_support,
                 progress=advance,
                 keep_columns=keep_column or (),
+                product=product,
             )
         warn_all(result.warnings)
         with Workspace(out_dir, read_only=True) as ws:
@@ -162,7 +169,9 @@ def register(app: typer.Typer) -> None:
 
             icp demo --out icp-demo
         """
+        from ..pipeline import run_all
         from ..sample import write_sample
+        from ..workspace import Workspace
 
         started = time.perf_counter()
         files = write_sample(out_dir / "sample")
@@ -229,6 +238,9 @@ def register(app: typer.Typer) -> None:
 
             icp ingest --workspace ws --accounts accounts.csv --deals deals.csv
         """
+        from ..ingest import ingest as ingest_files
+        from ..workspace import Workspace
+
         with Workspace(workspace) as ws:
             res = ingest_files(
                 ws,
@@ -272,6 +284,9 @@ def register(app: typer.Typer) -> None:
 
             icp health --workspace ws --out health.csv
         """
+        from ..pipeline import Settings, settings, step_health
+        from ..workspace import Workspace
+
         with Workspace(workspace) as ws:
             conf = settings(ws, workspace / "icp.yaml")
             res = step_health(ws, Settings(conf.weights, churn_source or conf.churn_source))
@@ -309,6 +324,9 @@ def register(app: typer.Typer) -> None:
 
             icp patterns --workspace ws --out segments.csv
         """
+        from ..pipeline import settings, step_build
+        from ..workspace import Workspace
+
         with Workspace(workspace) as ws:
             build = step_build(ws, settings(ws, workspace / "icp.yaml"), min_support=min_support)
         seg = build.segments
@@ -344,6 +362,9 @@ def register(app: typer.Typer) -> None:
 
             icp build --workspace ws
         """
+        from ..pipeline import export_outputs, settings, step_build
+        from ..workspace import Workspace
+
         with Workspace(workspace) as ws:
             res = step_build(
                 ws,
@@ -374,6 +395,9 @@ def register(app: typer.Typer) -> None:
 
             icp report --workspace ws
         """
+        from ..report import collect, write_report
+        from ..workspace import Workspace
+
         with Workspace(workspace) as ws:
             files = write_report(collect(ws), out_dir or workspace)
         for p in files.values():
@@ -422,6 +446,7 @@ def register(app: typer.Typer) -> None:
 
             icp score --icp out/icp.yaml --accounts prospects.csv --out scored.csv
         """
+        from .. import icpfile
         from ..scoring.engines import score_with_engine
 
         icp = icpfile.load(icp_path)

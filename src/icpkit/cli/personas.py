@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from ..errors import WorkspaceError
-from ..workspace import Workspace
 from .common import console, handle_errors, out, warn_all
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TITLE_COLUMNS = ["contact_id", "title", "function", "seniority", "dmu_role"]
 
@@ -31,6 +32,8 @@ def _pct(v: Any) -> str:
 
 def titles_table(roles: pd.DataFrame) -> pd.DataFrame:
     """The ``icp titles`` CSV: one row per contact, ``TITLE_COLUMNS`` first."""
+    import pandas as pd
+
     frame = pd.DataFrame(index=roles.index)
     for col in TITLE_COLUMNS:
         frame[col] = roles[col] if col in roles.columns else None
@@ -184,6 +187,7 @@ def register(app: typer.Typer) -> None:
         """
         from ..personas.hooks import update_personas
         from ..pipeline import export_outputs
+        from ..workspace import Workspace
 
         with Workspace(workspace) as ws:
             if not ws.has("contacts"):

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from ..errors import IcpkitError
-from ..workspace import Workspace
 from .common import console, handle_errors, out
 
 WorkspaceOpt = Annotated[
@@ -82,6 +81,7 @@ def register(app: typer.Typer) -> None:
             icp token create --workspace ws --name hubspot-workflow
         """
         from ..web.auth import create_token
+        from ..workspace import Workspace
 
         with Workspace(workspace) as ws:
             token = create_token(ws, name)

@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
-from .. import icpfile
 from ..errors import InputError
-from ..scoring.sql import DIALECTS, compile_sql
 from .common import handle_errors, out
+
+# The same names as icpkit.scoring.sql.DIALECTS (a test keeps them equal), spelled out
+# here so that `icp --help` need not import the compiler and pandas behind it.
+DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
 
 
 def parse_columns(text: str | None) -> list[str] | dict[str, str] | None:
@@ -97,6 +99,9 @@ def register(app: typer.Typer) -> None:
 
             icp sql --icp out/icp.yaml --dialect snowflake --table crm.accounts --view crm.icp_scores
         """
+        from .. import icpfile
+        from ..scoring.sql import compile_sql
+
         icp = icpfile.load(icp_path)
         lists = {c.strip() for c in (list_columns or "").split(",") if c.strip()}
         text = compile_sql(
