@@ -67,17 +67,19 @@ def _summary(ws: Workspace) -> None:
     by = dict(zip(counts["tier"].astype(str), counts["n"], strict=True))
     for tier in icp.tiers:
         crit = [c.text() for cs in tier.criteria.values() for c in cs]
+        crit += [f"({s.text()})" for s in tier.segments[: max(0, 3 - len(crit))]]
         t.add_row(
             f"{tier.tier} {tier.name}",
             str(tier.min_score),
             str(by.get(str(tier.tier), 0)),
             "; ".join(crit[:4]) or "-",
         )
+    vetoes = [d.text() for d in icp.disqualifiers if d.enabled]
     t.add_row(
         "excluded",
         "-",
         str(by.get("excluded", 0)),
-        "; ".join(d.text() for d in icp.disqualifiers[:4]) or "-",
+        "; ".join(vetoes[:4]) + (f" (+{len(vetoes) - 4} more)" if len(vetoes) > 4 else "") or "-",
     )
     t.add_row("none", "-", str(by.get("none", 0)), "")
     console.print(t)
