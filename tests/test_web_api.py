@@ -753,7 +753,7 @@ def test_reads_during_a_build_then_restart_keeps_everything(server):
 
 
 def test_edits_pin_drop_disable_and_points(server):
-    from icpkit.web import edit
+    from icpkit import edit
 
     app, *_ = server
     icp = app.state.service.snapshot.icp

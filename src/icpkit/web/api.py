@@ -20,11 +20,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .. import __version__, icpfile
+from .. import __version__, crm, icpfile
 from .._optional import optional_module
 from ..errors import InputError, WorkspaceError
 from ..schema import TABLES
-from . import auth, crm
+from . import auth
 from .jobs import NotAvailable, NotFound, Service
 from .rowscore import frame_records, score_records
 
