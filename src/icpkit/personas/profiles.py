@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,7 +40,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from icpkit._optional import optional_module
 from icpkit.features import min_support_for
 from icpkit.mining.stats import bh, shrink, wilson
 from icpkit.personas.dmu import _outcome
@@ -83,12 +82,6 @@ _CHATTER = frozenset(
     """call calls time next week weeks thanks thank today tomorrow follow following followup up
     schedule scheduling reschedule rescheduling meeting meet demo recap monday tuesday wednesday
     thursday friday morning afternoon find let's lets back touch base soon right sounds""".split()
-)
-_STOP = frozenset(
-    """a an the and or but if of to in on for with at by from as is are was were be been it its this
-    that we our us you your i me my they them their not no so do does did have has had will would can
-    could should just also very really hi hello please ok okay yes about any all more some there what
-    when which who how than then out into over""".split()
 )
 _SENT = re.compile(r"[^.!?\n]+[.!?]?")
 
@@ -472,21 +465,6 @@ def _entry_fraction(
 # -- pains -------------------------------------------------------------------------------------
 
 
-def _simple_phrases(texts: Sequence[str], top: int) -> list[tuple[str, int, int]]:
-    """(phrase, passages, 0): two- and three-word phrases by the number of texts holding them."""
-    counts: Counter[str] = Counter()
-    for text in texts:
-        seen: set[str] = set()
-        for seg in re.split(r"[.!?;:,()\n]+", (text or "").lower()):
-            toks = re.findall(r"[a-z][a-z0-9'\-]*", seg)
-            for n in (2, 3):
-                for i in range(len(toks) - n + 1):
-                    if toks[i] not in _STOP and toks[i + n - 1] not in _STOP:
-                        seen.add(" ".join(toks[i : i + n]))
-        counts.update(seen)
-    return [(p, k, 0) for p, k in counts.most_common(top) if k >= 2]
-
-
 def _log_odds_z(y_a: int, n_a: int, y_b: int, n_b: int, alpha: float = 0.5) -> float:
     a1, a0 = y_a + alpha, max(n_a - y_a, 0) + alpha
     b1, b0 = y_b + alpha, max(n_b - y_b, 0) + alpha
@@ -513,9 +491,7 @@ class _PainFinder:
         self.lower = [t.lower() for t in self.texts]
         self.accounts = accounts.astype(str).tolist()
         self._masks: dict[str, np.ndarray] = {}
-        voc = optional_module("icpkit.voc")
-        self.voc = voc if voc is not None and hasattr(voc, "key_phrases") else None
-        self.source = "icpkit.voc key phrases" if self.voc else "two/three-word phrase counts"
+        self.source = "icpkit.voc key phrases"
 
     def _mask(self, phrase: str) -> np.ndarray:
         m = self._masks.get(phrase)
@@ -530,15 +506,13 @@ class _PainFinder:
         return m
 
     def _candidates(self, rows: np.ndarray) -> list[tuple[str, int, int]]:
+        from icpkit.voc.themes import key_phrases  # scikit-learn, loaded only when pains are sought
+
         texts = [self.texts[i] for i in rows]
-        if self.voc is not None:
-            accs = [self.accounts[i] for i in rows]
-            found = [
-                (t.phrase, t.passages, t.accounts)
-                for t in self.voc.key_phrases(texts, top=30, accounts=accs)
-            ]
-        else:
-            found = _simple_phrases(texts, 30)
+        accs = [self.accounts[i] for i in rows]
+        found = [
+            (t.phrase, t.passages, t.accounts) for t in key_phrases(texts, top=30, accounts=accs)
+        ]
         multi = [c for c in found if " " in c[0] and not all(w in _CHATTER for w in c[0].split())]
         return multi or [c for c in found if c[0] not in _CHATTER]
 
