@@ -36,7 +36,7 @@ def section_providers() -> tuple[Callable[[Workspace], Section | None], ...]:
 
     Imported here, not at the top: each provider module imports :class:`Section` from this one.
     """
-    from ..mining.deal_context import section as deal_qualification
+    from ..mining.deal_report import section as deal_qualification
     from ..personas.report import section as personas
     from ..validation.report import section as validation
     from ..voc.report import section as voice_of_customer
