@@ -18,8 +18,8 @@ from icpkit.mining.deal_context import (
     deal_like_account_columns,
     deal_patterns,
     lost_reasons,
-    section,
 )
+from icpkit.mining.deal_report import section
 from icpkit.pipeline import run_all
 from icpkit.profile import fit_icp
 from icpkit.report import collect, write_report

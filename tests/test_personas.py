@@ -428,7 +428,8 @@ def test_commands_have_examples():
 
 
 def test_primary_sentence_for_role_level_evidence_and_q_near_the_bar():
-    from icpkit.personas.profiles import PrimaryPersona, RoleStat, fmt_q
+    from icpkit.personas.labels import fmt_q
+    from icpkit.personas.model import PrimaryPersona, RoleStat
 
     stat = RoleStat(
         "tier_1", "champion", None, 170, 127, 0.747, 0.68, 0.81, 75, 0.56, 1.3, 0.004, 0.75

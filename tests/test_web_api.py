@@ -380,13 +380,10 @@ def test_no_icp_yet_is_a_clear_409(tmp_path):
 
 
 def test_ask(server, monkeypatch):
-    from icpkit._optional import optional_module
-
     app, c, *_ = server
-    if optional_module("icpkit.voc") is not None:
-        r = c.post("/api/v1/ask", json={"question": "what do customers say about pricing?"})
-        assert r.status_code == 200, r.text
-        assert r.json()["ok"] is True and "passages" in r.json()
+    r = c.post("/api/v1/ask", json={"question": "what do customers say about pricing?"})
+    assert r.status_code == 200, r.text
+    assert r.json()["ok"] is True and "passages" in r.json()
     assert_error(c.post("/api/v1/ask", json={"question": ""}), 422)
     monkeypatch.setattr("icpkit.web.api.voc_module", lambda: None)
     assert_error(c.post("/api/v1/ask", json={"question": "pricing"}), 501, "not available")
@@ -702,12 +699,7 @@ def test_openapi_schema_fuzz_finds_no_5xx(server):
     assert not failures, failures
 
 
-def test_ask_page_quotes_link_to_their_source(web):
-    from icpkit._optional import optional_module
-
-    if optional_module("icpkit.voc") is None:
-        assert_error(web.get("/ask"), 404)
-        return
+def test_ask_page_quotes_link_to_their_source(web, monkeypatch):
     assert web.get("/ask", headers={"accept": "text/html"}).status_code == 200
     r = web.post("/ask", data={"question": "what do customers say about pricing?"})
     assert r.status_code == 200
@@ -717,6 +709,8 @@ def test_ask_page_quotes_link_to_their_source(web):
         page = web.get("/ask/source/" + link, headers={"accept": "text/html"})
         assert page.status_code == 200 and '<mark id="quote">' in page.text
     assert_error(web.get("/ask/source/no-such-conversation"), 404)
+    monkeypatch.setattr("icpkit.web.pages.voc_module", lambda: None)
+    assert_error(web.get("/ask"), 404)
 
 
 @pytest.mark.slow
@@ -753,7 +747,7 @@ def test_reads_during_a_build_then_restart_keeps_everything(server):
 
 
 def test_edits_pin_drop_disable_and_points(server):
-    from icpkit.web import edit
+    from icpkit import edit
 
     app, *_ = server
     icp = app.state.service.snapshot.icp

@@ -42,9 +42,8 @@ from .mining.deal_context import deal_context_step
 from .personas.hooks import personas_step, with_persona
 from .profile import BuildResult, fit_icp
 from .retention import RetentionResult, compute_retention
-from .scoring.scorer import ScoreResult, score_accounts
+from .scores import score_with_timing
 from .statement import restate, source_headers
-from .timing import score_timing
 from .validation.hooks import validation_step
 from .voc.hooks import voc_step
 from .workspace import FILENAME, Workspace
@@ -251,33 +250,6 @@ def step_build(
         note=f"built from {icp.training.deals if icp.training else '?'} closed deals",
     )
     return build
-
-
-def score_with_timing(
-    icp: ICP,
-    accounts: pd.DataFrame,
-    events: pd.DataFrame | None = None,
-    *,
-    as_of: pd.Timestamp | None = None,
-) -> ScoreResult:
-    """Fit score (``score``), plus ``fit``, ``timing``, ``priority`` and ``why_now`` when the ICP has triggers."""
-    res = score_accounts(icp, accounts)
-    if icp.timing and icp.timing.triggers:
-        if events is None:
-            res.warnings.append(
-                "the ICP has timing triggers but no events were given (--events): timing is 0"
-            )
-        t = score_timing(
-            icp.timing,  # type: ignore[arg-type]
-            accounts.reset_index(drop=True),
-            events,
-            res.frame["score"].to_numpy(),
-            as_of=as_of,
-        )
-        front = res.frame[["account_id", "score", "tier", "route", "reasons"]]
-        rest = res.frame.drop(columns=front.columns)
-        res.frame = pd.concat([front, t[["fit", "timing", "priority", "why_now"]], rest], axis=1)
-    return res
 
 
 def export_outputs(ws: Workspace, out_dir: str | Path) -> dict[str, Path]:

@@ -22,7 +22,8 @@ import pandas as pd
 from icpkit import icpfile
 from icpkit.icpfile import ICP
 from icpkit.personas.dmu import _infer, default_dmu_rules, infer_roles
-from icpkit.personas.profiles import PersonaProfiles, build_profiles
+from icpkit.personas.model import PersonaProfiles
+from icpkit.personas.profiles import build_profiles
 from icpkit.personas.titles import normalize_titles
 from icpkit.workspace import Workspace
 

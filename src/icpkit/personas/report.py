@@ -7,7 +7,7 @@ from typing import Any
 from markupsafe import escape
 
 from icpkit.personas.hooks import ARTIFACT
-from icpkit.personas.profiles import fmt_q, function_label, q_is, role_label, seniority_label
+from icpkit.personas.labels import fmt_q, function_label, q_is, role_label, seniority_label
 from icpkit.report.data import Section
 from icpkit.workspace import Workspace
 

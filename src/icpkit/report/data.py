@@ -1,30 +1,23 @@
 """Report data: plain dataclasses assembled from the workspace, apart from rendering.
 
-Other subjects (validation, personas, voice of customer) add sections by
-providing a module with ``section(ws) -> Section | None``; they are listed in
-``SECTION_PROVIDERS`` and skipped when absent.
+Other subjects (validation, personas, voice of customer, deal qualification)
+add sections with a function ``section(ws) -> Section | None``; they are listed
+in :func:`section_providers`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from .._optional import optional_module
 from ..errors import WorkspaceError
 from ..icpfile import ICP
 from ..profile import families_in
 from ..workspace import Workspace
 from . import charts
-
-SECTION_PROVIDERS = (
-    "icpkit.validation.report",
-    "icpkit.personas.report",
-    "icpkit.voc.report",
-    "icpkit.mining.deal_context",
-)
 
 
 @dataclass
@@ -36,6 +29,19 @@ class Section:
     html: str
     markdown: str
     order: int = 50
+
+
+def section_providers() -> tuple[Callable[[Workspace], Section | None], ...]:
+    """The functions adding report sections, in no particular order (sections carry their own).
+
+    Imported here, not at the top: each provider module imports :class:`Section` from this one.
+    """
+    from ..mining.deal_report import section as deal_qualification
+    from ..personas.report import section as personas
+    from ..validation.report import section as validation
+    from ..voc.report import section as voice_of_customer
+
+    return (validation, personas, voice_of_customer, deal_qualification)
 
 
 @dataclass
@@ -177,15 +183,9 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
         else [],
         excluded_columns=[e.model_dump() for e in icp.excluded_columns],
     )
-    for mod in SECTION_PROVIDERS:
-        m = optional_module(mod)
-        if m is None:
-            continue
-        fn = getattr(m, "section", None)
-        if fn is None:
-            continue
-        s = fn(ws)
+    for provider in section_providers():
+        s = provider(ws)
         if s is not None:
-            data.sections.extend(s if isinstance(s, list) else [s])
+            data.sections.append(s)
     data.sections.sort(key=lambda s: s.order)
     return data

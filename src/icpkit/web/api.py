@@ -20,11 +20,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .. import __version__, icpfile
-from .._optional import optional_module
+from .. import __version__, crm, icpfile
 from ..errors import InputError, WorkspaceError
 from ..schema import TABLES
-from . import auth, crm
+from . import auth
 from .jobs import NotAvailable, NotFound, Service
 from .rowscore import frame_records, score_records
 
@@ -302,7 +301,9 @@ class AskRequest(BaseModel):
 
 
 def voc_module() -> Any:
-    return optional_module("icpkit.voc")
+    from .. import voc
+
+    return voc
 
 
 @router.post("/ask", summary="Answer a question from the conversations, with quotes and sources",

@@ -19,13 +19,13 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import icpfile
+from .. import crm, edit, icpfile
 from ..errors import IcpkitError, InputError, InputErrors
 from ..ingest import read_table
 from ..report import collect, render_html
 from ..schema import TABLES
 from ..scoring.scorer import score_accounts
-from . import auth, crm, edit
+from . import auth
 from .api import (
     _versions,
     principal,

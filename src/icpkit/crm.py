@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError
+from .errors import InputError
 
 HUBSPOT = {"score": "icp_score", "tier": "icp_tier", "reasons": "icp_reasons"}
 SALESFORCE = {"score": "ICP_Score__c", "tier": "ICP_Tier__c", "reasons": "ICP_Reasons__c"}

@@ -1,8 +1,9 @@
 """Editing the ICP as a person would: thresholds, pins, drops, disqualifiers, points.
 
-``apply_edits(icp, form)`` reads the ICP page's form fields and returns the
-edited ICP (validated by the icp.yaml schema) with a line in ``overrides`` for
-each change, so the report shows where a person overruled the data.
+``apply_edits(icp, form)`` reads edit fields (the web ICP page's form, or any
+mapping with the same keys) and returns the edited ICP (validated by the
+icp.yaml schema) with a line in ``overrides`` for each change, so the report
+shows where a person overruled the data.
 ``preview`` scores the workspace's accounts with the current and the edited
 ICP side by side; ``diff`` is the unified diff between two icp.yaml texts.
 """
@@ -16,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import icpfile
-from ..errors import InputError
-from ..icpfile import ICP
-from ..report import charts
-from ..scoring.scorer import score_accounts
+from . import icpfile
+from .errors import InputError
+from .icpfile import ICP
+from .report import charts
+from .scoring.scorer import score_accounts
 
 OPS = {
     "in": "is one of",

@@ -1,0 +1,40 @@
+"""Account scores: the fit score, plus timing, priority and why-now when the ICP has triggers.
+
+The one scoring call behind ``icp run``, ``icp score``, the engines' pandas
+path and the web app.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .icpfile import ICP
+from .scoring.scorer import ScoreResult, score_accounts
+from .timing import score_timing
+
+
+def score_with_timing(
+    icp: ICP,
+    accounts: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    as_of: pd.Timestamp | None = None,
+) -> ScoreResult:
+    """Fit score (``score``), plus ``fit``, ``timing``, ``priority`` and ``why_now`` when the ICP has triggers."""
+    res = score_accounts(icp, accounts)
+    if icp.timing and icp.timing.triggers:
+        if events is None:
+            res.warnings.append(
+                "the ICP has timing triggers but no events were given (--events): timing is 0"
+            )
+        t = score_timing(
+            icp.timing,  # type: ignore[arg-type]
+            accounts.reset_index(drop=True),
+            events,
+            res.frame["score"].to_numpy(),
+            as_of=as_of,
+        )
+        front = res.frame[["account_id", "score", "tier", "route", "reasons"]]
+        rest = res.frame.drop(columns=front.columns)
+        res.frame = pd.concat([front, t[["fit", "timing", "priority", "why_now"]], rest], axis=1)
+    return res
