@@ -31,9 +31,6 @@ DEFERRED_CYCLES = {
     # the report collects the subjects' sections, and each section is built from report.data
     *(("icpkit.report.data", m) for m in REPORT_SECTIONS),
     ("icpkit.validation", "icpkit.validation.report"),
-    # profile runs the leakage guard; leakage builds its frame with profile.training_frame,
-    # which belongs below both
-    ("icpkit.leakage", "icpkit.profile"),
 }
 
 

@@ -402,7 +402,7 @@ def find_leaks(
     list of Leak
         In column order.
     """
-    from .profile import training_frame
+    from .mining.segments import training_frame
 
     kept = {normalize_name(c) for c in keep}
     data = training_frame(accounts, deals)

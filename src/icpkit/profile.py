@@ -32,7 +32,7 @@ from .icpfile import (
     now_iso,
 )
 from .mining.deal_context import deal_like_account_columns
-from .mining.segments import SegmentMiner, segment_evidence
+from .mining.segments import SegmentMiner, segment_evidence, training_frame
 from .mining.segments import Training as TrainingData
 from .negative import MAX_EXCLUDED_SHARE, earn_vetoes, negative_candidates
 from .schema import FAMILIES, normalize_name
@@ -56,44 +56,6 @@ class BuildResult:
     health: HealthResult
     training: TrainingData
     warnings: list[str] = field(default_factory=list)
-
-
-def training_frame(accounts: pd.DataFrame, deals: pd.DataFrame) -> TrainingData:
-    """Closed deals joined to their account's attributes."""
-    closed = deals[deals["outcome"].isin(["won", "lost"])].copy()
-    keep = [
-        c
-        for c in ("deal_id", "account_id", "outcome", "amount", "created_at", "closed_at")
-        if c in closed.columns
-    ]
-    closed = closed[keep]
-    # an accounts column named like a deal field (outcome, created_at …) must not replace it
-    clash = [c for c in keep if c not in ("account_id", "amount") and c in accounts.columns]
-    frame = closed.merge(
-        accounts.drop(columns=clash), on="account_id", how="inner", suffixes=("_deal", "")
-    )
-    won = frame["outcome"].eq("won").to_numpy()
-    amount = pd.to_numeric(
-        frame["amount_deal"]
-        if "amount_deal" in frame.columns
-        else frame.get("amount", pd.Series(np.nan, index=frame.index)),
-        errors="coerce",
-    ).to_numpy(dtype=float)
-    if "created_at" in frame.columns and "closed_at" in frame.columns:
-        cyc = (
-            pd.to_datetime(frame["closed_at"]) - pd.to_datetime(frame["created_at"])
-        ).dt.days.to_numpy(dtype=float, copy=True)
-        cyc[cyc < 0] = np.nan
-    else:
-        cyc = np.full(len(frame), np.nan)
-    return TrainingData(
-        frame=frame,
-        won=won,
-        amount=amount,
-        cycle=cyc,
-        account=frame["account_id"].astype(str).to_numpy(),
-        assigned=np.zeros((len(frame), 0), dtype=np.int16),
-    )
 
 
 def _cond_fields(c: Condition) -> dict:

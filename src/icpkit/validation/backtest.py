@@ -26,7 +26,8 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from ..errors import IcpkitError, InputError, InsufficientData
-from ..profile import BuildResult, fit_icp, training_frame
+from ..mining.segments import training_frame
+from ..profile import BuildResult, fit_icp
 from ..scoring.scorer import score_accounts
 from . import peers as peer_models
 from .metrics import score_probability

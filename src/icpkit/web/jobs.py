@@ -33,9 +33,10 @@ from ..errors import IcpkitError, InputError, InputErrors
 from ..icpfile import ICP
 from ..ingest import read_table
 from ..ingest.read import CSV_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES
-from ..pipeline import export_outputs, run_all, score_with_timing
+from ..pipeline import export_outputs, run_all
 from ..report import collect, write_report
 from ..schema import TABLES
+from ..scores import score_with_timing
 from ..workspace import FILENAME, Workspace
 from . import auth
 from .rowscore import RowScorer
