@@ -756,27 +756,17 @@ def blocks(d: dict[str, Any]) -> list[tuple[str, list[str], list[dict[str, Any]]
 
 def section(ws: Workspace) -> Section | None:
     """The report's "Deal qualification" section, from the ``deal_context`` artifact."""
-    from markupsafe import escape
-
-    from ..report.data import Section
-    from ..report.render import html_table, md_table
+    from ..report.data import Block, Blocks, Para, Section
 
     d = ws.json_artifact(ARTIFACT)
     if not d or not (d.get("patterns") or d.get("lost_reasons")):
         return None  # no deal column beyond ids, dates and the outcome
-    html: list[str] = []
-    md: list[str] = []
-    for heading, text, rows in blocks(d):
-        html.append(f"<h3>{escape(heading)}</h3>")
-        html += [f"<p>{escape(t)}</p>" for t in text]
-        md += [f"### {heading}", ""] + [t + "\n" for t in text]
-        if rows:
-            html.append(str(html_table(rows)))
-            md += [md_table(rows), ""]
     return Section(
         id="deal-qualification",
         title="Deal qualification",
-        html="\n".join(html),
-        markdown="\n".join(md).strip() + "\n",
+        data=Blocks(
+            [Block(heading, [Para(t) for t in text], rows) for heading, text, rows in blocks(d)]
+        ),
+        template="deal-qualification",
         order=ORDER,
     )
