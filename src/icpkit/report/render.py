@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from .data import ReportData, Section
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_NEWLINE = re.compile(r"\r\n?|\n")
 
 
 def md_escape(v: Any) -> str:
@@ -32,7 +33,7 @@ def md_escape(v: Any) -> str:
     if isinstance(v, Markup):
         return v
     s = _TAG_START.sub("&lt;", str(v)).replace("|", "\\|")
-    s = s.replace("\r\n", " ").replace("\n", " ")
+    s = _NEWLINE.sub(" ", s)
     return "&gt;" + s[1:] if s.startswith(">") else s
 
 
