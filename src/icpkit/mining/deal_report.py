@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from markupsafe import escape
-
-from ..report.data import Section
-from ..report.render import html_table, md_table, pct
+from ..report.data import Block, Blocks, Para, Section
+from ..report.render import pct
 from ..workspace import Workspace
 from .deal_context import ARTIFACT, NEGATIVE
 
@@ -128,19 +126,12 @@ def section(ws: Workspace) -> Section | None:
     d = ws.json_artifact(ARTIFACT)
     if not d or not (d.get("patterns") or d.get("lost_reasons")):
         return None  # no deal column beyond ids, dates and the outcome
-    html: list[str] = []
-    md: list[str] = []
-    for heading, text, rows in blocks(d):
-        html.append(f"<h3>{escape(heading)}</h3>")
-        html += [f"<p>{escape(t)}</p>" for t in text]
-        md += [f"### {heading}", ""] + [t + "\n" for t in text]
-        if rows:
-            html.append(str(html_table(rows)))
-            md += [md_table(rows), ""]
     return Section(
         id="deal-qualification",
         title="Deal qualification",
-        html="\n".join(html),
-        markdown="\n".join(md).strip() + "\n",
+        data=Blocks(
+            [Block(heading, [Para(t) for t in text], rows) for heading, text, rows in blocks(d)]
+        ),
+        template="deal-qualification",
         order=ORDER,
     )

@@ -2,7 +2,9 @@
 
 Other subjects (validation, personas, voice of customer, deal qualification)
 add sections with a function ``section(ws) -> Section | None``; they are listed
-in :func:`section_providers`.
+in :func:`section_providers`. A section carries data only: ``report/render.py``
+renders it with the templates ``sections/<template>.html.j2`` and
+``sections/<template>.md.j2``.
 """
 
 from __future__ import annotations
@@ -22,13 +24,57 @@ from . import charts
 
 @dataclass
 class Section:
-    """An extra report section: an id for the navigation, a title, and its bodies."""
+    """An extra report section: an id for the navigation, a title and its data.
+
+    ``data`` is what the section's templates render (a dataclass or a dict, never
+    markup); ``template`` names them, ``sections/<template>.{html,md}.j2``.
+    """
 
     id: str
     title: str
-    html: str
-    markdown: str
+    data: Any
+    template: str
     order: int = 50
+
+    @property
+    def html(self) -> str:
+        """The section body as HTML (rendered from its template)."""
+        from .render import render_section
+
+        return render_section(self, "html")
+
+    @property
+    def markdown(self) -> str:
+        """The section body as Markdown (rendered from its template)."""
+        from .render import render_section
+
+        return render_section(self, "md")
+
+
+@dataclass
+class Para:
+    """A sentence or paragraph, optionally led by a few words in bold."""
+
+    text: str
+    strong: str = ""
+
+
+@dataclass
+class Block:
+    """A titled part of a section: paragraphs, a table (rows of dicts) and a chart."""
+
+    heading: str
+    text: list[Para] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    chart: str = ""  # inline SVG from report.charts
+
+
+@dataclass
+class Blocks:
+    """A section made of blocks, their headings at Markdown ``level``."""
+
+    blocks: list[Block] = field(default_factory=list)
+    level: int = 3
 
 
 def section_providers() -> tuple[Callable[[Workspace], Section | None], ...]:

@@ -1,14 +1,41 @@
-"""Render report data to one self-contained HTML file and to Markdown."""
+"""Render report data to one self-contained HTML file and to Markdown.
+
+Every part of the report, the extra sections included, is rendered here from
+data through a Jinja template. In HTML every value is escaped (autoescape); in
+Markdown every value is escaped by :func:`md_escape` (no raw HTML, no broken
+table cell) unless it is :class:`~markupsafe.Markup` (tables built here).
+Charts are SVG from :mod:`.charts`, inserted into the HTML as safe markup.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from .data import ReportData
+from .data import ReportData, Section
+
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+def md_escape(v: Any) -> str:
+    """A value made safe for Markdown text and table cells.
+
+    ``<`` before a letter, ``/``, ``!`` or ``?`` (what opens raw HTML or an autolink)
+    becomes ``&lt;``; a leading ``>`` (a quote) becomes ``&gt;``; ``|`` is
+    backslash-escaped so it cannot end a table cell; newlines become spaces. Other
+    ``<`` and ``>`` (``employees < 20``, ``score >= 50``) stay as written.
+    """
+    if isinstance(v, Markup):
+        return v
+    s = _TAG_START.sub("&lt;", str(v)).replace("|", "\\|")
+    s = _NEWLINE.sub(" ", s)
+    return "&gt;" + s[1:] if s.startswith(">") else s
+
 
 _env = Environment(
     loader=PackageLoader("icpkit", "report/templates"),
@@ -19,6 +46,7 @@ _env = Environment(
 _md_env = Environment(
     loader=PackageLoader("icpkit", "report/templates"),
     autoescape=False,
+    finalize=md_escape,
     trim_blocks=True,
     lstrip_blocks=True,
 )
@@ -52,13 +80,30 @@ def html_table(rows: list[dict[str, Any]]) -> Markup:
     return Markup(f"<table><tr>{head}</tr>{body}</table>")
 
 
-def md_table(rows: list[dict[str, Any]]) -> str:
+def md_table(rows: list[dict[str, Any]]) -> Markup:
     if not rows:
-        return "None."
+        return Markup("None.")
     cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_cell(r[c]).replace("|", "/") for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
+    lines = ["| " + " | ".join(md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(md_escape(_cell(r[c])) for c in cols) + " |" for r in rows]
+    return Markup("\n".join(lines))
+
+
+_env.globals.update(pct=pct, table=html_table)
+_md_env.globals.update(pct=pct, mdtable=md_table)
+
+
+def render_section(section: Section, fmt: str = "html") -> Markup:
+    """One extra section's body, rendered from its data by ``sections/<template>.<fmt>.j2``."""
+    if fmt not in ("html", "md"):
+        raise ValueError(f"Unknown report format {fmt!r}: use 'html' or 'md'.")
+    if isinstance(section.data, str):
+        raise TypeError(
+            f"Report section {section.id!r} carries a string; sections carry data for a template."
+        )
+    env = _env if fmt == "html" else _md_env
+    text = env.get_template(f"sections/{section.template}.{fmt}.j2").render(data=section.data)
+    return Markup(text.strip() + ("\n" if fmt == "md" else ""))
 
 
 def render_html(d: ReportData) -> str:
@@ -67,12 +112,14 @@ def render_html(d: ReportData) -> str:
         return t.min_score if t else 0
 
     return _env.get_template("report.html.j2").render(
-        d=d, pct=pct, table=html_table, tier_min=tier_min
+        d=d, tier_min=tier_min, section=lambda s: render_section(s, "html")
     )
 
 
 def render_markdown(d: ReportData) -> str:
-    return _md_env.get_template("report.md.j2").render(d=d, pct=pct, mdtable=md_table)
+    return _md_env.get_template("report.md.j2").render(
+        d=d, section=lambda s: render_section(s, "md")
+    )
 
 
 def write_report(d: ReportData, out_dir: str | Path) -> dict[str, Path]:

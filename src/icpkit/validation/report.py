@@ -1,19 +1,17 @@
 """The report's Validation section, from the stored ``validation.json``.
 
-The figures become a list of blocks (heading, sentences, table rows) once;
-HTML and Markdown are both rendered from those blocks.
+The figures become a list of blocks (heading, sentences, table rows, chart)
+once; the report renders them through the templates ``sections/validation.*.j2``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
-from markupsafe import escape
-
 from ..report.charts import bars
-from ..report.data import Section
-from ..report.render import html_table, md_table, pct
+from ..report.data import Block, Blocks, Para, Section
+from ..report.render import pct, render_section
 from ..workspace import Workspace
 
 ARTIFACT = "validation.json"
@@ -25,12 +23,18 @@ ACTIONS = {
 }
 
 
-@dataclass
-class Block:
-    heading: str
-    text: list[str] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    chart: str = ""
+def _block(
+    heading: str,
+    text: Sequence[str | Para] = (),
+    rows: list[dict[str, Any]] | None = None,
+    chart: str = "",
+) -> Block:
+    return Block(
+        heading,
+        [t if isinstance(t, Para) else Para(t) for t in text],
+        rows or [],
+        chart,
+    )
 
 
 def _ci(lo: Any, hi: Any) -> str:
@@ -111,8 +115,8 @@ def _breadth_blocks(v: dict[str, Any]) -> list[Block]:
     ]
     cur = rec["current"]
     sh = h.get("sharpness") or {}
-    text = [
-        f"**{ACTIONS.get(rec['action'], rec['action'])}** {rec['message']}",
+    text: list[str | Para] = [
+        Para(rec["message"], strong=ACTIONS.get(rec["action"], rec["action"])),
         (
             f"The ICP as drawn (Tiers 1-3) holds {pct(cur['breadth'])} of held-out deals: "
             f"{_rate_n(cur['in'])} won inside vs {_rate_n(cur['out'])} outside, "
@@ -152,11 +156,11 @@ def _breadth_blocks(v: dict[str, Any]) -> list[Block]:
         title="Held-out in/out win-rate ratio by ICP breadth (target 3x)",
         fmt="{:.2f}x",
     )
-    out = [Block("Breadth and the 3x rule, on held-out deals", text, rows, chart)]
+    out = [_block("Breadth and the 3x rule, on held-out deals", text, rows, chart)]
     val = h.get("value")
     if val:
         out.append(
-            Block(
+            _block(
                 "Value capture, on held-out deals",
                 [val["message"]],
                 [
@@ -189,9 +193,9 @@ def blocks(v: dict[str, Any]) -> list[Block]:
     h = v["heldout"]
     io = h["in_vs_out"]
     out = [
-        Block(
+        _block(
             "Verdict",
-            [f"**{v['verdict']['strength'].title()}.** {v['verdict']['message']}"]
+            [Para(v["verdict"]["message"], strong=f"{v['verdict']['strength'].title()}.")]
             + [f"Not checked: {n}." for n in v.get("not_checked", [])],
             [
                 {
@@ -218,7 +222,7 @@ def blocks(v: dict[str, Any]) -> list[Block]:
         if r["n"]
     ]
     out.append(
-        Block(
+        _block(
             "In the ICP vs outside it, on held-out deals",
             [
                 _split_text(v["split"]),
@@ -239,10 +243,10 @@ def blocks(v: dict[str, Any]) -> list[Block]:
     mono = h.get("monotonicity")
     if mono:
         out.append(
-            Block(
+            _block(
                 "Tier order, on held-out deals",
                 [
-                    ("**Pass.** " if mono["monotone"] else "**Fail.** ") + mono["message"],
+                    Para(mono["message"], strong="Pass." if mono["monotone"] else "Fail."),
                 ],
                 [
                     {
@@ -270,7 +274,7 @@ def blocks(v: dict[str, Any]) -> list[Block]:
     vg = h["very_good_vs_low"]
     ts = h["tier_share_of_wins"]
     out.append(
-        Block(
+        _block(
             "Capture",
             [
                 f"Tier 1 holds {pct(ts['1'])} of held-out wins; Tiers 1-2 {pct(ts['1-2'])}; Tiers 1-3 {pct(ts['1-3'])}.",
@@ -307,7 +311,7 @@ def blocks(v: dict[str, Any]) -> list[Block]:
         else []
     )
     out.append(
-        Block(
+        _block(
             "Discrimination and calibration",
             [
                 f"ROC AUC {_f(h['roc_auc'])}; PR AUC {_f(h['pr_auc'])} (a random score gets "
@@ -323,7 +327,7 @@ def blocks(v: dict[str, Any]) -> list[Block]:
     p = v["peers"]
     gaps = p.get("gaps") or {}
     out.append(
-        Block(
+        _block(
             "Peers on the same split",
             [
                 p["message"]
@@ -358,7 +362,7 @@ def blocks(v: dict[str, Any]) -> list[Block]:
     )
     n = v["null_control"]
     out.append(
-        Block(
+        _block(
             "Null control",
             [
                 f"{n['verdict']} Outcomes of the {n['training_deals']} training deals were shuffled "
@@ -370,7 +374,7 @@ def blocks(v: dict[str, Any]) -> list[Block]:
     )
     me = v["minimum_evidence"]
     out.append(
-        Block(
+        _block(
             "Minimum evidence",
             [me["message"]],
             [
@@ -389,7 +393,7 @@ def blocks(v: dict[str, Any]) -> list[Block]:
     sz = v.get("sizing")
     if sz:
         out.append(
-            Block(
+            _block(
                 "Size of the ICP in the market list",
                 [sz["message"], *[f"Warning: {w}." for w in sz["warnings"]]],
                 [
@@ -437,41 +441,25 @@ def blocks(v: dict[str, Any]) -> list[Block]:
                         "Tier 1 share of wins": pct(r["tier1_share_of_wins"]),
                     }
                 )
-        out.append(Block("Drift against the previous ICP", text, rows))
+        out.append(_block("Drift against the previous ICP", text, rows))
     if v.get("warnings"):
-        out.append(Block("Validation warnings", [f"{w}" for w in v["warnings"]]))
+        out.append(_block("Validation warnings", [f"{w}" for w in v["warnings"]]))
     return out
 
 
-def _md_text(s: str) -> str:
-    return s
-
-
-def _html_text(s: str) -> str:
-    parts = str(escape(s)).split("**")
-    return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
-
-
 def render_markdown(v: dict[str, Any], *, level: int = 3) -> str:
-    lines: list[str] = []
-    for b in blocks(v):
-        lines += [f"{'#' * level} {b.heading}", ""]
-        lines += [_md_text(t) + "\n" for t in b.text]
-        if b.rows:
-            lines += [md_table(b.rows), ""]
-    return "\n".join(lines).strip() + "\n"
+    """The Validation section as Markdown, its headings at ``level`` (for ``validation.md``)."""
+    return str(render_section(_section(v, level), "md"))
 
 
-def render_html(v: dict[str, Any]) -> str:
-    parts = []
-    for b in blocks(v):
-        parts.append(f"<h3>{escape(b.heading)}</h3>")
-        parts += [f"<p>{_html_text(t)}</p>" for t in b.text]
-        if b.chart:
-            parts.append(b.chart)
-        if b.rows:
-            parts.append(str(html_table(b.rows)))
-    return "\n".join(parts)
+def _section(v: dict[str, Any], level: int = 3) -> Section:
+    return Section(
+        id="validation",
+        title="Validation",
+        data=Blocks(blocks(v), level),
+        template="validation",
+        order=20,
+    )
 
 
 def section(ws: Workspace) -> Section | None:
@@ -479,10 +467,4 @@ def section(ws: Workspace) -> Section | None:
     v = ws.json_artifact(ARTIFACT)
     if not v:
         return None
-    return Section(
-        id="validation",
-        title="Validation",
-        html=render_html(v),
-        markdown=render_markdown(v),
-        order=20,
-    )
+    return _section(v)
