@@ -31,6 +31,8 @@ DEFERRED_CYCLES = {
     # the report collects the subjects' sections, and each section is built from report.data
     *(("icpkit.report.data", m) for m in REPORT_SECTIONS),
     ("icpkit.validation", "icpkit.validation.report"),
+    # a Section's html/markdown properties render it through the one renderer
+    ("icpkit.report.data", "icpkit.report.render"),
 }
 
 
