@@ -377,7 +377,25 @@ def icps(draw: st.DrawFn) -> ICP:
             c = draw(conditions(draw(st.sampled_from(ATTRIBUTES))))
             c["pinned"] = draw(st.booleans())
             criteria.setdefault(draw(st.sampled_from(FAMILIES)), []).append(c)
-        tiers.append({"tier": n, "name": f"T{n}", "min_score": m, "criteria": criteria})
+        segments = [
+            {
+                "conditions": draw(
+                    st.lists(conditions(draw(st.sampled_from(ATTRIBUTES))), max_size=3)
+                ),
+                "evidence": {"n": 40},
+            }
+            for _ in range(draw(st.integers(0, 2)))
+        ]
+        tiers.append(
+            {
+                "tier": n,
+                "name": f"T{n}",
+                "min_score": m,
+                "criteria": criteria,
+                "segments": segments,
+                "match": draw(st.sampled_from(["definition", "definition", "score"])),
+            }
+        )
     nurture, high = sorted(draw(st.lists(st.integers(0, 100), min_size=2, max_size=2)))
     return make_icp(
         routing={"high_touch": high, "nurture": nurture},

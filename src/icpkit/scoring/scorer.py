@@ -11,8 +11,15 @@ Semantics (the compiled SQL must match them exactly):
 - ``score = clamp(base + sum(points), 0, 100)``.
 - Any enabled disqualifier that holds: tier ``excluded``, score at most
   ``veto_score`` (default 0), route ``deprioritize``.
-- Otherwise the tier is the best tier whose ``min_score`` the score reaches
-  and whose pinned criteria all hold; else ``none``.
+- Otherwise the tier is the best tier ``t`` (1 before 2 before 3) such that
+  the score reaches ``t.min_score``, all of ``t``'s pinned criteria hold, and,
+  when ``t.match`` is ``definition`` (the default), the account matches at
+  least one *definition* of ``t`` or of a better tier. A definition is one
+  criterion of the tier (any family, pinned or not) or one segment of the
+  tier, which holds when all of its conditions hold (a segment without
+  conditions defines nothing). With ``match: score`` no definition is
+  needed. No such tier: ``none``. So a ``match: definition`` tier without
+  criteria or segments, below tiers without any either, holds no account.
 - Route: ``high_touch`` at or above ``routing.high_touch``, ``nurture`` at or
   above ``routing.nurture``, else ``deprioritize``.
 - Reasons: up to 5 non-zero contributions, largest absolute first (ties by
@@ -234,6 +241,21 @@ def evaluate(cond: Condition, frame: pd.DataFrame | Columns) -> np.ndarray:
     raise ValueError(f"unknown operator {op}")
 
 
+def tier_definitions_hold(icp: ICP, cols: Columns) -> dict[int, np.ndarray]:
+    """Per ``match: definition`` tier, the rows matching one of its or a better tier's
+    definitions."""
+    out: dict[int, np.ndarray] = {}
+    for number, definitions in icp.tier_definitions().items():
+        hit = np.zeros(cols.n, dtype=bool)
+        for conds in definitions:
+            m = np.ones(cols.n, dtype=bool)
+            for c in conds:
+                m &= evaluate(c, cols)
+            hit |= m
+        out[number] = hit
+    return out
+
+
 @dataclass
 class ScoreResult:
     frame: pd.DataFrame
@@ -299,10 +321,13 @@ def score_accounts(
     score = np.where(veto, np.minimum(score, icp.veto_score), score)
 
     tier = np.full(n, "none", dtype=object)
+    defined = tier_definitions_hold(icp, cols)
     for t in sorted(icp.tiers, key=lambda t: -t.tier):  # 3, 2, 1: better tiers overwrite
         ok = score >= t.min_score
         for c in t.pinned():
             ok &= evaluate(c, cols)
+        if t.tier in defined:
+            ok &= defined[t.tier]
         tier[ok] = str(t.tier)
     tier[veto] = "excluded"
 

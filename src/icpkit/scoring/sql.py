@@ -30,8 +30,9 @@ How the Python semantics are carried over
 - **Missing.** ``NULL``, blank text, an empty array and (for floating-point
   columns whose type is known) ``NaN`` are missing, as in Python.
 - **Score, tier, route, reasons.** ``score = clamp(base + points, 0, 100)``,
-  vetoes lower it to ``veto_score``; tiers check ``min_score`` and pinned
-  criteria best tier first; reasons rank the non-zero contributions by
+  vetoes lower it to ``veto_score``; tiers check ``min_score``, pinned
+  criteria and (``match: definition``) the tier's or a better tier's
+  definitions, best tier first; reasons rank the non-zero contributions by
   absolute points then feature order, keep five, and put the veto first.
 
 Columns
@@ -472,6 +473,8 @@ def build_query(
     conditions: list[Condition] = [b for f in icp.scorecard.features for b in f.bins]
     conditions += [d for d in icp.disqualifiers if d.enabled]
     conditions += [c for t in icp.tiers for c in t.pinned()]
+    tier_defs = icp.tier_definitions()
+    conditions += [c for defs in tier_defs.values() for d in defs for c in d]
     ops: dict[str, set[str]] = {}
     for c in conditions:
         ops.setdefault(c.attribute, set()).add(c.op)
@@ -531,6 +534,14 @@ def build_query(
     tiers = sorted(icp.tiers, key=lambda t: t.tier)
     for t in tiers:
         pinned = _and(*[_condition(c, attrs[c.attribute]) for c in t.pinned()])
+        if t.tier in tier_defs:
+            defs = tier_defs[t.tier]
+            defined = (
+                _or(*[_and(*[_condition(c, attrs[c.attribute]) for c in d]) for d in defs])
+                if defs
+                else exp.false()
+            )
+            pinned = _and(pinned, defined)
         feat_cols.append(_alias(pinned, f"pin{t.tier}"))
     feat_q = _select(feat_cols, _cte_ref("icp_src"))
 

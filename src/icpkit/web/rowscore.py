@@ -269,8 +269,16 @@ class RowScorer:
             for d in icp.disqualifiers
             if d.enabled
         ]
+        defs = icp.tier_definitions()
         self.tiers = [
-            (str(t.tier), t.min_score, [(c.attribute, compile_condition(c)) for c in t.pinned()])
+            (
+                str(t.tier),
+                t.min_score,
+                [(c.attribute, compile_condition(c)) for c in t.pinned()],
+                None
+                if t.tier not in defs
+                else [[(c.attribute, compile_condition(c)) for c in d] for d in defs[t.tier]],
+            )
             for t in sorted(icp.tiers, key=lambda t: t.tier)
         ]
         names = {"account_id"} | set(icp.used_attributes())
@@ -319,8 +327,15 @@ class RowScorer:
         if veto:
             score = min(score, icp.veto_score)
         tier = "none"
-        for name, min_score, pinned in self.tiers:
-            if score >= min_score and all(holds(row.get(a)) for a, holds in pinned):
+        for name, min_score, pinned, definitions in self.tiers:
+            if (
+                score >= min_score
+                and all(holds(row.get(a)) for a, holds in pinned)
+                and (
+                    definitions is None
+                    or any(all(holds(row.get(a)) for a, holds in d) for d in definitions)
+                )
+            ):
                 tier = name
                 break
         r = icp.routing
