@@ -9,8 +9,10 @@ import typer
 
 from .. import icpfile
 from ..errors import InputError
+from ..schema import normalize_name
+from ..scoring.scorer import absent_warnings
 from ..scoring.sql import DIALECTS, compile_sql
-from .common import handle_errors, out
+from .common import handle_errors, out, warn_all
 
 
 def parse_columns(text: str | None) -> list[str] | dict[str, str] | None:
@@ -73,7 +75,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 help="the table's columns, comma-separated, each optionally name:type "
                 "(e.g. account_id,industry,employees:double,tech:array<string>); attributes "
-                "not listed score as unknown, array types are read as lists",
+                "not listed score neutral (0 points, no veto), array types are read as lists. "
+                "Without --columns or --absent the table must have every attribute the ICP uses",
             ),
         ] = None,
         list_columns: Annotated[
@@ -87,6 +90,14 @@ def register(app: typer.Typer) -> None:
         id_column: Annotated[
             str, typer.Option("--id-column", help="the table's account id column")
         ] = "account_id",
+        absent: Annotated[
+            str | None,
+            typer.Option(
+                "--absent",
+                help="attributes the table does not have, comma-separated: they score "
+                "neutral (0 points, no veto, no tier definition)",
+            ),
+        ] = None,
     ) -> None:
         """Print the ICP as one SQL query: account_id, score, tier, route, reasons per row.
 
@@ -99,6 +110,14 @@ def register(app: typer.Typer) -> None:
         """
         icp = icpfile.load(icp_path)
         lists = {c.strip() for c in (list_columns or "").split(",") if c.strip()}
+        missing = [c.strip() for c in (absent or "").split(",") if c.strip()]
+        cols = parse_columns(columns)
+        used = icp.used_attributes()
+        gone = {normalize_name(c) for c in missing}
+        if cols is not None:
+            have = {normalize_name(c) for c in cols} | set(cols)
+            gone |= {a for a in used if a not in have}
+        warn_all(absent_warnings(icp, [a for a in used if a in gone]))
         text = compile_sql(
             icp,
             table=table,
@@ -106,7 +125,8 @@ def register(app: typer.Typer) -> None:
             view=view,
             id_column=id_column,
             list_columns=lists or None,
-            columns=parse_columns(columns),
+            columns=cols,
+            absent=missing or None,
             replace=replace,
         )
         out.print(text + ";", markup=False, highlight=False, soft_wrap=True)

@@ -28,7 +28,8 @@ text); a column whose detected type a later row contradicts is read again as
 text. Values are scored as the file holds them.
 
 Bad input is counted and warned, never fatal: an attribute the file lacks
-scores as unknown, and a value that is not a number in an attribute the ICP
+scores neutral (0 points, no veto, no tier definition; the warning gives the
+points at stake), and a value that is not a number in an attribute the ICP
 tests with ``between`` (``"abc"`` among employee counts) scores as unknown.
 Unlike the python engine, the SQL engines do not strip currency symbols or
 percent signs from numbers first; ``"$1200"`` is counted as not a number.
@@ -57,6 +58,7 @@ from sqlglot import exp
 from ..errors import IcpkitError, InputError
 from ..icpfile import ICP, Condition
 from ..schema import TABLES, ColumnMapping, normalize_name
+from .scorer import absent_warnings
 from .sql import _INF, _NEG_INF, _NUMBER_PATTERN, WHITESPACE, compile_sql
 
 __all__ = [
@@ -217,13 +219,6 @@ def _between_attributes(icp: ICP) -> set[str]:
     conds += [d for d in icp.disqualifiers if d.enabled]
     conds += [c for t in icp.tiers for c in t.pinned()]
     return {c.attribute for c in conds if c.op == "between"}
-
-
-def _unknown_warning(absent: list[str]) -> str:
-    return (
-        f"{len(absent)} attribute(s) the ICP uses are not in the input and score as unknown: "
-        + ", ".join(absent)
-    )
 
 
 def _bad_values_query(
@@ -573,7 +568,7 @@ def _duckdb_attempt(
     columns = {str(r[0]): str(r[1]) for r in con.execute(f"DESCRIBE {_RAW_VIEW}").fetchall()}
     absent = [a for a in icp.used_attributes() if a not in columns]
     if absent:
-        warnings.append(_unknown_warning(absent))
+        warnings += absent_warnings(icp, absent)
     numeric = _numeric_text_attrs(columns, _between_attributes(icp) - set(absent))
     cleaned = _cleaned_select(columns, numeric, _RAW_VIEW)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {_INPUT_VIEW} AS {cleaned.sql('duckdb')}")
@@ -781,7 +776,7 @@ def _score_spark(
         columns = dict(data.dtypes)
         absent = [a for a in icp.used_attributes() if a not in columns]
         if absent:
-            warnings.append(_unknown_warning(absent))
+            warnings += absent_warnings(icp, absent)
         numeric = _numeric_text_attrs(columns, _between_attributes(icp) - set(absent))
         session.sql(
             _cleaned_select(columns, numeric, raw_view).sql("spark")

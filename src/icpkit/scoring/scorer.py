@@ -2,6 +2,11 @@
 
 Semantics (the compiled SQL must match them exactly):
 
+- An attribute the ICP uses that is absent from the input (no such column)
+  scores neutral: every condition on it is false, so its features give 0
+  points, its disqualifiers do not veto, and tier definitions and pinned
+  criteria on it do not hold. A column that is present but blank in a row is
+  *missing* there instead (below).
 - Each feature's bins are tried in order; the first bin whose condition holds
   gives its points. No match gives 0 points.
 - Category tests compare trimmed, lower-cased text. ``between`` is
@@ -69,6 +74,10 @@ class Columns:
         self.frame = frame
         self.n = len(frame)
         self._cache: dict[tuple[str, str], object] = {}
+
+    def present(self, attr: str) -> bool:
+        """Whether the frame has a column for ``attr`` (an absent one scores neutral)."""
+        return attr in self.frame.columns
 
     def _series(self, attr: str) -> pd.Series | None:
         if attr not in self.frame.columns:
@@ -215,6 +224,8 @@ def evaluate(cond: Condition, frame: pd.DataFrame | Columns) -> np.ndarray:
     cols = frame if isinstance(frame, Columns) else Columns(frame)
     attr = cond.attribute
     op = cond.op
+    if not cols.present(attr):  # absent column: no condition on it holds
+        return np.zeros(cols.n, dtype=bool)
     missing = cols.missing(attr)
     if op == "missing":
         return missing if cond.missing else ~missing
@@ -369,9 +380,27 @@ def score_accounts(
             else f"points_{feat.attribute}_{feat.bins[0].has or feat.bins[0].lacks}"
         )
         out[normalize_name(name)] = pts.astype(int)
-    warnings = []
-    if absent:
-        warnings.append(
-            f"{len(absent)} attribute(s) the ICP uses are not in the input and score as unknown: {', '.join(absent)}"
-        )
-    return ScoreResult(out, absent, warnings)
+    return ScoreResult(out, absent, absent_warnings(icp, absent))
+
+
+def absent_warnings(icp: ICP, absent: list[str]) -> list[str]:
+    """One line per absent attribute: it scores neutral, and what is at stake.
+
+    E.g. ``"funding_stage absent: scored neutral (its points range -20..+12)"``.
+    """
+    out = []
+    for a in absent:
+        points = [b.points for f in icp.scorecard.features if f.attribute == a for b in f.bins]
+        stake = []
+        if points:
+            lo, hi = min(points), max(points)
+            stake.append(
+                f"its points range {_fmt_points(lo) if lo else '0'}..{_fmt_points(hi) if hi else '0'}"
+            )
+        if any(d.enabled and d.attribute == a for d in icp.disqualifiers):
+            stake.append("its disqualifiers do not apply")
+        defined = {c.attribute for ds in icp.tier_definitions().values() for d in ds for c in d}
+        if a in defined or any(c.attribute == a for t in icp.tiers for c in t.pinned()):
+            stake.append("tier criteria on it do not hold")
+        out.append(f"{a} absent: scored neutral" + (f" ({'; '.join(stake)})" if stake else ""))
+    return out

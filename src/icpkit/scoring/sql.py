@@ -40,8 +40,9 @@ Columns
 Without ``columns`` the query names every attribute the ICP uses, so the table
 must have them all. With ``columns`` (the table's column names, or a mapping
 of name to SQL type such as DuckDB's ``DESCRIBE`` gives) an attribute the
-table lacks is compiled as ``NULL``, exactly as the Python scorer treats an
-absent attribute as unknown, and column headers are matched by their
+table lacks scores neutral, exactly as in the Python scorer (every condition
+on it is false: 0 points, no veto, no tier definition); ``absent`` names such
+attributes without listing the columns. Column headers are matched by their
 normalised name (``"Employee Count"`` serves ``employee_count``) as
 :func:`~icpkit.scoring.scorer.align_columns` does. Column names are quoted
 only where needed (reserved words, unusual characters, a case the database
@@ -256,6 +257,7 @@ class _Attr:
     index: int
     source: exp.Expression
     kind: str
+    absent: bool = False
 
     def src(self) -> exp.Expression:
         return self.source.copy()
@@ -310,6 +312,8 @@ def _resolve(
 
 def _condition(c: Condition, a: _Attr) -> exp.Expression:
     """A boolean expression, never NULL, that holds where ``c`` holds."""
+    if a.absent:  # an absent column scores neutral: no condition on it holds
+        return exp.false()
     op = c.op
     if op == "missing":
         return a.ref("m") if c.missing else _not(a.ref("m"))
@@ -372,6 +376,8 @@ def _attribute_columns(a: _Attr, ops: set[str], dialect: str) -> list[exp.Expres
     x = a.src
     kind = a.kind
     out: list[exp.Expression] = []
+    if a.absent:
+        return out
 
     if kind == _LIST:
         size = _coalesce(exp.ArraySize(this=x()), _i(0))
@@ -454,11 +460,13 @@ def build_query(
     id_column: str = "account_id",
     list_columns: set[str] | None = None,
     columns: Iterable[str] | Mapping[str, str] | None = None,
+    absent: Iterable[str] | None = None,
 ) -> exp.Select:
     """The scoring query as a sqlglot expression (see :func:`compile_sql`)."""
     dialect = _check_dialect(dialect)
     resolved = _resolve(columns)
     list_columns = set(list_columns or ())
+    absent_names = {normalize_name(a) for a in absent or ()} | set(absent or ())
 
     def source_of(name: str) -> tuple[exp.Column | None, str | None]:
         if resolved is None:
@@ -482,8 +490,8 @@ def build_query(
     attrs: dict[str, _Attr] = {}
     for i, name in enumerate(sorted(ops)):
         col, type_name = source_of(name)
-        if col is None:  # absent from the table: unknown, as in Python
-            attrs[name] = _Attr(name, i, _null_text(), _TEXT)
+        if col is None or name in absent_names:  # absent: neutral, as in Python
+            attrs[name] = _Attr(name, i, _null_text(), _TEXT, absent=True)
             continue
         listed = name in list_columns or col.name in list_columns
         attrs[name] = _Attr(name, i, col, _LIST if listed else _kind_of(type_name, dialect))
@@ -671,6 +679,7 @@ def compile_sql(
     id_column: str = "account_id",
     list_columns: set[str] | None = None,
     columns: Iterable[str] | Mapping[str, str] | None = None,
+    absent: Iterable[str] | None = None,
     replace: bool = False,
     pretty: bool = True,
 ) -> str:
@@ -684,8 +693,11 @@ def compile_sql(
     - ``list_columns``: attributes stored as native array columns; any other
       list attribute is read as ``|``/``;``/``,`` separated text.
     - ``columns``: the table's column names, or a mapping of name to SQL
-      type; absent attributes then score as unknown (``NULL``) and array
+      type; attributes the table lacks then score neutral and array
       types are recognised as lists (see the module notes).
+    - ``absent``: attributes the table does not have (when ``columns`` is
+      not given): they score neutral. Without ``columns`` or ``absent`` the
+      table must have every attribute the ICP uses.
 
     Raises :class:`UnsupportedDialect` for an unknown dialect or a construct
     the dialect cannot express, and :class:`~icpkit.errors.InputError` when
@@ -699,6 +711,7 @@ def compile_sql(
         id_column=id_column,
         list_columns=list_columns,
         columns=columns,
+        absent=absent,
     )
     if view:
         tree = exp.Create(

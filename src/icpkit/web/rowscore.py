@@ -311,7 +311,7 @@ class RowScorer:
         for attr, bins in self.features:
             v = row.get(attr)
             p, label = 0, ""
-            for holds, points, text in bins:
+            for holds, points, text in bins if attr in row else ():  # absent: neutral
                 if holds(v):
                     p, label = points, text
                     break
@@ -321,7 +321,7 @@ class RowScorer:
         score = int(np.clip(np.rint(total), 0, 100))
         veto = ""
         for attr, holds, text in self.vetoes:
-            if holds(row.get(attr)):
+            if attr in row and holds(row[attr]):
                 veto = text
                 break
         if veto:
@@ -330,10 +330,10 @@ class RowScorer:
         for name, min_score, pinned, definitions in self.tiers:
             if (
                 score >= min_score
-                and all(holds(row.get(a)) for a, holds in pinned)
+                and all(a in row and holds(row[a]) for a, holds in pinned)
                 and (
                     definitions is None
-                    or any(all(holds(row.get(a)) for a, holds in d) for d in definitions)
+                    or any(all(a in row and holds(row[a]) for a, holds in d) for d in definitions)
                 )
             ):
                 tier = name
