@@ -164,19 +164,8 @@ def tidy(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values("account_id").reset_index(drop=True)
 
 
-NUMERIC = ["employees", "arr_usd", "seats"]  # the attributes make_icp tests with `between`
-
-
 def expected(icp: ICP, frame: pd.DataFrame) -> pd.DataFrame:
-    """The Python scorer on the rows as the engines read them: "n/a", "null", "-" …
-    in an attribute scored as a number mean unknown (as the python engine reads them)."""
-    frame = frame.copy()
-    for c in NUMERIC:
-        if c in frame.columns and not pd.api.types.is_numeric_dtype(frame[c]):
-            words = frame[c].map(
-                lambda v: isinstance(v, str) and v.strip().lower() in engines._NULL_WORDS
-            )
-            frame.loc[words, c] = None
+    """The Python scorer on the rows as the engines read them (one cleaner for both)."""
     return tidy(score_accounts(icp, frame).frame)
 
 

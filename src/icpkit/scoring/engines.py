@@ -25,14 +25,15 @@ known aliases (``Record ID`` is ``account_id``, ``Number of Employees`` is
 id column takes the company name as the id. DuckDB types CSV columns as
 booleans, whole numbers, decimals or text (dates stay text, the id is always
 text); a column whose detected type a later row contradicts is read again as
-text. Values are scored as the file holds them.
+text. Cells are read by the rules of :mod:`icpkit.scoring.clean`, the same rules
+as the python engine and the API (``"$1,200"`` is 1200, ``"n/a"`` is
+unknown).
 
 Bad input is counted and warned, never fatal: an attribute the file lacks
 scores neutral (0 points, no veto, no tier definition; the warning gives the
 points at stake), and a value that is not a number in an attribute the ICP
-tests with ``between`` (``"abc"`` among employee counts) scores as unknown.
-Unlike the python engine, the SQL engines do not strip currency symbols or
-percent signs from numbers first; ``"$1200"`` is counted as not a number.
+tests with ``between`` (``"abc"`` among employee counts) scores as unknown
+and is counted.
 """
 
 from __future__ import annotations
@@ -56,10 +57,11 @@ import pandas as pd
 from sqlglot import exp
 
 from ..errors import IcpkitError, InputError
-from ..icpfile import ICP, Condition
+from ..icpfile import ICP
 from ..schema import TABLES, ColumnMapping, normalize_name
-from .scorer import absent_warnings
-from .sql import _INF, _NEG_INF, _NUMBER_PATTERN, WHITESPACE, compile_sql
+from . import clean
+from .scorer import absent_warnings, number_attributes
+from .sql import compile_sql
 
 __all__ = [
     "ENGINES",
@@ -76,8 +78,6 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
 # CSV column types DuckDB may detect; dates and times stay text, as pandas reads them
 _CSV_TYPES = ["BOOLEAN", "BIGINT", "DOUBLE", "VARCHAR"]
-# text that means "no value" rather than "not a number"
-_NULL_WORDS = ("nan", "na", "n/a", "null", "none", "-")
 _INPUT_VIEW = "icpkit_input"
 _RAW_VIEW = "icpkit_raw"
 
@@ -213,18 +213,11 @@ def _plan_columns(
     return pairs, warnings
 
 
-def _between_attributes(icp: ICP) -> set[str]:
-    """Attributes the ICP tests as numbers."""
-    conds: list[Condition] = [b for f in icp.scorecard.features for b in f.bins]
-    conds += [d for d in icp.disqualifiers if d.enabled]
-    conds += [c for t in icp.tiers for c in t.pinned()]
-    return {c.attribute for c in conds if c.op == "between"}
-
-
 def _bad_values_query(
     columns: Mapping[str, str], attrs: Sequence[str], table: str, dialect: str
 ) -> str | None:
-    """One aggregate counting, per attribute, values that are not numbers (and one example)."""
+    """One aggregate counting, per attribute, values that are not numbers (and one example),
+    by the number rule of :mod:`icpkit.scoring.clean`."""
     picked = []
     for a in attrs:
         t = (columns.get(a) or "").strip().upper()
@@ -241,32 +234,7 @@ def _bad_values_query(
         if kind == "bool":
             bad: exp.Expr = exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null()))
         else:
-            trimmed = exp.Trim(this=text.copy(), expression=exp.Literal.string(WHITESPACE))
-            clean = exp.Lower(
-                this=exp.Trim(
-                    this=exp.Replace(
-                        this=text.copy(),
-                        expression=exp.Literal.string(","),
-                        replacement=exp.Literal.string(""),
-                    ),
-                    expression=exp.Literal.string(WHITESPACE),
-                )
-            )
-            words = [*_INF, *_NEG_INF, *_NULL_WORDS]
-            bad = exp.and_(
-                exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null())),
-                exp.NEQ(this=trimmed, expression=exp.Literal.string("")),
-                exp.Not(
-                    this=exp.In(
-                        this=clean.copy(), expressions=[exp.Literal.string(w) for w in words]
-                    )
-                ),
-                exp.Not(
-                    this=exp.RegexpLike(
-                        this=clean.copy(), expression=exp.Literal.string(_NUMBER_PATTERN)
-                    )
-                ),
-            )
+            bad = clean.sql_bad_number(col.copy())
         case_n = exp.Case(ifs=[exp.If(this=bad.copy(), true=exp.Literal.number(1))])
         case_v = exp.Case(ifs=[exp.If(this=bad.copy(), true=text.copy())])
         selects.append(exp.alias_(exp.Count(this=case_n), f"n{i}"))
@@ -300,32 +268,6 @@ def _numeric_text_attrs(columns: Mapping[str, str], attrs: set[str]) -> list[str
         if t.startswith(("VARCHAR", "CHAR", "STRING", "TEXT")) or t in ("BOOLEAN", "BOOL"):
             out.append(a)
     return out
-
-
-def _cleaned_select(
-    columns: Mapping[str, str], numeric_text: Sequence[str], table: str
-) -> exp.Select:
-    """Every column as is, except that "n/a", "null", "-" … in a numeric attribute held
-    as text become NULL: unknown, as the python engine reads them."""
-    projections: list[exp.Expr] = []
-    for name, typ in columns.items():
-        col = exp.Column(this=exp.to_identifier(name, quoted=True))
-        t = typ.strip().upper()
-        if name in numeric_text and t.startswith(("VARCHAR", "CHAR", "STRING", "TEXT")):
-            word = exp.Lower(
-                this=exp.Trim(this=col.copy(), expression=exp.Literal.string(WHITESPACE))
-            )
-            nullish = exp.In(this=word, expressions=[exp.Literal.string(w) for w in _NULL_WORDS])
-            projections.append(
-                exp.alias_(
-                    exp.Case(ifs=[exp.If(this=nullish, true=exp.Null())], default=col),
-                    name,
-                    quoted=True,
-                )
-            )
-        else:
-            projections.append(col)
-    return exp.select(*projections).from_(exp.to_table(table))
 
 
 # -- progress ------------------------------------------------------------------------
@@ -569,17 +511,15 @@ def _duckdb_attempt(
     absent = [a for a in icp.used_attributes() if a not in columns]
     if absent:
         warnings += absent_warnings(icp, absent)
-    numeric = _numeric_text_attrs(columns, _between_attributes(icp) - set(absent))
-    cleaned = _cleaned_select(columns, numeric, _RAW_VIEW)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {_INPUT_VIEW} AS {cleaned.sql('duckdb')}")
+    numeric = _numeric_text_attrs(columns, number_attributes(icp) - set(absent))
     bad: dict[str, int] = {}
-    check = _bad_values_query(columns, numeric, _INPUT_VIEW, "duckdb")
+    check = _bad_values_query(columns, numeric, _RAW_VIEW, "duckdb")
     if check:
         counts, w = _bad_value_warnings(numeric, con.execute(check).fetchone())
         bad.update(counts)
         warnings += w
 
-    sql = compile_sql(icp, table=_INPUT_VIEW, dialect="duckdb", columns=columns, pretty=False)
+    sql = compile_sql(icp, table=_RAW_VIEW, dialect="duckdb", columns=columns, pretty=False)
     result = EngineResult(
         engine="duckdb", rows=0, unknown_attributes=absent, bad_values=bad, warnings=warnings
     )
@@ -770,17 +710,13 @@ def _score_spark(
             ) from exc
         pairs, warnings = _plan_columns(raw.columns, mapping, label, id_column)
         data = raw.select(*[F.col(f"`{s.replace('`', '``')}`").alias(d) for s, d in pairs])
-        suffix = uuid.uuid4().hex[:8]
-        raw_view, view = f"{_RAW_VIEW}_{suffix}", f"{_INPUT_VIEW}_{suffix}"
-        data.createOrReplaceTempView(raw_view)
+        view = f"{_INPUT_VIEW}_{uuid.uuid4().hex[:8]}"
+        data.createOrReplaceTempView(view)
         columns = dict(data.dtypes)
         absent = [a for a in icp.used_attributes() if a not in columns]
         if absent:
             warnings += absent_warnings(icp, absent)
-        numeric = _numeric_text_attrs(columns, _between_attributes(icp) - set(absent))
-        session.sql(
-            _cleaned_select(columns, numeric, raw_view).sql("spark")
-        ).createOrReplaceTempView(view)
+        numeric = _numeric_text_attrs(columns, number_attributes(icp) - set(absent))
         bad: dict[str, int] = {}
         check = _bad_values_query(columns, numeric, view, "spark")
         if check:
@@ -804,7 +740,6 @@ def _score_spark(
         else:
             _spark_write(session, scored, str(out), result)
         session.catalog.dropTempView(view)
-        session.catalog.dropTempView(raw_view)
         result.seconds = time.perf_counter() - started
         return result
     finally:

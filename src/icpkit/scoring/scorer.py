@@ -9,10 +9,16 @@ Semantics (the compiled SQL must match them exactly):
   *missing* there instead (below).
 - Each feature's bins are tried in order; the first bin whose condition holds
   gives its points. No match gives 0 points.
-- Category tests compare trimmed, lower-cased text. ``between`` is
-  ``low <= x < high``. List attributes are lists of lower-cased items (a text
-  value is split on ``|``, ``;`` or ``,``). A missing value matches only
-  ``missing: true``; ``lacks`` needs a known list.
+- Cells are read by the rules of :mod:`icpkit.scoring.clean` (trim, null
+  words such as ``n/a`` or ``-``, numbers such as ``"$1,200"`` or ``"1.2e3"``,
+  list separators). Category tests compare trimmed, lower-cased text.
+  ``between`` is ``low <= x < high``. An attribute the ICP tests with
+  ``between``, or a canonical number column (``employees``,
+  ``annual_revenue``, ``founded_year``), is a number attribute: its value is the cell's number, so a cell
+  holding none (``"abc"``, ``"n/a"``) is missing, and its category text is the
+  number's (``"1200"``). List attributes are lists of lower-cased items (a
+  text value is split on ``|``, ``;`` or ``,``). A missing value matches only
+  ``missing: true``; ``has`` and ``lacks`` need a known value.
 - ``score = clamp(base + sum(points), 0, 100)``.
 - Any enabled disqualifier that holds: tier ``excluded``, score at most
   ``veto_score`` (default 0), route ``deprioritize``.
@@ -33,13 +39,15 @@ Semantics (the compiled SQL must match them exactly):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..icpfile import ICP, Condition
-from ..schema import normalize_name
+from ..schema import INT, NUM, TABLES, normalize_name
+from . import clean
 
 MAX_REASONS = 5
 
@@ -67,12 +75,17 @@ class Columns:
 
     Every condition on one attribute reuses the same normalised text, numbers,
     missing mask and exploded list items, so scoring and binning cost one pass
-    per attribute rather than one Python call per cell and bin.
+    per attribute rather than one Python call per cell and bin. Cells are read
+    by the rules of :mod:`icpkit.scoring.clean`. ``numeric`` names the number
+    attributes (those the ICP tests with ``between``): their value is the
+    cell's number, so a cell holding no number is missing and their category
+    text is the number's.
     """
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, numeric: Iterable[str] = ()) -> None:
         self.frame = frame
         self.n = len(frame)
+        self.numeric = frozenset(numeric)
         self._cache: dict[tuple[str, str], object] = {}
 
     def present(self, attr: str) -> bool:
@@ -92,22 +105,12 @@ class Columns:
 
     def missing(self, attr: str) -> np.ndarray:
         def build() -> np.ndarray:
+            if attr in self.numeric:
+                return np.isnan(self.numbers(attr))
             s = self._series(attr)
             if s is None:
                 return np.ones(self.n, dtype=bool)
-            m = s.isna().to_numpy(dtype=bool, copy=True)
-            if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
-                m |= s.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-            elif s.dtype == object:
-                obj = s.astype(object)
-                types = obj.map(type).to_numpy()
-                is_str = np.array([t is str for t in types], dtype=bool)
-                if is_str.any():
-                    m[is_str] |= obj[is_str].str.strip().eq("").to_numpy(dtype=bool)
-                is_list = np.array([t in _LIST_TYPES for t in types], dtype=bool)
-                if is_list.any():
-                    m[is_list] |= obj[is_list].map(len).eq(0).to_numpy(dtype=bool)
-            return m
+            return clean.null_mask(s)
 
         return self._cached("missing", attr, build)  # type: ignore[no-any-return]
 
@@ -116,6 +119,8 @@ class Columns:
             s = self._series(attr)
             if s is None:
                 return pd.Series([None] * self.n, dtype=object)
+            if attr in self.numeric:
+                return pd.Series([clean.number_text(x) for x in self.numbers(attr)], dtype=object)
             if pd.api.types.is_bool_dtype(s.dtype):
                 return s.map(lambda v: None if pd.isna(v) else str(bool(v)).lower()).astype(object)
             if pd.api.types.is_numeric_dtype(s.dtype):
@@ -147,17 +152,7 @@ class Columns:
             s = self._series(attr)
             if s is None:
                 return np.full(self.n, np.nan)
-            if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-                return s.to_numpy(dtype=float, na_value=np.nan)
-            obj = s.astype(object)
-            txt = obj.map(
-                lambda v: (
-                    None
-                    if v is None or isinstance(v, _LIST_TYPES) or v is pd.NA
-                    else str(v).replace(",", "").strip()
-                )
-            )
-            return pd.to_numeric(txt, errors="coerce").to_numpy(dtype=float)
+            return clean.numbers(s)
 
         return self._cached("numbers", attr, build)  # type: ignore[no-any-return]
 
@@ -248,8 +243,26 @@ def evaluate(cond: Condition, frame: pd.DataFrame | Columns) -> np.ndarray:
     if op in ("has", "lacks"):
         item = str(cond.has if op == "has" else cond.lacks).strip().lower()
         hit = cols.has(attr, item)
-        return hit if op == "has" else ~hit & ~missing
+        return hit & ~missing if op == "has" else ~hit & ~missing
     raise ValueError(f"unknown operator {op}")
+
+
+def conditions(icp: ICP) -> list[Condition]:
+    """Every condition scoring evaluates: bins, enabled disqualifiers, pinned criteria and
+    tier definitions."""
+    out: list[Condition] = [b for f in icp.scorecard.features for b in f.bins]
+    out += [d for d in icp.disqualifiers if d.enabled]
+    out += [c for t in icp.tiers for c in t.pinned()]
+    out += [c for defs in icp.tier_definitions().values() for d in defs for c in d]
+    return out
+
+
+def number_attributes(icp: ICP) -> set[str]:
+    """The number attributes: those the ICP tests with ``between``, and the canonical
+    number columns (``employees``, ``annual_revenue`` …, which ingest reads as numbers)."""
+    conds = conditions(icp)
+    canonical = {c.name for c in TABLES["market"].columns if c.kind in (NUM, INT)}
+    return {c.attribute for c in conds if c.op == "between" or c.attribute in canonical}
 
 
 def tier_definitions_hold(icp: ICP, cols: Columns) -> dict[int, np.ndarray]:
@@ -301,7 +314,7 @@ def score_accounts(
     """
     frame, absent = align_columns(icp, accounts)
     frame = frame.reset_index(drop=True)
-    cols = Columns(frame)
+    cols = Columns(frame, numeric=number_attributes(icp))
     n = len(frame)
     sc = icp.scorecard
     total = np.full(n, float(sc.base))

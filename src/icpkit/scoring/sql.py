@@ -70,16 +70,15 @@ from sqlglot.errors import ErrorLevel, SqlglotError, UnsupportedError
 from ..errors import IcpkitError, InputError
 from ..icpfile import ICP, Condition
 from ..schema import normalize_name
-from .scorer import MAX_REASONS
+from . import clean
+from .scorer import MAX_REASONS, conditions, number_attributes
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
-WHITESPACE = " \t\n\r"
-LIST_SEPARATORS = ("|", ";", ",")
+WHITESPACE = clean.WHITESPACE
+LIST_SEPARATORS = clean.LIST_SEPARATORS
 ARRAY_SEPARATOR = "\u241f"  # joins native array items; not expected inside an item
 _DBL_MAX = "1.7976931348623157e308"
-_NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?$"
-_INF = ("inf", "+inf", "infinity", "+infinity")
-_NEG_INF = ("-inf", "-infinity")
+_WS_CLASS = clean.regex_class(WHITESPACE)
 
 # column kinds
 _TEXT, _FLOAT, _NUMBER, _BOOL, _LIST = "text", "float", "number", "bool", "list"
@@ -368,71 +367,79 @@ def _has(a: _Attr, item: str) -> exp.Expression:
 def _normalised_list(value: exp.Expression, sep: str) -> exp.Expression:
     """``<sep>item<sep>item<sep>``, lower-cased, no whitespace around separators."""
     wrapped = _concat(_s(sep), exp.Lower(this=value), _s(sep))
-    pattern = r"\s*" + ("[" + sep + "]" if sep in LIST_SEPARATORS else sep) + r"\s*"
+    pattern = _WS_CLASS + "*" + clean.regex_class(sep) + _WS_CLASS + "*"
     return exp.RegexpReplace(this=wrapped, expression=_s(pattern), replacement=_s(sep))
 
 
-def _attribute_columns(a: _Attr, ops: set[str], dialect: str) -> list[exp.Expression]:
+def _no_items(normalised: exp.Expression, sep: str) -> exp.Expression:
+    """A normalised list holds no non-blank item."""
+    return exp.RegexpLike(this=normalised, expression=_s("^" + clean.regex_class(sep) + "*$"))
+
+
+def _number_text(n: exp.Expression) -> exp.Expression:
+    """A number's category text as Python writes it: a whole number without ``.0``."""
+    whole = _and(
+        exp.EQ(this=n.copy(), expression=exp.Floor(this=n.copy())),
+        exp.LT(this=exp.Abs(this=n.copy()), expression=_i(str(2**62))),
+    )
+    return _case([(whole, _text(_cast(n.copy(), _T.BIGINT)))], _text(n.copy()))
+
+
+def _attribute_columns(
+    a: _Attr, ops: set[str], dialect: str, numeric: bool
+) -> list[exp.Expression]:
     x = a.src
     kind = a.kind
     out: list[exp.Expression] = []
     if a.absent:
         return out
 
-    if kind == _LIST:
+    def joined() -> exp.Expression:
+        return _normalised_list(
+            exp.ArrayToString(this=x(), expression=_s(ARRAY_SEPARATOR)), ARRAY_SEPARATOR
+        )
+
+    def number() -> exp.Expression:
+        if kind in (_FLOAT, _NUMBER):
+            return clean.sql_finite(_cast(x(), _T.DOUBLE))
+        if kind in (_BOOL, _LIST):
+            return _cast(exp.Null(), _T.DOUBLE)
+        return clean.sql_number(x())
+
+    if numeric:
+        missing = _is_null(number())
+    elif kind == _LIST:
         size = _coalesce(exp.ArraySize(this=x()), _i(0))
-        missing = _or(_is_null(x()), exp.EQ(this=size, expression=_i(0)))
+        missing = _or(
+            _is_null(x()),
+            exp.EQ(this=size, expression=_i(0)),
+            _no_items(joined(), ARRAY_SEPARATOR),
+        )
     elif kind == _FLOAT:
         missing = _or(_is_null(x()), _isnan(x(), dialect))
     elif kind in (_NUMBER, _BOOL):
         missing = _is_null(x())
     else:
-        missing = _or(_is_null(x()), exp.EQ(this=_trim(_text(x())), expression=_s("")))
+        missing = clean.sql_is_null_text(x())
     out.append(_alias(_coalesce(missing, exp.true()), f"a{a.index}_m"))
 
     if ops & {"in", "not_in"} and kind != _LIST:
-        if kind == _FLOAT:  # Python writes a whole float without ".0"
-            whole = _and(
-                exp.EQ(this=x(), expression=exp.Floor(this=x())),
-                exp.LT(this=exp.Abs(this=x()), expression=_i("9.2e18")),
-            )
-            txt = _case([(whole, _text(_cast(x(), _T.BIGINT)))], _text(x()))
+        if numeric:
+            txt = _number_text(number())
+        elif kind == _FLOAT:  # Python writes a whole float without ".0"
+            txt = _number_text(x())
         else:
             txt = _text(x())
         out.append(
             _alias(exp.Nullif(this=exp.Lower(this=_trim(txt)), expression=_s("")), f"a{a.index}_t")
         )
 
-    if "between" in ops:
-        if kind in (_FLOAT, _NUMBER):
-            num: exp.Expression = _cast(x(), _T.DOUBLE)
-        elif kind in (_BOOL, _LIST):
-            num = _cast(exp.Null(), _T.DOUBLE)
-        else:
-
-            def clean() -> exp.Expression:
-                return exp.Lower(
-                    this=_trim(exp.Replace(this=_text(x()), expression=_s(","), replacement=_s("")))
-                )
-
-            num = _case(
-                [
-                    (_in(clean(), _INF), _cast(_i(_DBL_MAX), _T.DOUBLE)),
-                    (_in(clean(), _NEG_INF), exp.Neg(this=_cast(_i(_DBL_MAX), _T.DOUBLE))),
-                    (
-                        exp.RegexpLike(this=clean(), expression=_s(_NUMBER_PATTERN)),
-                        exp.TryCast(
-                            this=clean(), to=_type(_T.DOUBLE), safe=True, requires_string=True
-                        ),
-                    ),
-                ]
-            )
-        out.append(_alias(num, f"a{a.index}_n"))
+    if numeric:
+        out.append(_alias(number(), f"a{a.index}_n"))
 
     if ops & {"has", "lacks"}:
         if kind == _LIST:
-            joined = exp.ArrayToString(this=x(), expression=_s(ARRAY_SEPARATOR))
-            out.append(_alias(_normalised_list(joined, ARRAY_SEPARATOR), f"a{a.index}_l"))
+            out.append(_alias(joined(), f"a{a.index}_l"))
         else:
 
             def found(sep: str) -> exp.Expression:
@@ -478,13 +485,10 @@ def build_query(
         return _table_column(col, dialect), types.get(col)
 
     # the operators each attribute is tested with
-    conditions: list[Condition] = [b for f in icp.scorecard.features for b in f.bins]
-    conditions += [d for d in icp.disqualifiers if d.enabled]
-    conditions += [c for t in icp.tiers for c in t.pinned()]
     tier_defs = icp.tier_definitions()
-    conditions += [c for defs in tier_defs.values() for d in defs for c in d]
+    numbers = number_attributes(icp)
     ops: dict[str, set[str]] = {}
-    for c in conditions:
+    for c in conditions(icp):
         ops.setdefault(c.attribute, set()).add(c.op)
 
     attrs: dict[str, _Attr] = {}
@@ -507,7 +511,7 @@ def build_query(
     # 1. icp_src: per-attribute values (missing flag, category text, number, list)
     src_cols: list[exp.Expression] = [_alias(_text(id_col), "account_id")]
     for a in attrs.values():
-        src_cols += _attribute_columns(a, ops[a.name], dialect)
+        src_cols += _attribute_columns(a, ops[a.name], dialect, a.name in numbers)
     src_q = _select(src_cols, _table_name(table, dialect))
 
     # 2. icp_feat: points and reason text per feature, veto reason, pinned criteria per tier
