@@ -17,7 +17,9 @@ Semantics (the compiled SQL must match them exactly):
   ``annual_revenue``, ``founded_year``), is a number attribute: its value is the cell's number, so a cell
   holding none (``"abc"``, ``"n/a"``) is missing, and its category text is the
   number's (``"1200"``). List attributes are lists of lower-cased items (a
-  text value is split on ``|``, ``;`` or ``,``). A missing value matches only
+  text value is split on ``|``, ``;`` or ``,``); an attribute tested with
+  ``has``/``lacks``, or a canonical list column (``tech_stack``), is a list
+  attribute, where a cell without any item (``" ; "``) is missing. A missing value matches only
   ``missing: true``; ``has`` and ``lacks`` need a known value.
 - ``score = clamp(base + sum(points), 0, 100)``.
 - Any enabled disqualifier that holds: tier ``excluded``, score at most
@@ -46,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ..icpfile import ICP, Condition
-from ..schema import INT, NUM, TABLES, normalize_name
+from ..schema import INT, LIST, NUM, TABLES, normalize_name
 from . import clean
 
 MAX_REASONS = 5
@@ -79,13 +81,17 @@ class Columns:
     by the rules of :mod:`icpkit.scoring.clean`. ``numeric`` names the number
     attributes (those the ICP tests with ``between``): their value is the
     cell's number, so a cell holding no number is missing and their category
-    text is the number's.
+    text is the number's. ``lists`` names the list attributes (tested with
+    ``has``/``lacks``, or canonical list columns): a cell with no item is missing.
     """
 
-    def __init__(self, frame: pd.DataFrame, numeric: Iterable[str] = ()) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, numeric: Iterable[str] = (), lists: Iterable[str] = ()
+    ) -> None:
         self.frame = frame
         self.n = len(frame)
         self.numeric = frozenset(numeric)
+        self.lists = frozenset(lists) - self.numeric
         self._cache: dict[tuple[str, str], object] = {}
 
     def present(self, attr: str) -> bool:
@@ -110,7 +116,12 @@ class Columns:
             s = self._series(attr)
             if s is None:
                 return np.ones(self.n, dtype=bool)
-            return clean.null_mask(s)
+            m = clean.null_mask(s)
+            if attr in self.lists:  # a list with no item is missing
+                some = np.zeros(self.n, dtype=bool)
+                some[self.items(attr)["pos"].to_numpy(dtype=np.int64)] = True
+                m |= ~some
+            return m
 
         return self._cached("missing", attr, build)  # type: ignore[no-any-return]
 
@@ -265,6 +276,15 @@ def number_attributes(icp: ICP) -> set[str]:
     return {c.attribute for c in conds if c.op == "between" or c.attribute in canonical}
 
 
+def list_attributes(icp: ICP) -> set[str]:
+    """The list attributes: those the ICP tests with ``has``/``lacks``, and the canonical
+    list columns (``tech_stack``); a cell with no item is missing there."""
+    canonical = {c.name for c in TABLES["market"].columns if c.kind == LIST}
+    return {
+        c.attribute for c in conditions(icp) if c.op in ("has", "lacks") or c.attribute in canonical
+    } - number_attributes(icp)
+
+
 def tier_definitions_hold(icp: ICP, cols: Columns) -> dict[int, np.ndarray]:
     """Per ``match: definition`` tier, the rows matching one of its or a better tier's
     definitions."""
@@ -314,7 +334,7 @@ def score_accounts(
     """
     frame, absent = align_columns(icp, accounts)
     frame = frame.reset_index(drop=True)
-    cols = Columns(frame, numeric=number_attributes(icp))
+    cols = Columns(frame, numeric=number_attributes(icp), lists=list_attributes(icp))
     n = len(frame)
     sc = icp.scorecard
     total = np.full(n, float(sc.base))

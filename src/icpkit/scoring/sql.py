@@ -8,15 +8,23 @@ sqlglot expression tree and rendered for ``duckdb``, ``postgres``,
 
 How the Python semantics are carried over
 -----------------------------------------
-- **Text.** Category tests compare ``LOWER(TRIM(CAST(col AS text)))``; a blank
-  value counts as missing. ``TRIM`` removes spaces, tabs, carriage returns and
-  line feeds (the ASCII whitespace; Python also strips rarer Unicode spaces).
-- **Numbers.** ``between`` reads a numeric column as is. Any other column is
-  read as text: thousands separators (``,``) are dropped, the text is trimmed,
-  and it is converted only if it looks like a number (``12``, ``-1.5e3``,
-  ``.5``, ``inf``), so a bad value becomes ``NULL`` instead of an error in
-  every dialect (``TRY_CAST``/``SAFE_CAST`` where the dialect has one, a
-  guarded ``CAST`` in PostgreSQL). ``inf`` is read as the largest double.
+Cells are read by the rules of :mod:`icpkit.scoring.clean`, whose SQL forms
+the query uses, so every engine reads ``"$1,200"``, ``"n/a"`` or ``" ; "``
+as the Python scorer does.
+
+- **Text.** Category tests compare ``LOWER(TRIM(CAST(col AS text)))``, where
+  ``TRIM`` removes exactly the whitespace Python's ``str.strip()`` removes
+  (Unicode spaces included); a blank value or a null word (``n/a``, ``-``,
+  ``null``, ``none`` …) counts as missing.
+- **Numbers.** A number attribute (tested with ``between``, or a canonical
+  number column) reads a numeric column as is (``NaN`` and infinities are
+  unknown). Any other column is read as text by the number rule: trimmed,
+  lower-cased, currency symbols, thousands separators, percent signs and
+  inner spaces removed, then converted only if it looks like a plain number
+  (``12``, ``-1.5e3``, ``.5``), so a bad value becomes ``NULL`` instead of an
+  error in every dialect (``TRY_CAST``/``SAFE_CAST`` where the dialect has
+  one, a guarded ``CAST`` in PostgreSQL). A cell holding no number is
+  missing, and category tests on it compare the number's text (``1200``).
 - **Lists.** A list attribute is either a native array column (``VARCHAR[]``,
   ``ARRAY<STRING>``, ``text[]``…) or text separated by ``|``, ``;`` or ``,``
   (the first of these found in the value, as in Python). Text lists are
@@ -26,9 +34,9 @@ How the Python semantics are carried over
   That keeps the SQL portable (no lambdas or ``UNNEST``). An array column is
   first joined with the separator ``"\u241f"`` and treated the same way.
   Which columns are arrays comes from ``list_columns`` or from the column
-  types passed in ``columns``.
-- **Missing.** ``NULL``, blank text, an empty array and (for floating-point
-  columns whose type is known) ``NaN`` are missing, as in Python.
+  types passed in ``columns``. A list without any item is missing.
+- **Missing.** ``NULL``, blank text, null words, an empty array and (for
+  floating-point columns whose type is known) ``NaN`` are missing, as in Python.
 - **Score, tier, route, reasons.** ``score = clamp(base + points, 0, 100)``,
   vetoes lower it to ``veto_score``; tiers check ``min_score``, pinned
   criteria and (``match: definition``) the tier's or a better tier's
@@ -71,7 +79,7 @@ from ..errors import IcpkitError, InputError
 from ..icpfile import ICP, Condition
 from ..schema import normalize_name
 from . import clean
-from .scorer import MAX_REASONS, conditions, number_attributes
+from .scorer import MAX_REASONS, conditions, list_attributes, number_attributes
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
 WHITESPACE = clean.WHITESPACE
@@ -386,7 +394,7 @@ def _number_text(n: exp.Expression) -> exp.Expression:
 
 
 def _attribute_columns(
-    a: _Attr, ops: set[str], dialect: str, numeric: bool
+    a: _Attr, ops: set[str], dialect: str, numeric: bool, listy: bool
 ) -> list[exp.Expression]:
     x = a.src
     kind = a.kind
@@ -421,6 +429,16 @@ def _attribute_columns(
         missing = _is_null(x())
     else:
         missing = clean.sql_is_null_text(x())
+        if listy:  # a list with no item is missing
+            *first, last = LIST_SEPARATORS
+            empty = _case(
+                [
+                    (_contains(_text(x()), _s(s)), _no_items(_normalised_list(_text(x()), s), s))
+                    for s in first
+                ],
+                _no_items(_normalised_list(_text(x()), last), last),
+            )
+            missing = _or(missing, empty)
     out.append(_alias(_coalesce(missing, exp.true()), f"a{a.index}_m"))
 
     if ops & {"in", "not_in"} and kind != _LIST:
@@ -486,7 +504,7 @@ def build_query(
 
     # the operators each attribute is tested with
     tier_defs = icp.tier_definitions()
-    numbers = number_attributes(icp)
+    numbers, lists = number_attributes(icp), list_attributes(icp)
     ops: dict[str, set[str]] = {}
     for c in conditions(icp):
         ops.setdefault(c.attribute, set()).add(c.op)
@@ -511,7 +529,7 @@ def build_query(
     # 1. icp_src: per-attribute values (missing flag, category text, number, list)
     src_cols: list[exp.Expression] = [_alias(_text(id_col), "account_id")]
     for a in attrs.values():
-        src_cols += _attribute_columns(a, ops[a.name], dialect, a.name in numbers)
+        src_cols += _attribute_columns(a, ops[a.name], dialect, a.name in numbers, a.name in lists)
     src_q = _select(src_cols, _table_name(table, dialect))
 
     # 2. icp_feat: points and reason text per feature, veto reason, pinned criteria per tier

@@ -7,7 +7,8 @@ reference scorer (``scoring.scorer.score_accounts``).
 
 For a single account that path costs tens of milliseconds of pandas overhead,
 so :class:`RowScorer` evaluates the scorecard on one plain dict instead,
-following the reference scorer's documented semantics. It only takes inputs
+following the reference scorer's documented semantics and reading cells by
+the same rules (:mod:`icpkit.scoring.clean`). It only takes inputs
 whose canonical form is unambiguous (numbers in number columns, lists or
 plain text for lists, plain text elsewhere) and returns ``None`` otherwise,
 so that anything unusual goes through the reference path. A property test
@@ -30,7 +31,7 @@ from ..icpfile import ICP, Condition
 from ..ingest.canonical import _FALSE, _TRUE, canonicalize, map_columns
 from ..schema import INT, LIST, NUM, STR, TABLES, ColumnMapping, normalize_name
 from ..scoring import clean
-from ..scoring.scorer import MAX_REASONS, number_attributes, score_accounts
+from ..scoring.scorer import MAX_REASONS, list_attributes, number_attributes, score_accounts
 
 SOURCE = "request"
 _CANONICAL = {c.name: c for c in TABLES["market"].columns}
@@ -157,12 +158,17 @@ def _text(v: Any) -> str | None:
     return s or None
 
 
-def compile_condition(c: Condition, numeric: bool = False) -> Any:
+def _no_items(v: Any) -> bool:
+    return clean.is_null(v) or not clean.split_items(v)
+
+
+def compile_condition(c: Condition, numeric: bool = False, listy: bool = False) -> Any:
     """``c`` as a function of one canonical value, with the reference scorer's semantics.
 
-    ``numeric``: the attribute is a number attribute (the ICP tests it with ``between``).
+    ``numeric``: a number attribute; ``listy``: a list attribute (see the scorer).
     """
     op = c.op
+    is_missing: Any
     if numeric:
 
         def is_missing(v: Any) -> bool:
@@ -171,7 +177,7 @@ def compile_condition(c: Condition, numeric: bool = False) -> Any:
         def text(v: Any) -> str | None:
             return clean.number_text(clean.number(v))
     else:
-        is_missing, text = clean.is_null, _text
+        is_missing, text = (_no_items if listy else clean.is_null), _text
     if op == "missing":
         want = bool(c.missing)
         return lambda v: is_missing(v) == want
@@ -207,10 +213,10 @@ class RowScorer:
 
     def __init__(self, icp: ICP) -> None:
         self.icp = icp
-        numeric = number_attributes(icp)
+        numeric, lists = number_attributes(icp), list_attributes(icp)
 
         def compiled(c: Condition) -> Any:
-            return compile_condition(c, c.attribute in numeric)
+            return compile_condition(c, c.attribute in numeric, c.attribute in lists)
 
         self.point_names = []
         for feat in icp.scorecard.features:
