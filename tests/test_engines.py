@@ -349,7 +349,9 @@ def test_spark_engine_errors_say_what_to_install(monkeypatch: pytest.MonkeyPatch
         engines._pyspark()
     monkeypatch.undo()
     pytest.importorskip("pyspark")
-    monkeypatch.setattr(engines, "_java", lambda: None)
+    from icpkit.scoring import spark
+
+    monkeypatch.setattr(spark, "_java", lambda: None)
     with pytest.raises(EngineUnavailable, match="needs Java 17"):
         engines.spark_session(master="local[1]")
 

@@ -130,7 +130,7 @@ def _canonical_value(name: str, raw: Any) -> Any:
             raise _Fallback
         if any(ch.isdigit() for ch in raw) or raw.strip().lower() in _TRUE | _FALSE:
             raise _Fallback
-        if clean.parse_number(raw)[1]:  # plain text: the column is read as text
+        if clean.is_null(raw) or clean.parse_number(raw)[1]:  # the column is read as text
             return raw.strip()
         raise _Fallback
     if spec.kind in (NUM, INT):
