@@ -164,19 +164,8 @@ def tidy(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values("account_id").reset_index(drop=True)
 
 
-NUMERIC = ["employees", "arr_usd", "seats"]  # the attributes make_icp tests with `between`
-
-
 def expected(icp: ICP, frame: pd.DataFrame) -> pd.DataFrame:
-    """The Python scorer on the rows as the engines read them: "n/a", "null", "-" …
-    in an attribute scored as a number mean unknown (as the python engine reads them)."""
-    frame = frame.copy()
-    for c in NUMERIC:
-        if c in frame.columns and not pd.api.types.is_numeric_dtype(frame[c]):
-            words = frame[c].map(
-                lambda v: isinstance(v, str) and v.strip().lower() in engines._NULL_WORDS
-            )
-            frame.loc[words, c] = None
+    """The Python scorer on the rows as the engines read them (one cleaner for both)."""
     return tidy(score_accounts(icp, frame).frame)
 
 
@@ -231,7 +220,7 @@ def test_duckdb_over_parquet_matches_python(icp: ICP, parquet: Path) -> None:
     # the problems are counted and warned, never fatal
     assert res.unknown_attributes == ["intent"]
     assert res.bad_values == {"employees": 1}  # "abc"; blanks, "n/a" and "inf" are not errors
-    assert any("not in the input and score as unknown: intent" in w for w in res.warnings)
+    assert any(w.startswith("intent absent: scored neutral (its points") for w in res.warnings)
     assert any(
         "1 value(s) of 'employees' are not numbers" in w and "'abc'" in w for w in res.warnings
     )
@@ -360,7 +349,9 @@ def test_spark_engine_errors_say_what_to_install(monkeypatch: pytest.MonkeyPatch
         engines._pyspark()
     monkeypatch.undo()
     pytest.importorskip("pyspark")
-    monkeypatch.setattr(engines, "_java", lambda: None)
+    from icpkit.scoring import spark
+
+    monkeypatch.setattr(spark, "_java", lambda: None)
     with pytest.raises(EngineUnavailable, match="needs Java 17"):
         engines.spark_session(master="local[1]")
 

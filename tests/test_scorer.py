@@ -15,9 +15,17 @@ version: 1
 evidence: {strength: strong, message: test, closed_deals: 100, wins: 30, base_win_rate: 0.3}
 statement: {text: t, entity: e, trait: t, pain: p, workaround: w, budget: b}
 tiers:
-  - {tier: 1, name: Perfect fit, min_score: 75}
+  - tier: 1
+    name: Perfect fit
+    min_score: 75
+    criteria: {firmographic: [{attribute: industry, in: [logistics]}]}
   - {tier: 2, name: Good fit, min_score: 65}
-  - {tier: 3, name: Acceptable fit, min_score: 55}
+  - tier: 3
+    name: Acceptable fit
+    min_score: 55
+    segments:
+      - conditions: [{attribute: employees, between: [1000, null]}]
+        evidence: {n: 40}
 scorecard:
   base: 50
   features:
@@ -89,15 +97,35 @@ def test_hand_added_disqualifier_vetoes():
 
 def test_pinned_criterion_is_required_for_the_tier():
     data = yaml.safe_load(BASE_YAML)
-    data["tiers"][0]["criteria"] = {
-        "technographic": [
-            {"attribute": "tech_stack", "has": "aws", "pinned": True, "source": "manual"}
-        ]
-    }
+    data["tiers"][0]["criteria"]["technographic"] = [
+        {"attribute": "tech_stack", "has": "aws", "pinned": True, "source": "manual"}
+    ]
     rows = ROWS.copy()
     rows.loc[0, "tech_stack"] = "snowflake"
     res = score_accounts(icpfile.from_dict(data), rows).frame
     assert res.loc[0, "score"] == 85 and res.loc[0, "tier"] == "2"
+
+
+def test_tier_needs_a_definition_of_itself_or_a_better_tier():
+    data = yaml.safe_load(BASE_YAML)
+    data["tiers"][0]["min_score"] = 90  # a (85, logistics) misses tier 1 on score
+    res = score_accounts(icpfile.from_dict(data), ROWS).frame
+    # tier 2 has no definition of its own: tier 1's (industry=logistics) admits a
+    assert res["tier"].tolist() == ["2", "none", "none", "3"]
+    rows = ROWS.copy()
+    rows.loc[3, "employees"] = 600  # d leaves tier 3's segment (employees >= 1000)
+    rows.loc[3, "industry"] = "mining"
+    res = score_accounts(icpfile.from_dict(data), rows).frame
+    assert res.loc[3, "score"] == 61 and res.loc[3, "tier"] == "none"
+    data["tiers"][2]["match"] = "score"  # the score alone decides tier 3
+    res = score_accounts(icpfile.from_dict(data), rows).frame
+    assert res.loc[3, "tier"] == "3"
+    for t in data["tiers"]:  # no definitions anywhere: no account is tiered
+        t.pop("criteria", None)
+        t.pop("segments", None)
+        t["match"] = "definition"
+    res = score_accounts(icpfile.from_dict(data), ROWS).frame
+    assert set(res["tier"]) == {"none"} and res["score"].tolist() == [85, 31, 47, 61]
 
 
 def test_threshold_edit_is_honoured():

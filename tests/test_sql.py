@@ -205,14 +205,37 @@ def test_float_column_compares_as_python_text() -> None:
     assert_same(python_scores(icp, rows), duckdb_scores(icp, rows))
 
 
-def test_absent_attribute_scores_as_unknown_when_columns_are_given() -> None:
+def test_absent_attribute_scores_neutral_when_columns_are_given() -> None:
     icp = sample_icp()
     rows = sample_rows().drop(columns=["tech", "employees"])
-    # the Python scorer treats an absent attribute as unknown; so does the SQL given the columns
-    assert_same(python_scores(icp, rows), duckdb_scores(icp, rows))
-    # a plain list of names is enough for that
+    # the Python scorer scores an absent attribute neutral; so does the SQL given the columns
+    expected = python_scores(icp, rows)
+    assert_same(expected, duckdb_scores(icp, rows))
+    # neutral, not unknown: the employees "missing" bin (-3) is not applied
+    assert not expected["reasons"].str.contains("employees|tech", regex=True).any()
+    # a plain list of names is enough for that, and so is naming the absent ones
     got = duckdb_scores(icp, rows, columns=list(rows.columns), list_columns={"stack"})
-    assert_same(python_scores(icp, rows), got)
+    assert_same(expected, got)
+    con = duckdb.connect()
+    con.register("accounts", rows)
+    sql = compile_sql(icp, list_columns={"stack"}, absent=["tech", "employees"])
+    assert_same(expected, _tidy(con.execute(sql).df()))
+
+
+def test_absent_column_is_neutral_but_a_blank_cell_is_missing() -> None:
+    icp = sample_icp()
+    icp.disqualifiers[0].attribute = "employees"
+    icp.disqualifiers[0].in_ = None
+    icp.disqualifiers[0].missing = True  # veto unknown sizes
+    rows = sample_rows().head(1).drop(columns=["employees"])
+    res = score_accounts(icp, rows)
+    assert res.frame.loc[0, "tier"] != "excluded" and res.frame.loc[0, "points_employees"] == 0
+    assert res.warnings == [
+        "employees absent: scored neutral (its points range -10..+15; "
+        "its disqualifiers do not apply)"
+    ]
+    rows["employees"] = None  # present but blank: missing, so vetoed
+    assert score_accounts(icp, rows).frame.loc[0, "tier"] == "excluded"
 
 
 def test_absent_attribute_without_columns_is_a_database_error() -> None:
@@ -377,7 +400,25 @@ def icps(draw: st.DrawFn) -> ICP:
             c = draw(conditions(draw(st.sampled_from(ATTRIBUTES))))
             c["pinned"] = draw(st.booleans())
             criteria.setdefault(draw(st.sampled_from(FAMILIES)), []).append(c)
-        tiers.append({"tier": n, "name": f"T{n}", "min_score": m, "criteria": criteria})
+        segments = [
+            {
+                "conditions": draw(
+                    st.lists(conditions(draw(st.sampled_from(ATTRIBUTES))), max_size=3)
+                ),
+                "evidence": {"n": 40},
+            }
+            for _ in range(draw(st.integers(0, 2)))
+        ]
+        tiers.append(
+            {
+                "tier": n,
+                "name": f"T{n}",
+                "min_score": m,
+                "criteria": criteria,
+                "segments": segments,
+                "match": draw(st.sampled_from(["definition", "definition", "score"])),
+            }
+        )
     nurture, high = sorted(draw(st.lists(st.integers(0, 100), min_size=2, max_size=2)))
     return make_icp(
         routing={"high_touch": high, "nurture": nurture},

@@ -235,6 +235,14 @@ class Tier(_Model):
     segments: list[SegmentRef] = Field(default_factory=list)
     summary: str | None = None
     outcomes: TierOutcomes | None = None
+    match: Literal["definition", "score"] = Field(
+        default="definition",
+        description=(
+            "definition: an account enters the tier only if it also matches one of the tier's "
+            "definitions (a criterion, or a segment whose conditions all hold) or one of a "
+            "better tier's; score: reaching min_score (and the pinned criteria) is enough"
+        ),
+    )
 
     @model_validator(mode="after")
     def _families(self) -> Tier:
@@ -247,6 +255,12 @@ class Tier(_Model):
 
     def pinned(self) -> list[Criterion]:
         return [c for cs in self.criteria.values() for c in cs if c.pinned]
+
+    def definitions(self) -> list[list[Condition]]:
+        """The tier's definitions, each a conjunction: one per criterion, one per segment."""
+        out: list[list[Condition]] = [[c] for cs in self.criteria.values() for c in cs]
+        out += [list(s.conditions) for s in self.segments if s.conditions]
+        return out
 
 
 class Routing(_Model):
@@ -446,7 +460,20 @@ class ICP(_Model):
         names = {f.attribute for f in self.scorecard.features}
         names |= {d.attribute for d in self.disqualifiers}
         names |= {c.attribute for t in self.tiers for c in t.pinned()}
+        if any(t.match == "definition" for t in self.tiers):
+            names |= {c.attribute for t in self.tiers for d in t.definitions() for c in d}
         return sorted(names)
+
+    def tier_definitions(self) -> dict[int, list[list[Condition]]]:
+        """Per tier, the definitions that admit an account to it: its own and every better
+        tier's (``match: definition``); tiers with ``match: score`` are absent."""
+        out: dict[int, list[list[Condition]]] = {}
+        acc: list[list[Condition]] = []
+        for t in sorted(self.tiers, key=lambda t: t.tier):
+            acc = acc + t.definitions()
+            if t.match == "definition":
+                out[t.tier] = list(acc)
+        return out
 
 
 # -- YAML in and out ------------------------------------------------------------

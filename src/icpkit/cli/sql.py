@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from .common import handle_errors, out
+from .common import handle_errors, out, warn_all
 
 # The same names as icpkit.scoring.sql.DIALECTS (a test keeps them equal), spelled out
 # here so that `icp --help` need not import the compiler and pandas behind it.
@@ -75,7 +75,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 help="the table's columns, comma-separated, each optionally name:type "
                 "(e.g. account_id,industry,employees:double,tech:array<string>); attributes "
-                "not listed score as unknown, array types are read as lists",
+                "not listed score neutral (0 points, no veto), array types are read as lists. "
+                "Without --columns or --absent the table must have every attribute the ICP uses",
             ),
         ] = None,
         list_columns: Annotated[
@@ -89,6 +90,14 @@ def register(app: typer.Typer) -> None:
         id_column: Annotated[
             str, typer.Option("--id-column", help="the table's account id column")
         ] = "account_id",
+        absent: Annotated[
+            str | None,
+            typer.Option(
+                "--absent",
+                help="attributes the table does not have, comma-separated: they score "
+                "neutral (0 points, no veto, no tier definition)",
+            ),
+        ] = None,
     ) -> None:
         """Print the ICP as one SQL query: account_id, score, tier, route, reasons per row.
 
@@ -100,10 +109,20 @@ def register(app: typer.Typer) -> None:
             icp sql --icp out/icp.yaml --dialect snowflake --table crm.accounts --view crm.icp_scores
         """
         from .. import icpfile
+        from ..schema import normalize_name
+        from ..scoring.scorer import absent_warnings
         from ..scoring.sql import compile_sql
 
         icp = icpfile.load(icp_path)
         lists = {c.strip() for c in (list_columns or "").split(",") if c.strip()}
+        missing = [c.strip() for c in (absent or "").split(",") if c.strip()]
+        cols = parse_columns(columns)
+        used = icp.used_attributes()
+        gone = {normalize_name(c) for c in missing}
+        if cols is not None:
+            have = {normalize_name(c) for c in cols} | set(cols)
+            gone |= {a for a in used if a not in have}
+        warn_all(absent_warnings(icp, [a for a in used if a in gone]))
         text = compile_sql(
             icp,
             table=table,
@@ -111,7 +130,8 @@ def register(app: typer.Typer) -> None:
             view=view,
             id_column=id_column,
             list_columns=lists or None,
-            columns=parse_columns(columns),
+            columns=cols,
+            absent=missing or None,
             replace=replace,
         )
         out.print(text + ";", markup=False, highlight=False, soft_wrap=True)

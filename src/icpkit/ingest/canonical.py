@@ -4,7 +4,6 @@ and collect every problem with its file, row and column."""
 from __future__ import annotations
 
 import difflib
-import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -25,9 +24,9 @@ from ..schema import (
     Table,
     normalize_name,
 )
+from ..scoring import clean
 
 MAX_REPORTED = 5
-_NUM_STRIP = re.compile(r"[\s$€£¥,_]|(?<=\d)'(?=\d)")
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
@@ -128,15 +127,13 @@ def _report(
 def coerce_numeric(
     series: pd.Series, file: str, column: str, errors: list[InputError]
 ) -> pd.Series:
+    """Numbers by the scoring rules (``icpkit.scoring.clean``): ``"$5,850,000.00"`` is
+    5850000, ``"n/a"`` is unknown, ``"abc"`` is an error."""
     raw = series.astype(object)
-    cleaned = raw.map(lambda v: None if v is None else _NUM_STRIP.sub("", str(v)).replace("%", ""))
-    cleaned = cleaned.map(
-        lambda v: None if v in (None, "", "-", "nan", "NaN", "NA", "N/A", "null", "None") else v
-    )
-    # European decimal comma, e.g. "1234,5" (thousands commas were stripped above only when followed by 3 digits)
-    num = pd.to_numeric(cleaned, errors="coerce")
+    values, bad = clean.parse_numbers(raw)
+    num = pd.Series(values, index=raw.index, dtype=float)
     _report(
-        cleaned.notna() & num.isna(),
+        pd.Series(bad, index=raw.index),
         raw,
         "value(s) are not numbers",
         file,
@@ -144,10 +141,7 @@ def coerce_numeric(
         errors,
         "Remove text from the column or leave the cell empty for unknown",
     )
-    inf = np.isinf(num.astype(float))
-    if inf.any():
-        num[inf] = np.nan
-    return num.astype(float)
+    return num
 
 
 def coerce_date(
@@ -218,7 +212,7 @@ def coerce_bool(series: pd.Series, file: str, column: str, errors: list[InputErr
 
 def split_list(series: pd.Series, separator: str | None = None) -> pd.Series:
     def conv(v: object) -> list[str] | None:
-        if v is None:
+        if v is None or (isinstance(v, str) and clean.is_null(v)):
             return None
         if isinstance(v, (list, tuple, np.ndarray)):
             return sorted({str(x).strip().lower() for x in v if str(x).strip()})
@@ -443,8 +437,8 @@ def _infer_kind(series: pd.Series) -> str:
     if isinstance(vals.iloc[0], (list, tuple, np.ndarray)):
         return LIST
     s = vals.astype(str)
-    num = pd.to_numeric(s.map(lambda v: _NUM_STRIP.sub("", v)), errors="coerce")
-    if num.notna().mean() >= 0.98:
+    num = clean.numbers(s)
+    if np.mean(~np.isnan(num)) >= 0.98:
         lowered = set(s.str.lower().unique())
         if lowered <= _TRUE | _FALSE and len(lowered) <= 2 and lowered <= {"0", "1", "0.0", "1.0"}:
             return BOOL

@@ -2,17 +2,37 @@
 
 Semantics (the compiled SQL must match them exactly):
 
+- An attribute the ICP uses that is absent from the input (no such column)
+  scores neutral: every condition on it is false, so its features give 0
+  points, its disqualifiers do not veto, and tier definitions and pinned
+  criteria on it do not hold. A column that is present but blank in a row is
+  *missing* there instead (below).
 - Each feature's bins are tried in order; the first bin whose condition holds
   gives its points. No match gives 0 points.
-- Category tests compare trimmed, lower-cased text. ``between`` is
-  ``low <= x < high``. List attributes are lists of lower-cased items (a text
-  value is split on ``|``, ``;`` or ``,``). A missing value matches only
-  ``missing: true``; ``lacks`` needs a known list.
+- Cells are read by the rules of :mod:`icpkit.scoring.clean` (trim, null
+  words such as ``n/a`` or ``-``, numbers such as ``"$1,200"`` or ``"1.2e3"``,
+  list separators). Category tests compare trimmed, lower-cased text.
+  ``between`` is ``low <= x < high``. An attribute the ICP tests with
+  ``between``, or a canonical number column (``employees``,
+  ``annual_revenue``, ``founded_year``), is a number attribute: its value is the cell's number, so a cell
+  holding none (``"abc"``, ``"n/a"``) is missing, and its category text is the
+  number's (``"1200"``). List attributes are lists of lower-cased items (a
+  text value is split on ``|``, ``;`` or ``,``); an attribute tested with
+  ``has``/``lacks``, or a canonical list column (``tech_stack``), is a list
+  attribute, where a cell without any item (``" ; "``) is missing. A missing value matches only
+  ``missing: true``; ``has`` and ``lacks`` need a known value.
 - ``score = clamp(base + sum(points), 0, 100)``.
 - Any enabled disqualifier that holds: tier ``excluded``, score at most
   ``veto_score`` (default 0), route ``deprioritize``.
-- Otherwise the tier is the best tier whose ``min_score`` the score reaches
-  and whose pinned criteria all hold; else ``none``.
+- Otherwise the tier is the best tier ``t`` (1 before 2 before 3) such that
+  the score reaches ``t.min_score``, all of ``t``'s pinned criteria hold, and,
+  when ``t.match`` is ``definition`` (the default), the account matches at
+  least one *definition* of ``t`` or of a better tier. A definition is one
+  criterion of the tier (any family, pinned or not) or one segment of the
+  tier, which holds when all of its conditions hold (a segment without
+  conditions defines nothing). With ``match: score`` no definition is
+  needed. No such tier: ``none``. So a ``match: definition`` tier without
+  criteria or segments, below tiers without any either, holds no account.
 - Route: ``high_touch`` at or above ``routing.high_touch``, ``nurture`` at or
   above ``routing.nurture``, else ``deprioritize``.
 - Reasons: up to 5 non-zero contributions, largest absolute first (ties by
@@ -21,13 +41,15 @@ Semantics (the compiled SQL must match them exactly):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..icpfile import ICP, Condition
-from ..schema import normalize_name
+from ..schema import INT, LIST, NUM, TABLES, normalize_name
+from . import clean
 
 MAX_REASONS = 5
 
@@ -55,13 +77,26 @@ class Columns:
 
     Every condition on one attribute reuses the same normalised text, numbers,
     missing mask and exploded list items, so scoring and binning cost one pass
-    per attribute rather than one Python call per cell and bin.
+    per attribute rather than one Python call per cell and bin. Cells are read
+    by the rules of :mod:`icpkit.scoring.clean`. ``numeric`` names the number
+    attributes (those the ICP tests with ``between``): their value is the
+    cell's number, so a cell holding no number is missing and their category
+    text is the number's. ``lists`` names the list attributes (tested with
+    ``has``/``lacks``, or canonical list columns): a cell with no item is missing.
     """
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, numeric: Iterable[str] = (), lists: Iterable[str] = ()
+    ) -> None:
         self.frame = frame
         self.n = len(frame)
+        self.numeric = frozenset(numeric)
+        self.lists = frozenset(lists) - self.numeric
         self._cache: dict[tuple[str, str], object] = {}
+
+    def present(self, attr: str) -> bool:
+        """Whether the frame has a column for ``attr`` (an absent one scores neutral)."""
+        return attr in self.frame.columns
 
     def _series(self, attr: str) -> pd.Series | None:
         if attr not in self.frame.columns:
@@ -76,21 +111,16 @@ class Columns:
 
     def missing(self, attr: str) -> np.ndarray:
         def build() -> np.ndarray:
+            if attr in self.numeric:
+                return np.isnan(self.numbers(attr))
             s = self._series(attr)
             if s is None:
                 return np.ones(self.n, dtype=bool)
-            m = s.isna().to_numpy(dtype=bool, copy=True)
-            if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
-                m |= s.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-            elif s.dtype == object:
-                obj = s.astype(object)
-                types = obj.map(type).to_numpy()
-                is_str = np.array([t is str for t in types], dtype=bool)
-                if is_str.any():
-                    m[is_str] |= obj[is_str].str.strip().eq("").to_numpy(dtype=bool)
-                is_list = np.array([t in _LIST_TYPES for t in types], dtype=bool)
-                if is_list.any():
-                    m[is_list] |= obj[is_list].map(len).eq(0).to_numpy(dtype=bool)
+            m = clean.null_mask(s)
+            if attr in self.lists:  # a list with no item is missing
+                some = np.zeros(self.n, dtype=bool)
+                some[self.items(attr)["pos"].to_numpy(dtype=np.int64)] = True
+                m |= ~some
             return m
 
         return self._cached("missing", attr, build)  # type: ignore[no-any-return]
@@ -100,6 +130,8 @@ class Columns:
             s = self._series(attr)
             if s is None:
                 return pd.Series([None] * self.n, dtype=object)
+            if attr in self.numeric:
+                return pd.Series([clean.number_text(x) for x in self.numbers(attr)], dtype=object)
             if pd.api.types.is_bool_dtype(s.dtype):
                 return s.map(lambda v: None if pd.isna(v) else str(bool(v)).lower()).astype(object)
             if pd.api.types.is_numeric_dtype(s.dtype):
@@ -131,17 +163,7 @@ class Columns:
             s = self._series(attr)
             if s is None:
                 return np.full(self.n, np.nan)
-            if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-                return s.to_numpy(dtype=float, na_value=np.nan)
-            obj = s.astype(object)
-            txt = obj.map(
-                lambda v: (
-                    None
-                    if v is None or isinstance(v, _LIST_TYPES) or v is pd.NA
-                    else str(v).replace(",", "").strip()
-                )
-            )
-            return pd.to_numeric(txt, errors="coerce").to_numpy(dtype=float)
+            return clean.numbers(s)
 
         return self._cached("numbers", attr, build)  # type: ignore[no-any-return]
 
@@ -208,6 +230,8 @@ def evaluate(cond: Condition, frame: pd.DataFrame | Columns) -> np.ndarray:
     cols = frame if isinstance(frame, Columns) else Columns(frame)
     attr = cond.attribute
     op = cond.op
+    if not cols.present(attr):  # absent column: no condition on it holds
+        return np.zeros(cols.n, dtype=bool)
     missing = cols.missing(attr)
     if op == "missing":
         return missing if cond.missing else ~missing
@@ -230,8 +254,50 @@ def evaluate(cond: Condition, frame: pd.DataFrame | Columns) -> np.ndarray:
     if op in ("has", "lacks"):
         item = str(cond.has if op == "has" else cond.lacks).strip().lower()
         hit = cols.has(attr, item)
-        return hit if op == "has" else ~hit & ~missing
+        return hit & ~missing if op == "has" else ~hit & ~missing
     raise ValueError(f"unknown operator {op}")
+
+
+def conditions(icp: ICP) -> list[Condition]:
+    """Every condition scoring evaluates: bins, enabled disqualifiers, pinned criteria and
+    tier definitions."""
+    out: list[Condition] = [b for f in icp.scorecard.features for b in f.bins]
+    out += [d for d in icp.disqualifiers if d.enabled]
+    out += [c for t in icp.tiers for c in t.pinned()]
+    out += [c for defs in icp.tier_definitions().values() for d in defs for c in d]
+    return out
+
+
+def number_attributes(icp: ICP) -> set[str]:
+    """The number attributes: those the ICP tests with ``between``, and the canonical
+    number columns (``employees``, ``annual_revenue`` …, which ingest reads as numbers)."""
+    conds = conditions(icp)
+    canonical = {c.name for c in TABLES["market"].columns if c.kind in (NUM, INT)}
+    return {c.attribute for c in conds if c.op == "between" or c.attribute in canonical}
+
+
+def list_attributes(icp: ICP) -> set[str]:
+    """The list attributes: those the ICP tests with ``has``/``lacks``, and the canonical
+    list columns (``tech_stack``); a cell with no item is missing there."""
+    canonical = {c.name for c in TABLES["market"].columns if c.kind == LIST}
+    return {
+        c.attribute for c in conditions(icp) if c.op in ("has", "lacks") or c.attribute in canonical
+    } - number_attributes(icp)
+
+
+def tier_definitions_hold(icp: ICP, cols: Columns) -> dict[int, np.ndarray]:
+    """Per ``match: definition`` tier, the rows matching one of its or a better tier's
+    definitions."""
+    out: dict[int, np.ndarray] = {}
+    for number, definitions in icp.tier_definitions().items():
+        hit = np.zeros(cols.n, dtype=bool)
+        for conds in definitions:
+            m = np.ones(cols.n, dtype=bool)
+            for c in conds:
+                m &= evaluate(c, cols)
+            hit |= m
+        out[number] = hit
+    return out
 
 
 @dataclass
@@ -268,7 +334,7 @@ def score_accounts(
     """
     frame, absent = align_columns(icp, accounts)
     frame = frame.reset_index(drop=True)
-    cols = Columns(frame)
+    cols = Columns(frame, numeric=number_attributes(icp), lists=list_attributes(icp))
     n = len(frame)
     sc = icp.scorecard
     total = np.full(n, float(sc.base))
@@ -299,10 +365,13 @@ def score_accounts(
     score = np.where(veto, np.minimum(score, icp.veto_score), score)
 
     tier = np.full(n, "none", dtype=object)
+    defined = tier_definitions_hold(icp, cols)
     for t in sorted(icp.tiers, key=lambda t: -t.tier):  # 3, 2, 1: better tiers overwrite
         ok = score >= t.min_score
         for c in t.pinned():
             ok &= evaluate(c, cols)
+        if t.tier in defined:
+            ok &= defined[t.tier]
         tier[ok] = str(t.tier)
     tier[veto] = "excluded"
 
@@ -344,9 +413,27 @@ def score_accounts(
             else f"points_{feat.attribute}_{feat.bins[0].has or feat.bins[0].lacks}"
         )
         out[normalize_name(name)] = pts.astype(int)
-    warnings = []
-    if absent:
-        warnings.append(
-            f"{len(absent)} attribute(s) the ICP uses are not in the input and score as unknown: {', '.join(absent)}"
-        )
-    return ScoreResult(out, absent, warnings)
+    return ScoreResult(out, absent, absent_warnings(icp, absent))
+
+
+def absent_warnings(icp: ICP, absent: list[str]) -> list[str]:
+    """One line per absent attribute: it scores neutral, and what is at stake.
+
+    E.g. ``"funding_stage absent: scored neutral (its points range -20..+12)"``.
+    """
+    out = []
+    for a in absent:
+        points = [b.points for f in icp.scorecard.features if f.attribute == a for b in f.bins]
+        stake = []
+        if points:
+            lo, hi = min(points), max(points)
+            stake.append(
+                f"its points range {_fmt_points(lo) if lo else '0'}..{_fmt_points(hi) if hi else '0'}"
+            )
+        if any(d.enabled and d.attribute == a for d in icp.disqualifiers):
+            stake.append("its disqualifiers do not apply")
+        defined = {c.attribute for ds in icp.tier_definitions().values() for d in ds for c in d}
+        if a in defined or any(c.attribute == a for t in icp.tiers for c in t.pinned()):
+            stake.append("tier criteria on it do not hold")
+        out.append(f"{a} absent: scored neutral" + (f" ({'; '.join(stake)})" if stake else ""))
+    return out

@@ -8,15 +8,23 @@ sqlglot expression tree and rendered for ``duckdb``, ``postgres``,
 
 How the Python semantics are carried over
 -----------------------------------------
-- **Text.** Category tests compare ``LOWER(TRIM(CAST(col AS text)))``; a blank
-  value counts as missing. ``TRIM`` removes spaces, tabs, carriage returns and
-  line feeds (the ASCII whitespace; Python also strips rarer Unicode spaces).
-- **Numbers.** ``between`` reads a numeric column as is. Any other column is
-  read as text: thousands separators (``,``) are dropped, the text is trimmed,
-  and it is converted only if it looks like a number (``12``, ``-1.5e3``,
-  ``.5``, ``inf``), so a bad value becomes ``NULL`` instead of an error in
-  every dialect (``TRY_CAST``/``SAFE_CAST`` where the dialect has one, a
-  guarded ``CAST`` in PostgreSQL). ``inf`` is read as the largest double.
+Cells are read by the rules of :mod:`icpkit.scoring.clean`, whose SQL forms
+the query uses, so every engine reads ``"$1,200"``, ``"n/a"`` or ``" ; "``
+as the Python scorer does.
+
+- **Text.** Category tests compare ``LOWER(TRIM(CAST(col AS text)))``, where
+  ``TRIM`` removes exactly the whitespace Python's ``str.strip()`` removes
+  (Unicode spaces included); a blank value or a null word (``n/a``, ``-``,
+  ``null``, ``none`` …) counts as missing.
+- **Numbers.** A number attribute (tested with ``between``, or a canonical
+  number column) reads a numeric column as is (``NaN`` and infinities are
+  unknown). Any other column is read as text by the number rule: trimmed,
+  lower-cased, currency symbols, thousands separators, percent signs and
+  inner spaces removed, then converted only if it looks like a plain number
+  (``12``, ``-1.5e3``, ``.5``), so a bad value becomes ``NULL`` instead of an
+  error in every dialect (``TRY_CAST``/``SAFE_CAST`` where the dialect has
+  one, a guarded ``CAST`` in PostgreSQL). A cell holding no number is
+  missing, and category tests on it compare the number's text (``1200``).
 - **Lists.** A list attribute is either a native array column (``VARCHAR[]``,
   ``ARRAY<STRING>``, ``text[]``…) or text separated by ``|``, ``;`` or ``,``
   (the first of these found in the value, as in Python). Text lists are
@@ -26,12 +34,13 @@ How the Python semantics are carried over
   That keeps the SQL portable (no lambdas or ``UNNEST``). An array column is
   first joined with the separator ``"\u241f"`` and treated the same way.
   Which columns are arrays comes from ``list_columns`` or from the column
-  types passed in ``columns``.
-- **Missing.** ``NULL``, blank text, an empty array and (for floating-point
-  columns whose type is known) ``NaN`` are missing, as in Python.
+  types passed in ``columns``. A list without any item is missing.
+- **Missing.** ``NULL``, blank text, null words, an empty array and (for
+  floating-point columns whose type is known) ``NaN`` are missing, as in Python.
 - **Score, tier, route, reasons.** ``score = clamp(base + points, 0, 100)``,
-  vetoes lower it to ``veto_score``; tiers check ``min_score`` and pinned
-  criteria best tier first; reasons rank the non-zero contributions by
+  vetoes lower it to ``veto_score``; tiers check ``min_score``, pinned
+  criteria and (``match: definition``) the tier's or a better tier's
+  definitions, best tier first; reasons rank the non-zero contributions by
   absolute points then feature order, keep five, and put the veto first.
 
 Columns
@@ -39,8 +48,9 @@ Columns
 Without ``columns`` the query names every attribute the ICP uses, so the table
 must have them all. With ``columns`` (the table's column names, or a mapping
 of name to SQL type such as DuckDB's ``DESCRIBE`` gives) an attribute the
-table lacks is compiled as ``NULL``, exactly as the Python scorer treats an
-absent attribute as unknown, and column headers are matched by their
+table lacks scores neutral, exactly as in the Python scorer (every condition
+on it is false: 0 points, no veto, no tier definition); ``absent`` names such
+attributes without listing the columns. Column headers are matched by their
 normalised name (``"Employee Count"`` serves ``employee_count``) as
 :func:`~icpkit.scoring.scorer.align_columns` does. Column names are quoted
 only where needed (reserved words, unusual characters, a case the database
@@ -68,16 +78,15 @@ from sqlglot.errors import ErrorLevel, SqlglotError, UnsupportedError
 from ..errors import IcpkitError, InputError
 from ..icpfile import ICP, Condition
 from ..schema import normalize_name
-from .scorer import MAX_REASONS
+from . import clean
+from .scorer import MAX_REASONS, conditions, list_attributes, number_attributes
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
-WHITESPACE = " \t\n\r"
-LIST_SEPARATORS = ("|", ";", ",")
+WHITESPACE = clean.WHITESPACE
+LIST_SEPARATORS = clean.LIST_SEPARATORS
 ARRAY_SEPARATOR = "\u241f"  # joins native array items; not expected inside an item
 _DBL_MAX = "1.7976931348623157e308"
-_NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?$"
-_INF = ("inf", "+inf", "infinity", "+infinity")
-_NEG_INF = ("-inf", "-infinity")
+_WS_CLASS = clean.regex_class(WHITESPACE)
 
 # column kinds
 _TEXT, _FLOAT, _NUMBER, _BOOL, _LIST = "text", "float", "number", "bool", "list"
@@ -255,6 +264,7 @@ class _Attr:
     index: int
     source: exp.Expression
     kind: str
+    absent: bool = False
 
     def src(self) -> exp.Expression:
         return self.source.copy()
@@ -309,6 +319,8 @@ def _resolve(
 
 def _condition(c: Condition, a: _Attr) -> exp.Expression:
     """A boolean expression, never NULL, that holds where ``c`` holds."""
+    if a.absent:  # an absent column scores neutral: no condition on it holds
+        return exp.false()
     op = c.op
     if op == "missing":
         return a.ref("m") if c.missing else _not(a.ref("m"))
@@ -363,69 +375,89 @@ def _has(a: _Attr, item: str) -> exp.Expression:
 def _normalised_list(value: exp.Expression, sep: str) -> exp.Expression:
     """``<sep>item<sep>item<sep>``, lower-cased, no whitespace around separators."""
     wrapped = _concat(_s(sep), exp.Lower(this=value), _s(sep))
-    pattern = r"\s*" + ("[" + sep + "]" if sep in LIST_SEPARATORS else sep) + r"\s*"
+    pattern = _WS_CLASS + "*" + clean.regex_class(sep) + _WS_CLASS + "*"
     return exp.RegexpReplace(this=wrapped, expression=_s(pattern), replacement=_s(sep))
 
 
-def _attribute_columns(a: _Attr, ops: set[str], dialect: str) -> list[exp.Expression]:
+def _no_items(normalised: exp.Expression, sep: str) -> exp.Expression:
+    """A normalised list holds no non-blank item."""
+    return exp.RegexpLike(this=normalised, expression=_s("^" + clean.regex_class(sep) + "*$"))
+
+
+def _number_text(n: exp.Expression) -> exp.Expression:
+    """A number's category text as Python writes it: a whole number without ``.0``."""
+    whole = _and(
+        exp.EQ(this=n.copy(), expression=exp.Floor(this=n.copy())),
+        exp.LT(this=exp.Abs(this=n.copy()), expression=_i(str(2**62))),
+    )
+    return _case([(whole, _text(_cast(n.copy(), _T.BIGINT)))], _text(n.copy()))
+
+
+def _attribute_columns(
+    a: _Attr, ops: set[str], dialect: str, numeric: bool, listy: bool
+) -> list[exp.Expression]:
     x = a.src
     kind = a.kind
     out: list[exp.Expression] = []
+    if a.absent:
+        return out
 
-    if kind == _LIST:
+    def joined() -> exp.Expression:
+        return _normalised_list(
+            exp.ArrayToString(this=x(), expression=_s(ARRAY_SEPARATOR)), ARRAY_SEPARATOR
+        )
+
+    def number() -> exp.Expression:
+        if kind in (_FLOAT, _NUMBER):
+            return clean.sql_finite(_cast(x(), _T.DOUBLE))
+        if kind in (_BOOL, _LIST):
+            return _cast(exp.Null(), _T.DOUBLE)
+        return clean.sql_number(x())
+
+    if numeric:
+        missing = _is_null(number())
+    elif kind == _LIST:
         size = _coalesce(exp.ArraySize(this=x()), _i(0))
-        missing = _or(_is_null(x()), exp.EQ(this=size, expression=_i(0)))
+        missing = _or(
+            _is_null(x()),
+            exp.EQ(this=size, expression=_i(0)),
+            _no_items(joined(), ARRAY_SEPARATOR),
+        )
     elif kind == _FLOAT:
         missing = _or(_is_null(x()), _isnan(x(), dialect))
     elif kind in (_NUMBER, _BOOL):
         missing = _is_null(x())
     else:
-        missing = _or(_is_null(x()), exp.EQ(this=_trim(_text(x())), expression=_s("")))
+        missing = clean.sql_is_null_text(x())
+        if listy:  # a list with no item is missing
+            *first, last = LIST_SEPARATORS
+            empty = _case(
+                [
+                    (_contains(_text(x()), _s(s)), _no_items(_normalised_list(_text(x()), s), s))
+                    for s in first
+                ],
+                _no_items(_normalised_list(_text(x()), last), last),
+            )
+            missing = _or(missing, empty)
     out.append(_alias(_coalesce(missing, exp.true()), f"a{a.index}_m"))
 
     if ops & {"in", "not_in"} and kind != _LIST:
-        if kind == _FLOAT:  # Python writes a whole float without ".0"
-            whole = _and(
-                exp.EQ(this=x(), expression=exp.Floor(this=x())),
-                exp.LT(this=exp.Abs(this=x()), expression=_i("9.2e18")),
-            )
-            txt = _case([(whole, _text(_cast(x(), _T.BIGINT)))], _text(x()))
+        if numeric:
+            txt = _number_text(number())
+        elif kind == _FLOAT:  # Python writes a whole float without ".0"
+            txt = _number_text(x())
         else:
             txt = _text(x())
         out.append(
             _alias(exp.Nullif(this=exp.Lower(this=_trim(txt)), expression=_s("")), f"a{a.index}_t")
         )
 
-    if "between" in ops:
-        if kind in (_FLOAT, _NUMBER):
-            num: exp.Expression = _cast(x(), _T.DOUBLE)
-        elif kind in (_BOOL, _LIST):
-            num = _cast(exp.Null(), _T.DOUBLE)
-        else:
-
-            def clean() -> exp.Expression:
-                return exp.Lower(
-                    this=_trim(exp.Replace(this=_text(x()), expression=_s(","), replacement=_s("")))
-                )
-
-            num = _case(
-                [
-                    (_in(clean(), _INF), _cast(_i(_DBL_MAX), _T.DOUBLE)),
-                    (_in(clean(), _NEG_INF), exp.Neg(this=_cast(_i(_DBL_MAX), _T.DOUBLE))),
-                    (
-                        exp.RegexpLike(this=clean(), expression=_s(_NUMBER_PATTERN)),
-                        exp.TryCast(
-                            this=clean(), to=_type(_T.DOUBLE), safe=True, requires_string=True
-                        ),
-                    ),
-                ]
-            )
-        out.append(_alias(num, f"a{a.index}_n"))
+    if numeric:
+        out.append(_alias(number(), f"a{a.index}_n"))
 
     if ops & {"has", "lacks"}:
         if kind == _LIST:
-            joined = exp.ArrayToString(this=x(), expression=_s(ARRAY_SEPARATOR))
-            out.append(_alias(_normalised_list(joined, ARRAY_SEPARATOR), f"a{a.index}_l"))
+            out.append(_alias(joined(), f"a{a.index}_l"))
         else:
 
             def found(sep: str) -> exp.Expression:
@@ -453,11 +485,13 @@ def build_query(
     id_column: str = "account_id",
     list_columns: set[str] | None = None,
     columns: Iterable[str] | Mapping[str, str] | None = None,
+    absent: Iterable[str] | None = None,
 ) -> exp.Select:
     """The scoring query as a sqlglot expression (see :func:`compile_sql`)."""
     dialect = _check_dialect(dialect)
     resolved = _resolve(columns)
     list_columns = set(list_columns or ())
+    absent_names = {normalize_name(a) for a in absent or ()} | set(absent or ())
 
     def source_of(name: str) -> tuple[exp.Column | None, str | None]:
         if resolved is None:
@@ -469,18 +503,17 @@ def build_query(
         return _table_column(col, dialect), types.get(col)
 
     # the operators each attribute is tested with
-    conditions: list[Condition] = [b for f in icp.scorecard.features for b in f.bins]
-    conditions += [d for d in icp.disqualifiers if d.enabled]
-    conditions += [c for t in icp.tiers for c in t.pinned()]
+    tier_defs = icp.tier_definitions()
+    numbers, lists = number_attributes(icp), list_attributes(icp)
     ops: dict[str, set[str]] = {}
-    for c in conditions:
+    for c in conditions(icp):
         ops.setdefault(c.attribute, set()).add(c.op)
 
     attrs: dict[str, _Attr] = {}
     for i, name in enumerate(sorted(ops)):
         col, type_name = source_of(name)
-        if col is None:  # absent from the table: unknown, as in Python
-            attrs[name] = _Attr(name, i, _null_text(), _TEXT)
+        if col is None or name in absent_names:  # absent: neutral, as in Python
+            attrs[name] = _Attr(name, i, _null_text(), _TEXT, absent=True)
             continue
         listed = name in list_columns or col.name in list_columns
         attrs[name] = _Attr(name, i, col, _LIST if listed else _kind_of(type_name, dialect))
@@ -496,7 +529,7 @@ def build_query(
     # 1. icp_src: per-attribute values (missing flag, category text, number, list)
     src_cols: list[exp.Expression] = [_alias(_text(id_col), "account_id")]
     for a in attrs.values():
-        src_cols += _attribute_columns(a, ops[a.name], dialect)
+        src_cols += _attribute_columns(a, ops[a.name], dialect, a.name in numbers, a.name in lists)
     src_q = _select(src_cols, _table_name(table, dialect))
 
     # 2. icp_feat: points and reason text per feature, veto reason, pinned criteria per tier
@@ -531,6 +564,14 @@ def build_query(
     tiers = sorted(icp.tiers, key=lambda t: t.tier)
     for t in tiers:
         pinned = _and(*[_condition(c, attrs[c.attribute]) for c in t.pinned()])
+        if t.tier in tier_defs:
+            defs = tier_defs[t.tier]
+            defined = (
+                _or(*[_and(*[_condition(c, attrs[c.attribute]) for c in d]) for d in defs])
+                if defs
+                else exp.false()
+            )
+            pinned = _and(pinned, defined)
         feat_cols.append(_alias(pinned, f"pin{t.tier}"))
     feat_q = _select(feat_cols, _cte_ref("icp_src"))
 
@@ -660,6 +701,7 @@ def compile_sql(
     id_column: str = "account_id",
     list_columns: set[str] | None = None,
     columns: Iterable[str] | Mapping[str, str] | None = None,
+    absent: Iterable[str] | None = None,
     replace: bool = False,
     pretty: bool = True,
 ) -> str:
@@ -673,8 +715,11 @@ def compile_sql(
     - ``list_columns``: attributes stored as native array columns; any other
       list attribute is read as ``|``/``;``/``,`` separated text.
     - ``columns``: the table's column names, or a mapping of name to SQL
-      type; absent attributes then score as unknown (``NULL``) and array
+      type; attributes the table lacks then score neutral and array
       types are recognised as lists (see the module notes).
+    - ``absent``: attributes the table does not have (when ``columns`` is
+      not given): they score neutral. Without ``columns`` or ``absent`` the
+      table must have every attribute the ICP uses.
 
     Raises :class:`UnsupportedDialect` for an unknown dialect or a construct
     the dialect cannot express, and :class:`~icpkit.errors.InputError` when
@@ -688,6 +733,7 @@ def compile_sql(
         id_column=id_column,
         list_columns=list_columns,
         columns=columns,
+        absent=absent,
     )
     if view:
         tree = exp.Create(

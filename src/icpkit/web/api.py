@@ -347,7 +347,7 @@ def _coverage(svc: Service, records: list[dict[str, Any]]) -> list[str]:
         if used and len(have) < len(used) / 2:
             warnings.append(
                 f"record {r.get('account_id')}: only {len(have)} of the {len(used)} attributes the ICP uses "
-                "were sent; the others score as unknown. Send the whole record, not only the changed property."
+                "were sent; the others score neutral (0 points). Send the whole record, not only the changed property."
             )
     return warnings[:20]
 

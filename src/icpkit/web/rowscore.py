@@ -7,7 +7,8 @@ reference scorer (``scoring.scorer.score_accounts``).
 
 For a single account that path costs tens of milliseconds of pandas overhead,
 so :class:`RowScorer` evaluates the scorecard on one plain dict instead,
-following the reference scorer's documented semantics. It only takes inputs
+following the reference scorer's documented semantics and reading cells by
+the same rules (:mod:`icpkit.scoring.clean`). It only takes inputs
 whose canonical form is unambiguous (numbers in number columns, lists or
 plain text for lists, plain text elsewhere) and returns ``None`` otherwise,
 so that anything unusual goes through the reference path. A property test
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -28,13 +28,12 @@ import pandas as pd
 
 from ..errors import InputError, InputErrors
 from ..icpfile import ICP, Condition
-from ..ingest.canonical import _FALSE, _NUM_STRIP, _TRUE, canonicalize, map_columns
+from ..ingest.canonical import _FALSE, _TRUE, canonicalize, map_columns
 from ..schema import INT, LIST, NUM, STR, TABLES, ColumnMapping, normalize_name
-from ..scoring.scorer import MAX_REASONS, score_accounts
+from ..scoring import clean
+from ..scoring.scorer import MAX_REASONS, list_attributes, number_attributes, score_accounts
 
 SOURCE = "request"
-_NULLS = ("", "-", "nan", "NaN", "NA", "N/A", "null", "None")
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _CANONICAL = {c.name: c for c in TABLES["market"].columns}
 
 
@@ -131,103 +130,69 @@ def _canonical_value(name: str, raw: Any) -> Any:
             raise _Fallback
         if any(ch.isdigit() for ch in raw) or raw.strip().lower() in _TRUE | _FALSE:
             raise _Fallback
-        try:
-            float(_NUM_STRIP.sub("", raw))
-        except ValueError:
+        if clean.is_null(raw) or clean.parse_number(raw)[1]:  # the column is read as text
             return raw.strip()
         raise _Fallback
     if spec.kind in (NUM, INT):
         if not isinstance(raw, str):
             raise _Fallback
-        cleaned = _NUM_STRIP.sub("", raw).replace("%", "")
-        if cleaned in _NULLS:
-            return None
-        if not cleaned.isascii() or not _PLAIN_NUMBER.fullmatch(cleaned):
+        x, bad = clean.parse_number(raw)
+        if bad:  # the reference path reports it
             raise _Fallback
-        x = float(cleaned)
-        return None if math.isinf(x) else x
+        return None if math.isnan(x) else x
     if spec.kind == LIST:
-        if isinstance(raw, list):
-            return sorted({str(x).strip().lower() for x in raw if str(x).strip()})
-        sep = "|" if "|" in raw else ";" if ";" in raw else ","
-        return sorted({p.strip().lower() for p in raw.split(sep) if p.strip()})
+        if not isinstance(raw, list) and clean.is_null(raw):
+            return None
+        return sorted(set(clean.split_items(raw)))
     if spec.kind == STR and isinstance(raw, str):
         return raw.strip()
     raise _Fallback
-
-
-def _is_missing(v: Any) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float):
-        return math.isnan(v)
-    if isinstance(v, str):
-        return v.strip() == ""
-    if isinstance(v, list):
-        return len(v) == 0
-    return False
 
 
 def _text(v: Any) -> str | None:
     if v is None or isinstance(v, list):
         return None
     if isinstance(v, float):
-        if math.isnan(v):
-            return None
-        if v == round(v) and abs(v) < 2**62:
-            return str(int(v))
-        return str(v).lower()
+        return clean.number_text(v)
     s = str(v).strip().lower()
     return s or None
 
 
-def _number(v: Any) -> float:
-    if v is None or isinstance(v, list):
-        return math.nan
-    if isinstance(v, float):
-        return v
-    s = str(v).replace(",", "").strip()
-    if _PLAIN_NUMBER.fullmatch(s):
-        return float(s)
-    if any(ch.isdigit() for ch in s):
-        raise _Fallback
-    try:
-        float(s)
-    except ValueError:
-        return math.nan
-    raise _Fallback
+def _no_items(v: Any) -> bool:
+    return clean.is_null(v) or not clean.split_items(v)
 
 
-def _items(v: Any) -> set[str]:
-    if v is None:
-        return set()
-    if isinstance(v, list):
-        return {str(x).strip().lower() for x in v} - {""}
-    if isinstance(v, float) and math.isnan(v):
-        return set()
-    s = str(v)
-    sep = "|" if "|" in s else ";" if ";" in s else ","
-    return {p.strip().lower() for p in s.split(sep)} - {""}
+def compile_condition(c: Condition, numeric: bool = False, listy: bool = False) -> Any:
+    """``c`` as a function of one canonical value, with the reference scorer's semantics.
 
-
-def compile_condition(c: Condition) -> Any:
-    """``c`` as a function of one canonical value, with the reference scorer's semantics."""
+    ``numeric``: a number attribute; ``listy``: a list attribute (see the scorer).
+    """
     op = c.op
+    is_missing: Any
+    if numeric:
+
+        def is_missing(v: Any) -> bool:
+            return math.isnan(clean.number(v))
+
+        def text(v: Any) -> str | None:
+            return clean.number_text(clean.number(v))
+    else:
+        is_missing, text = (_no_items if listy else clean.is_null), _text
     if op == "missing":
         want = bool(c.missing)
-        return lambda v: _is_missing(v) == want
+        return lambda v: is_missing(v) == want
     if op == "other":
-        return lambda v: not _is_missing(v)
+        return lambda v: not is_missing(v)
     if op in ("in", "not_in"):
         vals = frozenset(str(x).strip().lower() for x in (c.in_ if op == "in" else c.not_in) or [])
         if op == "in":
-            return lambda v: _text(v) in vals and not _is_missing(v)
-        return lambda v: _text(v) not in vals and not _is_missing(v)
+            return lambda v: text(v) in vals and not is_missing(v)
+        return lambda v: text(v) not in vals and not is_missing(v)
     if op == "between":
         lo, hi = c.between or (None, None)
 
         def between(v: Any) -> bool:
-            x = _number(v)
+            x = clean.number(v)
             if math.isnan(x):
                 return False
             return (lo is None or x >= lo) and (hi is None or x < hi)
@@ -235,8 +200,8 @@ def compile_condition(c: Condition) -> Any:
         return between
     item = str(c.has if op == "has" else c.lacks).strip().lower()
     if op == "has":
-        return lambda v: item in _items(v)
-    return lambda v: item not in _items(v) and not _is_missing(v)
+        return lambda v: item in clean.split_items(v) and not is_missing(v)
+    return lambda v: item not in clean.split_items(v) and not is_missing(v)
 
 
 def _fmt(p: int) -> str:
@@ -248,6 +213,11 @@ class RowScorer:
 
     def __init__(self, icp: ICP) -> None:
         self.icp = icp
+        numeric, lists = number_attributes(icp), list_attributes(icp)
+
+        def compiled(c: Condition) -> Any:
+            return compile_condition(c, c.attribute in numeric, c.attribute in lists)
+
         self.point_names = []
         for feat in icp.scorecard.features:
             name = (
@@ -257,20 +227,28 @@ class RowScorer:
             )
             self.point_names.append(normalize_name(name))
         self.features = [
-            (f.attribute, [(compile_condition(b), b.points, b.text()) for b in f.bins])
+            (f.attribute, [(compiled(b), b.points, b.text()) for b in f.bins])
             for f in icp.scorecard.features
         ]
         self.vetoes = [
             (
                 d.attribute,
-                compile_condition(d),
+                compiled(d),
                 f"VETO {d.text()}" + (f" ({d.reason})" if d.reason else ""),
             )
             for d in icp.disqualifiers
             if d.enabled
         ]
+        defs = icp.tier_definitions()
         self.tiers = [
-            (str(t.tier), t.min_score, [(c.attribute, compile_condition(c)) for c in t.pinned()])
+            (
+                str(t.tier),
+                t.min_score,
+                [(c.attribute, compiled(c)) for c in t.pinned()],
+                None
+                if t.tier not in defs
+                else [[(c.attribute, compiled(c)) for c in d] for d in defs[t.tier]],
+            )
             for t in sorted(icp.tiers, key=lambda t: t.tier)
         ]
         names = {"account_id"} | set(icp.used_attributes())
@@ -303,7 +281,7 @@ class RowScorer:
         for attr, bins in self.features:
             v = row.get(attr)
             p, label = 0, ""
-            for holds, points, text in bins:
+            for holds, points, text in bins if attr in row else ():  # absent: neutral
                 if holds(v):
                     p, label = points, text
                     break
@@ -313,14 +291,21 @@ class RowScorer:
         score = int(np.clip(np.rint(total), 0, 100))
         veto = ""
         for attr, holds, text in self.vetoes:
-            if holds(row.get(attr)):
+            if attr in row and holds(row[attr]):
                 veto = text
                 break
         if veto:
             score = min(score, icp.veto_score)
         tier = "none"
-        for name, min_score, pinned in self.tiers:
-            if score >= min_score and all(holds(row.get(a)) for a, holds in pinned):
+        for name, min_score, pinned, definitions in self.tiers:
+            if (
+                score >= min_score
+                and all(a in row and holds(row[a]) for a, holds in pinned)
+                and (
+                    definitions is None
+                    or any(all(a in row and holds(row[a]) for a, holds in d) for d in definitions)
+                )
+            ):
                 tier = name
                 break
         r = icp.routing

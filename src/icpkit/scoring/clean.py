@@ -1,0 +1,264 @@
+"""Reading raw cells: the one set of rules every scorer applies to its input.
+
+The same account must score the same whether it comes from a CSV read by
+pandas, a CSV or Parquet file read by DuckDB, a Spark table, a warehouse
+table or a JSON request. Each rule is defined here once and comes in three
+forms: a scalar one (one value, for the API's one-account path), a
+vectorised pandas one (the Python scorer's ``Columns`` and ingest's number
+parsing) and a SQL one (sqlglot expressions for the compiled query).
+
+Rules
+-----
+- **Trim.** Text is trimmed of whitespace: exactly the characters Python's
+  ``str.strip()`` removes (:data:`WHITESPACE`, Unicode spaces included).
+- **Null cells.** A cell is missing when it is null, blank after trimming, or
+  one of the :data:`NULL_WORDS` (``-``, ``n/a``, ``null``, ``none``,
+  ``nan`` …, compared trimmed and lower-cased). A list is missing when it
+  has no non-blank item.
+- **Numbers.** A cell is read as a number by trimming, lower-casing and
+  removing currency symbols (``$ € £ ¥``), thousands separators (``,``,
+  ``_``, ``'``), percent signs and spaces inside it (:data:`NUMBER_STRIP`);
+  what is left must be a plain decimal number (:data:`NUMBER_PATTERN`:
+  ``12``, ``-1.5``, ``.5``, ``5.``, ``1.2e3``). ``"$5,850,000.00"`` is
+  5850000, ``" 300 "`` is 300, ``"12%"`` is 12 and ``"12,5"`` is 125 (the
+  comma is a thousands separator). A null cell, one of
+  :data:`NUMBER_NULL_WORDS` (``na``, ``inf`` …) or a number too large for a
+  double is no number (unknown); any other text is *not a number* (unknown
+  too, and counted as a bad value). A native number is read as is, except
+  that ``NaN`` and infinities are unknown; a boolean is no number.
+- **Lists.** A list is a native list/array, or text split on the first of
+  ``|``, ``;``, ``,`` found in it; items are trimmed and lower-cased and blank
+  items dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlglot import exp
+
+# what str.strip() removes
+WHITESPACE = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
+NULL_WORDS = ("-", "--", "n/a", "#n/a", "null", "none", "nan", "nil")
+NUMBER_NULL_WORDS = ("na", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
+NUMBER_STRIP = ("$", "€", "£", "¥", ",", "_", "'", "%", " ", "\t", "\u00a0", "\u202f")
+NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?$"
+LIST_SEPARATORS = ("|", ";", ",")
+DBL_MAX = "1.7976931348623157e308"
+
+_LIST_TYPES = (list, tuple, np.ndarray, frozenset, set)
+_NUMBER_RE = re.compile(NUMBER_PATTERN)
+_STRIP_RE = re.compile("[" + re.escape("".join(NUMBER_STRIP)) + "]")
+_NULLS = frozenset(("", *NULL_WORDS))
+_NO_NUMBER = frozenset((*_NULLS, *NUMBER_NULL_WORDS))
+
+
+# -- scalar -------------------------------------------------------------------------
+
+
+def is_null(v: Any) -> bool:
+    """Whether one cell is missing (null, blank, a null word, a list of blank items)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, float):
+        return math.isnan(v)
+    if isinstance(v, str):
+        return v.strip().lower() in _NULLS
+    if isinstance(v, _LIST_TYPES):
+        return not any(str(x).strip() for x in v if x is not None)
+    return False
+
+
+def parse_number(text: str) -> tuple[float, bool]:
+    """``(value, bad)`` for one text cell: NaN when no number; ``bad`` when it is text
+    that is neither a number nor a null word."""
+    low = text.strip().lower()
+    if low in _NO_NUMBER:
+        return math.nan, False
+    s = _STRIP_RE.sub("", low)
+    if _NUMBER_RE.match(s):
+        x = float(s)
+        return (x, False) if math.isfinite(x) else (math.nan, False)
+    return math.nan, s not in _NO_NUMBER
+
+
+def number(v: Any) -> float:
+    """One cell as a number (NaN when it is none)."""
+    if v is None or isinstance(v, (bool, np.bool_) + _LIST_TYPES) or v is pd.NA:
+        return math.nan
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        x = float(v)
+        return x if math.isfinite(x) else math.nan
+    return parse_number(str(v))[0]
+
+
+def number_text(x: float) -> str | None:
+    """A number's category text: ``5.0`` is ``"5"``, ``2.5`` is ``"2.5"``."""
+    if math.isnan(x):
+        return None
+    if x == round(x) and abs(x) < 2**62:
+        return str(int(x))
+    return str(float(x)).lower()
+
+
+def split_items(v: Any) -> list[str]:
+    """A list cell's items: trimmed, lower-cased, blanks dropped (duplicates kept)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return []
+    if isinstance(v, _LIST_TYPES):
+        parts = [str(x) for x in v]
+    else:
+        s = str(v)
+        sep = next((c for c in LIST_SEPARATORS[:-1] if c in s), LIST_SEPARATORS[-1])
+        parts = s.split(sep)
+    return [p for p in (x.strip().lower() for x in parts) if p]
+
+
+# -- pandas -------------------------------------------------------------------------
+
+
+def null_mask(s: pd.Series) -> np.ndarray:
+    """Vectorised :func:`is_null`."""
+    m = s.isna().to_numpy(dtype=bool, copy=True)
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+        return m
+    if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
+        m |= s.str.strip().str.lower().isin(_NULLS).fillna(False).to_numpy(dtype=bool)
+        return m
+    obj = s.astype(object)
+    types = obj.map(type).to_numpy()
+    is_str = np.array([t is str for t in types], dtype=bool)
+    if is_str.any():
+        m[is_str] |= obj[is_str].str.strip().str.lower().isin(_NULLS).to_numpy(dtype=bool)
+    is_list = np.array([t in _LIST_TYPES for t in types], dtype=bool)
+    if is_list.any():
+        m[is_list] |= obj[is_list].map(is_null).to_numpy(dtype=bool)
+    return m
+
+
+def parse_numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`number`: ``(values, bad)``, ``bad`` marking text that is not a
+    number (neither a number nor a null word)."""
+    n = len(s)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return np.full(n, np.nan), np.zeros(n, dtype=bool)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        x = s.to_numpy(dtype=float, na_value=np.nan).copy()
+        x[~np.isfinite(x)] = np.nan
+        return x, np.zeros(n, dtype=bool)
+    obj = s.astype(object).reset_index(drop=True)
+    out = np.full(n, np.nan)
+    bad = np.zeros(n, dtype=bool)
+    types = obj.map(type).to_numpy()
+    is_str = np.array([t is str for t in types], dtype=bool)
+    if is_str.any():
+        low = obj[is_str].str.strip().str.lower()
+        stripped = low.str.replace(_STRIP_RE, "", regex=True)
+        ok = stripped.str.match(NUMBER_PATTERN).to_numpy(dtype=bool)
+        vals = np.full(len(low), np.nan)
+        if ok.any():
+            with np.errstate(over="ignore"):
+                vals[ok] = stripped[ok].astype(float).to_numpy()
+        vals[~np.isfinite(vals)] = np.nan
+        idx = np.flatnonzero(is_str)
+        out[idx] = vals
+        nothing = low.isin(_NO_NUMBER).to_numpy() | stripped.isin(_NO_NUMBER).to_numpy()
+        bad[idx] = ~ok & ~nothing
+    other = ~is_str
+    if other.any():
+        out[other] = [number(v) for v in obj[other]]
+        bad[other] = [isinstance(v, _LIST_TYPES) for v in obj[other]]
+    return out, bad
+
+
+def numbers(s: pd.Series) -> np.ndarray:
+    """Vectorised :func:`number` (NaN where a cell holds no number)."""
+    return parse_numbers(s)[0]
+
+
+# -- SQL ----------------------------------------------------------------------------
+
+
+def _s(text: str) -> exp.Literal:
+    return exp.Literal.string(text)
+
+
+def sql_text(e: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=e, to=exp.DataType(this=exp.DataType.Type.TEXT))
+
+
+def sql_trim(e: exp.Expression) -> exp.Expression:
+    """``TRIM`` of :data:`WHITESPACE`, as ``str.strip()``."""
+    return exp.Trim(this=e, expression=_s(WHITESPACE))
+
+
+def sql_word(e: exp.Expression) -> exp.Expression:
+    """The cell as lower-cased, trimmed text (compare with :data:`NULL_WORDS`)."""
+    return exp.Lower(this=sql_trim(sql_text(e)))
+
+
+def sql_is_null_text(e: exp.Expression) -> exp.Expression:
+    """Text cell ``e`` is missing: NULL, blank or a null word (never NULL itself)."""
+    return exp.Coalesce(
+        this=exp.In(this=sql_word(e), expressions=[_s(w) for w in sorted(_NULLS)]),
+        expressions=[exp.true()],
+    )
+
+
+def _strip_number(word: exp.Expression) -> exp.Expression:
+    out = word
+    for ch in NUMBER_STRIP:
+        out = exp.Replace(this=out, expression=_s(ch), replacement=_s(""))
+    return out
+
+
+def sql_number(e: exp.Expression) -> exp.Expression:
+    """Text cell ``e`` read as a DOUBLE by the number rule; NULL when it holds none."""
+    stripped = _strip_number(sql_word(e))
+    value = exp.TryCast(
+        this=stripped.copy(),
+        to=exp.DataType(this=exp.DataType.Type.DOUBLE),
+        safe=True,
+        requires_string=True,
+    )
+    parsed = exp.Case(
+        ifs=[exp.If(this=exp.RegexpLike(this=stripped, expression=_s(NUMBER_PATTERN)), true=value)]
+    )
+    return sql_finite(parsed)
+
+
+def sql_finite(e: exp.Expression) -> exp.Expression:
+    """``e`` where it is a finite number, else NULL (NaN and infinities are unknown)."""
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.LTE(this=exp.Abs(this=e.copy()), expression=exp.Literal.number(DBL_MAX)),
+                true=e,
+            )
+        ]
+    )
+
+
+def sql_bad_number(e: exp.Expression) -> exp.Expression:
+    """Text cell ``e`` is text that is not a number (neither a number nor a null word)."""
+    word = sql_word(e)
+    return exp.and_(  # type: ignore[return-value]
+        exp.Not(this=exp.Is(this=e.copy(), expression=exp.Null())),
+        exp.Not(this=exp.In(this=word.copy(), expressions=[_s(w) for w in sorted(_NO_NUMBER)])),
+        exp.Not(
+            this=exp.In(
+                this=_strip_number(word.copy()), expressions=[_s(w) for w in sorted(_NO_NUMBER)]
+            )
+        ),
+        exp.Not(this=exp.RegexpLike(this=_strip_number(word), expression=_s(NUMBER_PATTERN))),
+    )
+
+
+def regex_class(chars: Iterable[str]) -> str:
+    """A regular-expression character class of ``chars`` (for RE2, Java, POSIX engines)."""
+    return "[" + "".join("\\" + c if c in "]\\^-[" else c for c in chars) + "]"

@@ -1,0 +1,309 @@
+"""The DuckDB engine: CSV or Parquet files scored with the compiled SQL, out of core."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlglot import exp
+
+from ..errors import InputError
+from ..icpfile import ICP
+from ..schema import ColumnMapping
+from .inputs import (
+    _bad_value_warnings,
+    _bad_values_query,
+    _expand,
+    _numeric_text_attrs,
+    _plan_columns,
+)
+from .output import PARQUET_SUFFIXES, EngineResult
+from .progress import ProgressFn, _progress_fn
+from .scorer import absent_warnings, number_attributes
+from .sql import compile_sql
+
+# CSV column types DuckDB may detect; dates and times stay text, as pandas reads them
+_CSV_TYPES = ["BOOLEAN", "BIGINT", "DOUBLE", "VARCHAR"]
+_RAW_VIEW = "icpkit_raw"
+
+
+def _duckdb_run(con: Any, sql: str, progress: ProgressFn | None) -> Any:
+    """Run one statement; report DuckDB's own progress estimate while it runs."""
+    if progress is None:
+        return con.execute(sql)
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    con.execute("SET progress_bar_time = 0")
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.2):
+            try:
+                pct = con.query_progress()
+            except Exception:  # the connection is busy finishing; try again
+                continue
+            if pct >= 0:
+                progress(pct / 100.0)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        return con.execute(sql)
+    finally:
+        done.set()
+        watcher.join()
+        progress(1.0)
+
+
+# -- DuckDB ---------------------------------------------------------------------------
+
+
+def _duckdb_reader(files: list[str], fmt: str, types: dict[str, str], encoding: str | None):
+    args: list[exp.Expr] = [exp.Array(expressions=[exp.Literal.string(f) for f in files])]
+
+    def named(name: str, value: exp.Expression) -> None:
+        args.append(exp.EQ(this=exp.column(name), expression=value))
+
+    named("union_by_name", exp.true())
+    if fmt == "csv":
+        named(
+            "auto_type_candidates",
+            exp.Array(expressions=[exp.Literal.string(t) for t in _CSV_TYPES]),
+        )
+        if types:
+            named(
+                "types",
+                exp.Struct(
+                    expressions=[
+                        exp.PropertyEQ(
+                            this=exp.to_identifier(k, quoted=True),
+                            expression=exp.Literal.string(v),
+                        )
+                        for k, v in types.items()
+                    ]
+                ),
+            )
+        if encoding:
+            named("encoding", exp.Literal.string(encoding))
+    fn = "read_parquet" if fmt == "parquet" else "read_csv"
+    return exp.Table(this=exp.Anonymous(this=fn, expressions=args))
+
+
+_CONVERT = re.compile(r'converting column "(?P<col>(?:[^"]|"")+)"')
+
+
+def _duckdb_error(exc: Exception, file: str) -> InputError:
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    low = str(exc).lower()
+    if "unicode" in low or "encoding" in low:
+        return InputError(
+            f"DuckDB cannot read the file as text ({msg})",
+            file=file,
+            hint="Pass --encoding latin-1 (or utf-16), save it as UTF-8, or score it with --engine python",
+        )
+    return InputError(f"DuckDB could not read the input ({msg})", file=file)
+
+
+def score_duckdb(
+    icp: ICP,
+    path_or_paths: str | Path | Sequence[str | Path],
+    *,
+    out: str | Path | None = None,
+    id_column: str | None = None,
+    mapping: ColumnMapping | None = None,
+    encoding: str | None = None,
+    progress: ProgressFn | bool | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> EngineResult:
+    """Score CSV or Parquet files with the compiled DuckDB SQL, out of core.
+
+    Parameters
+    ----------
+    icp : ICP
+        The loaded ``icp.yaml``.
+    path_or_paths : path, folder, glob or list of them
+        CSV or Parquet files of one format; several files are matched by
+        column name (``union_by_name``).
+    out : path, optional
+        Write the scores here (``.parquet``/``.pq`` as Parquet, else CSV),
+        streamed by ``COPY`` without holding the rows in memory. Without it
+        the scores are returned in ``EngineResult.frame``.
+    id_column : str, optional
+        The file's account id column (default: found by its usual names).
+    mapping : ColumnMapping, optional
+        The ``accounts``/``market`` section of a mapping file.
+    encoding : str, optional
+        CSV text encoding DuckDB should use (``utf-8``, ``latin-1``, ``utf-16``).
+    progress : callable or bool, optional
+        ``progress(fraction)`` is called while the query runs; ``True`` shows
+        a progress bar on a terminal.
+    threads, memory_limit : optional
+        DuckDB settings (default: all cores, 80% of memory).
+
+    Returns
+    -------
+    EngineResult
+        Row count, tier and route counts, warnings, and ``frame`` or ``path``.
+    """
+    import duckdb
+
+    started = time.perf_counter()
+    files, fmt = _expand(path_or_paths)
+    label = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} more)"
+    con = duckdb.connect()
+    try:
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            con.execute(
+                exp.Set(
+                    expressions=[
+                        exp.SetItem(
+                            this=exp.EQ(
+                                this=exp.column("memory_limit"),
+                                expression=exp.Literal.string(memory_limit),
+                            )
+                        )
+                    ]
+                ).sql("duckdb")
+            )
+        overrides: dict[str, str] = {}
+        retyped: list[str] = []
+        for _ in range(256):
+            try:
+                result = _duckdb_attempt(
+                    con, icp, files, fmt, label, overrides, out, id_column, mapping, encoding,
+                    progress,
+                )  # fmt: skip
+            except duckdb.ConversionException as exc:
+                m = _CONVERT.search(str(exc))
+                if fmt != "csv" or not m or m.group("col").replace('""', '"') in overrides:
+                    raise _duckdb_error(exc, label) from exc
+                col = m.group("col").replace('""', '"')
+                overrides[col] = "VARCHAR"  # a later row contradicts the detected type
+                retyped.append(col)
+                continue
+            except (duckdb.InvalidInputException, duckdb.IOException) as exc:
+                raise _duckdb_error(exc, label) from exc
+            break
+        else:  # pragma: no cover - every column would have been retyped by then
+            raise InputError("could not settle the column types of the input", file=label)
+        if retyped:
+            result.notes.append(
+                f"read as text because later rows hold other values: {', '.join(retyped)}"
+            )
+        result.seconds = time.perf_counter() - started
+        return result
+    finally:
+        con.close()
+
+
+def _duckdb_attempt(
+    con: Any,
+    icp: ICP,
+    files: list[str],
+    fmt: str,
+    label: str,
+    overrides: dict[str, str],
+    out: str | Path | None,
+    id_column: str | None,
+    mapping: ColumnMapping | None,
+    encoding: str | None,
+    progress: ProgressFn | bool | None,
+) -> EngineResult:
+    reader = _duckdb_reader(files, fmt, overrides, encoding)
+    described = con.execute(f"DESCRIBE {exp.select('*').from_(reader).sql('duckdb')}").fetchall()
+    names = [str(r[0]) for r in described]
+    pairs, warnings = _plan_columns(names, mapping, label, id_column)
+    id_source = next(s for s, d in pairs if d == "account_id")
+    if fmt == "csv" and overrides.get(id_source) != "VARCHAR":
+        overrides[id_source] = "VARCHAR"  # ids stay text: "00123" is not 123
+        reader = _duckdb_reader(files, fmt, overrides, encoding)
+    view = exp.select(
+        *[
+            exp.alias_(exp.Column(this=exp.to_identifier(s, quoted=True)), d, quoted=True)
+            for s, d in pairs
+        ]
+    ).from_(reader)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {_RAW_VIEW} AS {view.sql('duckdb')}")
+    columns = {str(r[0]): str(r[1]) for r in con.execute(f"DESCRIBE {_RAW_VIEW}").fetchall()}
+    absent = [a for a in icp.used_attributes() if a not in columns]
+    if absent:
+        warnings += absent_warnings(icp, absent)
+    numeric = _numeric_text_attrs(columns, number_attributes(icp) - set(absent))
+    bad: dict[str, int] = {}
+    check = _bad_values_query(columns, numeric, _RAW_VIEW, "duckdb")
+    if check:
+        counts, w = _bad_value_warnings(numeric, con.execute(check).fetchone())
+        bad.update(counts)
+        warnings += w
+
+    sql = compile_sql(icp, table=_RAW_VIEW, dialect="duckdb", columns=columns, pretty=False)
+    result = EngineResult(
+        engine="duckdb", rows=0, unknown_attributes=absent, bad_values=bad, warnings=warnings
+    )
+    with _progress_fn(progress, "scoring") as update:
+        if out is None:
+            frame = _duckdb_run(con, sql, update).df()
+            result.frame = frame
+            result.rows = len(frame)
+            result.tiers = {str(k): int(v) for k, v in frame["tier"].value_counts().items()}
+            result.routes = {str(k): int(v) for k, v in frame["route"].value_counts().items()}
+            return result
+        target = Path(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        parquet = target.name.lower().endswith(PARQUET_SUFFIXES)
+        params = (
+            [("FORMAT", "PARQUET"), ("COMPRESSION", "ZSTD")]
+            if parquet
+            else [("FORMAT", "CSV"), ("HEADER", "TRUE")]
+        )
+        copy = exp.Copy(
+            this=exp.Subquery(this=exp.maybe_parse(sql, dialect="duckdb")),
+            kind=False,
+            files=[exp.Literal.string(str(tmp))],
+            params=[exp.CopyParameter(this=exp.var(k), expression=exp.var(v)) for k, v in params],
+        )
+        try:
+            rows = _duckdb_run(con, copy.sql("duckdb"), update).fetchone()[0]
+            tmp.replace(target)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+    result.path = target
+    result.rows = int(rows)
+    back = exp.Anonymous(
+        this="read_parquet" if parquet else "read_csv",
+        expressions=[exp.Literal.string(str(target))]
+        + (
+            []
+            if parquet
+            else [
+                exp.EQ(
+                    this=exp.column("types"),
+                    expression=exp.Struct(
+                        expressions=[
+                            exp.PropertyEQ(
+                                this=exp.to_identifier("tier"),
+                                expression=exp.Literal.string("VARCHAR"),
+                            )
+                        ]
+                    ),
+                )
+            ]
+        ),
+    )
+    counts = con.execute(
+        f"SELECT tier, route, count(*) FROM {exp.Table(this=back).sql('duckdb')} GROUP BY ALL"
+    ).fetchall()
+    for tier, route, n in counts:
+        result.tiers[str(tier)] = result.tiers.get(str(tier), 0) + int(n)
+        result.routes[str(route)] = result.routes.get(str(route), 0) + int(n)
+    return result

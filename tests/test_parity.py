@@ -1,0 +1,283 @@
+"""Every scorer reads raw cells by the same rules and gives the same score, tier, route and
+reasons: the python engine, DuckDB over CSV and Parquet, Spark, the API (batch and one
+account) and the SQL ``icp sql`` prints, run in DuckDB."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from icpkit import icpfile
+from icpkit.cli import app
+from icpkit.icpfile import ICP
+from icpkit.schema import FAMILIES
+from icpkit.scoring.engines import score_spark, score_with_engine
+from icpkit.web.rowscore import RowScorer, score_records
+
+OUT = ["account_id", "score", "tier", "route", "reasons"]
+NUMBERS = ["employees", "annual_revenue"]  # canonical number columns
+TEXTS = ["industry", "country"]
+LISTS = ["tech_stack"]
+COLUMNS = NUMBERS + TEXTS + LISTS
+
+NUMBER_CELLS = ["$1,200", "1.2e3", " 300 ", "N/A", "n/a", "", None, "12%", "$5,850,000.00",
+                "-", "null", "0", "49.5", "1 200", "€50", "5.", "na", "inf", "+7", "£0.5"]  # fmt: skip
+TEXT_CELLS = ["Logistics", " retail ", "LOGISTICS", "N/A", "", None, "none", "Évian", "東京",
+              "\u00a0software\u3000", "1,200", "-", "x|y", "Null", "  "]  # fmt: skip
+LIST_CELLS = ["sap;aws", "AWS | gcp", "n/a", "", None, "sap", "hubspot,  Snowflake", "N/A|x",
+              " ; ", "Évian;東京", "none", "aws"]  # fmt: skip
+WORDS = ["logistics", "Retail", "évian", "東京", "software", "1200", "300", "n/a", "x|y", "none"]
+ITEMS = ["sap", "AWS", "gcp", "hubspot", "snowflake", "x", "évian", "n/a"]
+BOUNDS = [0.0, 1.0, 12.0, 49.5, 300.0, 1000.0, 1200.0, 1e6]
+
+
+@st.composite
+def conditions(draw: st.DrawFn, attribute: str) -> dict[str, object]:
+    if attribute in NUMBERS:
+        ops = ["between", "between", "missing", "other", "in", "not_in"]
+    elif attribute in LISTS:
+        ops = ["has", "has", "lacks", "missing", "other"]
+    else:
+        ops = ["in", "in", "not_in", "missing", "other", "has", "lacks", "between"]
+    op = draw(st.sampled_from(ops))
+    c: dict[str, object] = {"attribute": attribute}
+    if op in ("in", "not_in"):
+        c[op] = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3))
+    elif op == "between":
+        lo, hi = sorted(
+            draw(st.lists(st.sampled_from(BOUNDS), min_size=2, max_size=2, unique=True))
+        )
+        which = draw(st.sampled_from(["both", "low", "high"]))
+        c["between"] = [lo if which != "high" else None, hi if which != "low" else None]
+    elif op in ("has", "lacks"):
+        c[op] = draw(st.sampled_from(ITEMS))
+    else:
+        c[op] = True
+    return c
+
+
+def attribute(draw: st.DrawFn) -> str:
+    return draw(st.sampled_from(COLUMNS + ["absent_col"]))
+
+
+@st.composite
+def icps(draw: st.DrawFn) -> ICP:
+    features = []
+    for attr in draw(st.lists(st.sampled_from(COLUMNS + ["absent_col"]), max_size=5, unique=True)):
+        bins = []
+        for _ in range(draw(st.integers(1, 3))):
+            b = draw(conditions(attr))
+            b["points"] = draw(st.sampled_from([0, 2, 5, 8, 12, 25, -3, -8, -20]))
+            bins.append(b)
+        features.append({"attribute": attr, "kind": "categorical", "bins": bins})
+    disqualifiers = []
+    for _ in range(draw(st.integers(0, 2))):
+        d = draw(conditions(attribute(draw)))
+        if d.pop("other", None):  # "other" is for bins; the same test as a disqualifier:
+            d["missing"] = False
+        d["reason"] = draw(st.sampled_from(["", "too small"]))
+        disqualifiers.append(d)
+    numbers = sorted(
+        draw(st.lists(st.sampled_from([1, 2, 3]), unique=True, min_size=1, max_size=3))
+    )
+    mins = sorted(draw(st.lists(st.integers(0, 90), min_size=len(numbers), max_size=len(numbers))))
+    tiers = []
+    for n, m in zip(numbers, reversed(mins), strict=True):
+        criteria: dict[str, list[dict[str, object]]] = {}
+        for _ in range(draw(st.integers(0, 2))):
+            c = draw(conditions(attribute(draw)))
+            c["pinned"] = draw(st.integers(0, 4)) == 0
+            criteria.setdefault(draw(st.sampled_from(FAMILIES)), []).append(c)
+        segments = [
+            {
+                "conditions": [
+                    draw(conditions(attribute(draw))) for _ in range(draw(st.integers(1, 2)))
+                ],
+                "evidence": {"n": 40},
+            }
+            for _ in range(draw(st.integers(0, 1)))
+        ]
+        tiers.append(
+            {
+                "tier": n,
+                "name": f"T{n}",
+                "min_score": m,
+                "criteria": criteria,
+                "segments": segments,
+                "match": draw(st.sampled_from(["definition", "definition", "score"])),
+            }
+        )
+    nurture, high = sorted(draw(st.lists(st.integers(20, 90), min_size=2, max_size=2)))
+    return icpfile.from_dict(
+        {
+            "evidence": {
+                "strength": "moderate",
+                "message": "t",
+                "closed_deals": 100,
+                "wins": 30,
+                "base_win_rate": 0.3,
+            },  # fmt: skip
+            "statement": {
+                "text": "t",
+                "entity": "e",
+                "trait": "t",
+                "pain": "p",
+                "workaround": "w",
+                "budget": "b",
+            },  # fmt: skip
+            "routing": {"high_touch": high, "nurture": nurture},
+            "tiers": tiers,
+            "disqualifiers": disqualifiers,
+            "scorecard": {"base": draw(st.integers(30, 70)), "features": features},
+        }
+    )
+
+
+@st.composite
+def raw_rows(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(1, 8))
+    data: dict[str, list[object]] = {"account_id": [f"acc{i:02d}" for i in range(n)]}
+    for col in NUMBERS:
+        data[col] = [draw(st.sampled_from(NUMBER_CELLS)) for _ in range(n)]
+    for col in TEXTS:
+        data[col] = [draw(st.sampled_from(TEXT_CELLS)) for _ in range(n)]
+    for col in LISTS:
+        data[col] = [draw(st.sampled_from(LIST_CELLS)) for _ in range(n)]
+    return pd.DataFrame(data, dtype=object)
+
+
+def tidy(df: pd.DataFrame) -> pd.DataFrame:
+    df = df[OUT].copy()
+    df["account_id"] = df["account_id"].astype(str)
+    df["score"] = df["score"].astype(int)
+    for c in ("tier", "route", "reasons"):
+        df[c] = df[c].astype(object).where(df[c].notna(), "")
+    return df.sort_values("account_id").reset_index(drop=True)
+
+
+def write_inputs(rows: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
+    csv, parquet = folder / "accounts.csv", folder / "accounts.parquet"
+    rows.to_csv(csv, index=False)
+    rows.astype("string").to_parquet(parquet, index=False)
+    return csv, parquet
+
+
+def records(rows: pd.DataFrame) -> list[dict[str, object]]:
+    return [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows.to_dict("records")]
+
+
+def api_single(icp: ICP, rows: pd.DataFrame) -> pd.DataFrame:
+    """One account per call, as ``POST /api/v1/score`` answers it (fast path, else reference)."""
+    scorer = RowScorer(icp)
+    out = []
+    for rec in records(rows):
+        fast = scorer.score(rec)
+        out.append(fast if fast is not None else score_records(icp, [rec]).iloc[0].to_dict())
+    return pd.DataFrame(out)
+
+
+def icp_sql_in_duckdb(icp: ICP, rows: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    path = folder / "icp.yaml"
+    icpfile.save(icp, path)
+    res = CliRunner().invoke(
+        app,
+        ["sql", "--icp", str(path), "--columns", ",".join(rows.columns)],
+        catch_exceptions=False,
+    )
+    assert res.exit_code == 0, res.output
+    sql = res.stdout.strip().rstrip(";")
+    con = duckdb.connect()
+    try:
+        con.register("accounts_raw", rows.astype("string"))
+        con.execute("CREATE TABLE accounts AS SELECT * FROM accounts_raw")
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def assert_same(name: str, expected: pd.DataFrame, got: pd.DataFrame, rows: pd.DataFrame) -> None:
+    e, g = tidy(expected), tidy(got)
+    assert len(e) == len(g), name
+    for i in range(len(e)):
+        a, b = e.iloc[i].to_dict(), g.iloc[i].to_dict()
+        row = records(rows.set_index(rows["account_id"]).loc[[a["account_id"]]])[0]
+        assert a == b, f"{name} differs on {json.dumps(row, ensure_ascii=False)}:\n{a}\n{b}"
+
+
+def all_but_spark(icp: ICP, rows: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    csv, parquet = write_inputs(rows, folder)
+    python = score_with_engine(icp, csv, engine="python").frame
+    assert python is not None
+    got = {
+        "duckdb over CSV": score_with_engine(icp, csv, engine="duckdb").frame,
+        "duckdb over Parquet": score_with_engine(icp, parquet, engine="duckdb").frame,
+        "API batch": score_records(icp, records(rows)),
+        "API single account": api_single(icp, rows),
+        "icp sql in DuckDB": icp_sql_in_duckdb(icp, rows, folder),
+    }
+    for name, frame in got.items():
+        assert frame is not None
+        assert_same(name, python, frame, rows)
+    return python
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(icp=icps(), rows=raw_rows())
+def test_every_scorer_reads_raw_cells_alike(
+    icp: ICP, rows: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    all_but_spark(icp, rows, tmp_path_factory.mktemp("parity"))
+
+
+def test_the_reported_cells_score_alike(tmp_path: Path) -> None:
+    """ "1,200" employees and "$50,000,000" revenue, and a CRM's "$5,850,000.00"."""
+    icp = icpfile.from_dict(
+        {
+            "evidence": {"strength": "moderate", "message": "t", "closed_deals": 100, "wins": 30,
+                         "base_win_rate": 0.3},  # fmt: skip
+            "statement": {"text": "t", "entity": "e", "trait": "t", "pain": "p",
+                          "workaround": "w", "budget": "b"},  # fmt: skip
+            "tiers": [{"tier": 1, "name": "A", "min_score": 50, "match": "score"}],
+            "scorecard": {
+                "base": 40,
+                "features": [
+                    {"attribute": "employees", "kind": "numeric", "bins": [
+                        {"attribute": "employees", "missing": True, "points": -5},
+                        {"attribute": "employees", "between": [1000, None], "points": 6}]},
+                    {"attribute": "annual_revenue", "kind": "numeric", "bins": [
+                        {"attribute": "annual_revenue", "between": [5e6, None], "points": 8}]},
+                ],
+            },
+        }
+    )  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c"],
+            "employees": ["1,200", "N/A", " 300 "],
+            "annual_revenue": ["$50,000,000", "$5,850,000.00", "1.2e3"],
+        },
+        dtype=object,
+    )
+    python = all_but_spark(icp, rows, tmp_path)
+    assert python.set_index("account_id")["score"].to_dict() == {"a": 54, "b": 43, "c": 40}
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # pyspark's notice about pandas 3
+def test_spark_reads_raw_cells_alike(spark, tmp_path_factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]
+    @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(icp=icps(), rows=raw_rows())
+    def check(icp: ICP, rows: pd.DataFrame) -> None:
+        folder = tmp_path_factory.mktemp("spark")
+        python = all_but_spark(icp, rows, folder)
+        got = score_spark(icp, folder / "accounts.parquet").frame
+        assert got is not None
+        assert_same("spark", python, got, rows)
+
+    check()
