@@ -1,7 +1,7 @@
 """The ``icp`` command. Each command is a thin adapter over one library call.
 
-Subjects add their commands from their own module (listed in
-``COMMAND_MODULES``), each exposing ``register(app)``. A command module
+Each subject's commands live in their own module, which exposes
+``register(app)``; this module registers them all. A command module
 imports only typer, rich and ``icpkit.errors`` at the top and the rest of
 the library inside the command, so that ``icp --help`` loads no pandas,
 DuckDB or scikit-learn (tests/test_startup.py checks it).
@@ -14,22 +14,11 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from .._optional import optional_module
+from . import ask, core, personas, serve, sql, validate
 from .common import app, out
 
-COMMAND_MODULES = (
-    "icpkit.cli.core",
-    "icpkit.cli.validate",
-    "icpkit.cli.personas",
-    "icpkit.cli.ask",
-    "icpkit.cli.sql",
-    "icpkit.cli.serve",
-)
-
-for _mod in COMMAND_MODULES:
-    _m = optional_module(_mod)
-    if _m is not None:
-        _m.register(app)
+for _commands in (core, validate, personas, ask, sql, serve):
+    _commands.register(app)
 
 
 def _print_version(value: bool) -> None:
