@@ -43,7 +43,8 @@ def choice(rng: np.random.Generator, pool: Any, n: int) -> np.ndarray:
 
 
 def dedupe(values: pd.Series, extra: np.ndarray) -> pd.Series:
-    """Make repeated values unique: the k-th repeat gets ``extra[k]``, then a number."""
+    """Make repeated values unique: occurrence k (from 0) gets ``extra[k]`` appended; past the
+    end of ``extra``, its last entry and then the number k + 1."""
     k = values.groupby(values).cumcount().to_numpy()
     out = values + extra[np.minimum(k, len(extra) - 1)]
     over = k >= len(extra)
