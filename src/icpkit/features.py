@@ -37,7 +37,9 @@ def nice(x: float) -> float:
     """
     if x == 0 or not np.isfinite(x):
         return float(x)
-    mag = 10 ** (math.floor(math.log10(abs(x))) - 1)
+    mag = 10.0 ** (math.floor(math.log10(abs(x))) - 1)
+    if mag == 0 or not np.isfinite(mag):  # subnormal or huge: nothing to round
+        return float(x)
     return float(round(x / mag) * mag)
 
 
@@ -335,7 +337,9 @@ def roundest(x: float, lo: float, hi: float, tolerance: float = 0.1) -> float:
     if x == 0 or not np.isfinite(x):
         return float(x)
     span = abs(x) * tolerance
-    mag = 10 ** math.floor(math.log10(abs(x)))
+    mag = 10.0 ** math.floor(math.log10(abs(x)))
+    if mag == 0 or not np.isfinite(mag):
+        return float(x)
     for step in (mag, mag / 2, mag / 4, mag / 10, mag / 20, mag / 100):
         c = round(x / step) * step
         if abs(c - x) <= span and lo < c <= hi:
