@@ -221,7 +221,7 @@ def _col(name: str) -> exp.Column:
 
 
 def _trim(e: exp.Expression) -> exp.Expression:
-    return exp.Trim(this=e, expression=_s(WHITESPACE))
+    return clean.sql_trim(e)
 
 
 def _contains(haystack: exp.Expression, needle: exp.Expression) -> exp.Expression:
@@ -379,9 +379,10 @@ def _normalised_list(value: exp.Expression, sep: str) -> exp.Expression:
     return exp.RegexpReplace(this=wrapped, expression=_s(pattern), replacement=_s(sep))
 
 
-def _no_items(normalised: exp.Expression, sep: str) -> exp.Expression:
-    """A normalised list holds no non-blank item."""
-    return exp.RegexpLike(this=normalised, expression=_s("^" + clean.regex_class(sep) + "*$"))
+def _no_items(value: exp.Expression, sep: str) -> exp.Expression:
+    """Text list ``value`` holds no non-blank item: only separators and whitespace."""
+    bare = exp.Replace(this=value, expression=_s(sep), replacement=_s(""))
+    return exp.EQ(this=_trim(bare), expression=_s(""))
 
 
 def _number_text(n: exp.Expression) -> exp.Expression:
@@ -421,7 +422,7 @@ def _attribute_columns(
         missing = _or(
             _is_null(x()),
             exp.EQ(this=size, expression=_i(0)),
-            _no_items(joined(), ARRAY_SEPARATOR),
+            _no_items(exp.ArrayToString(this=x(), expression=_s(ARRAY_SEPARATOR)), ARRAY_SEPARATOR),
         )
     elif kind == _FLOAT:
         missing = _or(_is_null(x()), _isnan(x(), dialect))
@@ -432,11 +433,8 @@ def _attribute_columns(
         if listy:  # a list with no item is missing
             *first, last = LIST_SEPARATORS
             empty = _case(
-                [
-                    (_contains(_text(x()), _s(s)), _no_items(_normalised_list(_text(x()), s), s))
-                    for s in first
-                ],
-                _no_items(_normalised_list(_text(x()), last), last),
+                [(_contains(_text(x()), _s(s)), _no_items(_text(x()), s)) for s in first],
+                _no_items(_text(x()), last),
             )
             missing = _or(missing, empty)
     out.append(_alias(_coalesce(missing, exp.true()), f"a{a.index}_m"))
