@@ -4,6 +4,7 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 EXTRAS ?= dev
+JOBS ?= auto
 
 .PHONY: setup demo test test-fast lint bench clean
 
@@ -18,12 +19,13 @@ setup: $(BIN)/icp
 demo: setup
 	$(BIN)/icp demo --out icp-demo
 
+# one worker per core (pytest-xdist): the suite is CPU-bound
 test: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(JOBS) --dist worksteal
 
 # everything but the end-to-end tests marked slow
 test-fast: setup
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -n $(JOBS) --dist worksteal -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check src tests
