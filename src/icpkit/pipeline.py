@@ -380,10 +380,11 @@ def run_all(
     """
     step = _progress(progress)
     out = Path(out_dir)
-    if not atomic:
+
+    def run_in(folder: Path) -> StepResult:
         return _run_in(
             paths,
-            out,
+            folder,
             out / "icp.yaml",
             mapping,
             encoding,
@@ -392,6 +393,9 @@ def run_all(
             keep_columns,
             product,
         )
+
+    if not atomic:
+        return run_in(out)
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
         recover(out)
@@ -411,17 +415,7 @@ def run_all(
             for p in out.iterdir():
                 if p.is_dir() and p.name.endswith("_index"):
                     shutil.copytree(p, stage / p.name)
-            result = _run_in(
-                paths,
-                stage,
-                out / "icp.yaml",
-                mapping,
-                encoding,
-                min_support,
-                step,
-                keep_columns,
-                product,
-            )
+            result = run_in(stage)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
