@@ -29,7 +29,7 @@ MAX_EXCLUDED_SHARE = 0.2  # vetoes together exclude at most this share of accoun
 AUC_TOLERANCE = 0.002
 
 
-def _cond_fields(c: Condition) -> dict:
+def condition_fields(c: Condition) -> dict:
     return c.model_dump(by_alias=True, exclude_none=True)
 
 
@@ -100,7 +100,7 @@ def negative_candidates(
             c = s.conditions[0]
             candidates.append(
                 Disqualifier(
-                    **_cond_fields(c),
+                    **condition_fields(c),
                     family=s.families[0],
                     evidence=segment_evidence(s),
                     reason=f"won {s.wins} of {s.n} deals ({s.win_rate:.0%} vs {p0:.0%} overall)"
@@ -135,7 +135,7 @@ def negative_candidates(
             )
         candidates.append(
             Disqualifier(
-                **_cond_fields(cond), family=fam, evidence=ev, reason=reason, enabled=loses
+                **condition_fields(cond), family=fam, evidence=ev, reason=reason, enabled=loses
             )
         )
         seen.add(cond.text())

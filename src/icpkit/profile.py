@@ -19,7 +19,6 @@ from .features import FeatureSpace, min_support_for
 from .health import HealthResult, compute_health
 from .icpfile import (
     ICP,
-    Condition,
     Criterion,
     EvidenceSummary,
     ExcludedColumn,
@@ -34,7 +33,7 @@ from .icpfile import (
 from .mining.deal_context import deal_like_account_columns
 from .mining.segments import SegmentMiner, segment_evidence, training_frame
 from .mining.segments import Training as TrainingData
-from .negative import MAX_EXCLUDED_SHARE, earn_vetoes, negative_candidates
+from .negative import MAX_EXCLUDED_SHARE, condition_fields, earn_vetoes, negative_candidates
 from .schema import FAMILIES, normalize_name
 from .scoring.fit import ScorecardModel
 from .statement import make_statement
@@ -56,10 +55,6 @@ class BuildResult:
     health: HealthResult
     training: TrainingData
     warnings: list[str] = field(default_factory=list)
-
-
-def _cond_fields(c: Condition) -> dict:
-    return c.model_dump(by_alias=True, exclude_none=True)
 
 
 def fit_icp(
@@ -325,7 +320,9 @@ def build_tiers(miner: SegmentMiner, *, value: bool = False) -> list[Tier]:
             if s.tier == str(t) and s.conditions[0].op not in ("missing", "other"):
                 c = s.conditions[0]
                 crit.setdefault(s.families[0], []).append(
-                    Criterion(**_cond_fields(c), family=s.families[0], evidence=segment_evidence(s))
+                    Criterion(
+                        **condition_fields(c), family=s.families[0], evidence=segment_evidence(s)
+                    )
                 )
         for fam in crit:
             crit[fam].sort(
