@@ -97,3 +97,12 @@ def test_an_absent_column_costs_nothing(run, sample_frames):
     res = score_accounts(icp, rows.drop(columns=[attr]))
     assert any(attr in w and "neutral" in w for w in res.warnings)
     assert isinstance(without, pd.DataFrame)
+
+
+def test_the_statement_names_what_the_ideal_customer_has(run):
+    """The planted ICP: logistics or manufacturing, mid-size, on Snowflake — said positively."""
+    icp, _, _ = run
+    s = icp.statement
+    assert "logistics" in s.entity and "manufacturing" in s.entity and "employees" in s.entity
+    assert "Snowflake" in s.trait and "not use" not in s.trait
+    assert 3 <= len(s.recognize) <= 5 and "q=" not in s.text

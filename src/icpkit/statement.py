@@ -529,17 +529,27 @@ def make_statement(
     entity, _used = _entity(entity_conds, fam_of, skip, labels, currency)
     if entity == "companies" and not prim_conds and not sigs:
         entity = "B2B companies (no firmographic pattern passed the evidence bar)"
-    traits = [
-        label(c, labels, currency, plural=True)
-        for k, c in pool.items()
-        if k not in skip and _is_trait(c, fam_of)
-    ][:2]
-    if not traits:
-        traits = [
-            label(s.cond, labels, currency, plural=True)
-            for s in sigs
-            if s.key not in skip and s.family != "trigger" and _is_trait(s.cond, fam_of)
-        ][:2]
+    # a trait says what the company does or has; "does not use X" only when nothing positive
+    pool_traits = [c for k, c in pool.items() if k not in skip and _is_trait(c, fam_of)]
+    sig_traits = [
+        s.cond
+        for s in sigs
+        if s.key not in skip and s.family != "trigger" and _is_trait(s.cond, fam_of)
+    ]
+    chosen = next(
+        (
+            group[:2]
+            for group in (
+                [c for c in pool_traits if c.op != "lacks"],
+                [c for c in sig_traits if c.op != "lacks"],
+                pool_traits,
+                sig_traits,
+            )
+            if group
+        ),
+        [],
+    )
+    traits = [label(c, labels, currency, plural=True) for c in chosen]
     trait_s = " and ".join(traits) if traits else f"[trait: {TBC}]"
     workaround = None
     if wa_key:
