@@ -302,3 +302,20 @@ def test_a_best_tier_of_small_deals_is_called_out():
     assert best.criteria and best.outcomes.median_deal < 2000
     note = next(w for w in build.warnings if "points at small deals" in w)
     assert note in build.icp.evidence.message and "won deals" in note
+
+
+def test_the_veto_budget_is_a_cli_option(small_crm, tmp_path):
+    from typer.testing import CliRunner
+
+    from icpkit import icpfile
+    from icpkit.cli import app
+
+    out = tmp_path / "out"
+    args = ["run", "--accounts", small_crm["accounts"], "--deals", small_crm["deals"]]
+    r = CliRunner().invoke(app, [str(a) for a in [*args, "--out", out, "--max-excluded", "0"]])
+    assert r.exit_code == 0, r.output
+    icp = icpfile.load(out / "icp.yaml")
+    assert icp.disqualifiers and not any(d.enabled for d in icp.disqualifiers)
+    assert "limit 0%" in icp.disqualifiers[0].reason
+    bad = CliRunner().invoke(app, [str(a) for a in [*args, "--out", out, "--max-excluded", "2"]])
+    assert bad.exit_code != 0 and "max-excluded" in bad.output

@@ -39,6 +39,7 @@ from .errors import InputError, WorkspaceError
 from .health import HealthResult, compute_health
 from .icpfile import ICP
 from .mining.deal_context import deal_context_step
+from .negative import MAX_EXCLUDED_SHARE
 from .personas.hooks import personas_step, with_persona
 from .profile import BuildResult, fit_icp
 from .retention import RetentionResult, compute_retention
@@ -179,6 +180,7 @@ def step_build(
     min_support: int | None = None,
     progress: Callable[[str], None] | None = None,
     keep_columns: Sequence[str] = (),
+    max_excluded_share: float = MAX_EXCLUDED_SHARE,
 ) -> BuildResult:
     """Learn the ICP from the workspace and save it as one new ICP version.
 
@@ -213,6 +215,7 @@ def step_build(
         extra_health_meta=ret.meta if ret else None,
         events=events,
         keep_columns=[*keep_columns, *leakage.stored_keep(ws)],
+        max_excluded_share=max_excluded_share,
     )
     restate(build.icp, build.training, source_headers(ws))  # readable labels from the headers
     if ret is not None:
@@ -366,6 +369,7 @@ def run_all(
     atomic: bool = True,
     keep_columns: Sequence[str] = (),
     product: str | None = None,
+    max_excluded_share: float = MAX_EXCLUDED_SHARE,
 ) -> StepResult:
     """``icp run``: ingest, build, validate, report and export, as the step commands do them.
 
@@ -392,6 +396,7 @@ def run_all(
             step,
             keep_columns,
             product,
+            max_excluded_share,
         )
 
     if not atomic:
@@ -437,6 +442,7 @@ def _run_in(
     step: Callable[[str], None],
     keep_columns: Sequence[str] = (),
     product: str | None = None,
+    max_excluded_share: float = MAX_EXCLUDED_SHARE,
 ) -> StepResult:
     from .ingest import ingest
     from .report import collect, write_report
@@ -452,7 +458,12 @@ def _run_in(
         previous_version = ws.latest_icp_version()
         previous = ws.current_icp() if previous_version is not None else None
         build = step_build(
-            ws, conf, min_support=min_support, progress=step, keep_columns=keep_columns
+            ws,
+            conf,
+            min_support=min_support,
+            progress=step,
+            keep_columns=keep_columns,
+            max_excluded_share=max_excluded_share,
         )
         result.warnings.extend(build.warnings)
         step("validate")

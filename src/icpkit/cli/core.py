@@ -48,6 +48,18 @@ KeepColumnOpt = Annotated[
 ]
 
 
+MaxExcludedOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-excluded",
+        min=0.0,
+        max=1.0,
+        help="most of the accounts the disqualifiers may veto together (0-1); weaker "
+        "disqualifiers stay as warning signs",
+    ),
+]
+
+
 def _paths(**kw: Path | None) -> dict[str, Path | None]:
     return {k: v for k, v in kw.items() if v is not None}
 
@@ -113,6 +125,7 @@ def register(app: typer.Typer) -> None:
                 "one output folder each)"
             ),
         ] = None,
+        max_excluded: MaxExcludedOpt = 0.2,
     ) -> None:
         """Run the whole chain: ingest, health, patterns, tiered ICP, scores, report.
 
@@ -150,6 +163,7 @@ def register(app: typer.Typer) -> None:
                 progress=advance,
                 keep_columns=keep_column or (),
                 product=product,
+                max_excluded_share=max_excluded,
             )
         warn_all(result.warnings)
         with Workspace(out_dir, read_only=True) as ws:
@@ -357,6 +371,7 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOpt,
         min_support: MinSupportOpt = None,
         keep_column: KeepColumnOpt = None,
+        max_excluded: MaxExcludedOpt = 0.2,
     ) -> None:
         """Learn the tiered ICP, negative ICP and scorecard; write icp.yaml, scores.csv, segments.csv, health.csv into the workspace folder.
 
@@ -373,6 +388,7 @@ def register(app: typer.Typer) -> None:
                 settings(ws, workspace / "icp.yaml"),
                 min_support=min_support,
                 keep_columns=keep_column or (),
+                max_excluded_share=max_excluded,
             )
             files = export_outputs(ws, workspace)
             _summary(ws)
