@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from icpkit.personas.dmu import DMU_ROLES
 from icpkit.personas.labels import (
     ALPHA,
     function_label,
@@ -26,14 +27,7 @@ GROUPS: tuple[tuple[str, str, str | None], ...] = (
     ("negative", "Negative ICP", "excluded"),
     ("all", "All deals", None),
 )
-PROFILE_ROLES = (
-    "champion",
-    "economic_buyer",
-    "technical_buyer",
-    "end_user",
-    "blocker",
-    "influencer",
-)
+PROFILE_ROLES = tuple(r for r in DMU_ROLES if r != "unknown")  # every known role
 
 
 def _num(x: Any) -> Any:
