@@ -319,3 +319,24 @@ def test_the_veto_budget_is_a_cli_option(small_crm, tmp_path):
     assert "limit 0%" in icp.disqualifiers[0].reason
     bad = CliRunner().invoke(app, [str(a) for a in [*args, "--out", out, "--max-excluded", "2"]])
     assert bad.exit_code != 0 and "max-excluded" in bad.output
+
+
+def test_no_validate_skips_the_backtest_and_says_so(small_crm, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from icpkit.cli import app
+
+    out = tmp_path / "out"
+    args = ["run", "--accounts", small_crm["accounts"], "--deals", small_crm["deals"]]
+    r = CliRunner().invoke(app, [str(a) for a in [*args, "--out", out]])
+    assert r.exit_code == 0, r.output
+    assert "heldout" in json.loads((out / "validation.json").read_text())
+    r = CliRunner().invoke(app, [str(a) for a in [*args, "--out", out, "--no-validate"]])
+    assert r.exit_code == 0, r.output
+    assert "validation skipped (--no-validate)" in r.output
+    # the previous run's figures are replaced, not left to describe this ICP
+    assert "skipped" in json.loads((out / "validation.json").read_text())
+    md = (out / "report.md").read_text()
+    assert "Validation skipped" in md and "held-out" in md

@@ -45,7 +45,7 @@ from .profile import BuildResult, fit_icp
 from .retention import RetentionResult, compute_retention
 from .scores import score_with_timing
 from .statement import restate, source_headers
-from .validation.hooks import validation_step
+from .validation.hooks import SKIPPED_VALIDATION, skip_validation, validation_step
 from .voc.hooks import voc_step
 from .workspace import FILENAME, Workspace
 
@@ -370,6 +370,7 @@ def run_all(
     keep_columns: Sequence[str] = (),
     product: str | None = None,
     max_excluded_share: float = MAX_EXCLUDED_SHARE,
+    validate: bool = True,
 ) -> StepResult:
     """``icp run``: ingest, build, validate, report and export, as the step commands do them.
 
@@ -380,7 +381,8 @@ def run_all(
     crash is cleaned at the start. ``atomic=False`` writes into ``out_dir``
     directly (for a caller that stages by itself). ``product`` learns from the
     deals of one product line only (one ICP per product line: one output folder
-    each).
+    each). ``validate=False`` skips the backtest (quick iterations); the report
+    and ``validation.json`` say it was skipped.
     """
     step = _progress(progress)
     out = Path(out_dir)
@@ -397,6 +399,7 @@ def run_all(
             keep_columns,
             product,
             max_excluded_share,
+            validate,
         )
 
     if not atomic:
@@ -443,6 +446,7 @@ def _run_in(
     keep_columns: Sequence[str] = (),
     product: str | None = None,
     max_excluded_share: float = MAX_EXCLUDED_SHARE,
+    validate: bool = True,
 ) -> StepResult:
     from .ingest import ingest
     from .report import collect, write_report
@@ -467,14 +471,18 @@ def _run_in(
         )
         result.warnings.extend(build.warnings)
         step("validate")
-        checked = validation_step(
-            ws,
-            build.icp,
-            previous=previous,
-            previous_version=previous_version,
-            with_market=paths.get("market") is not None,
-        )
-        result.warnings.extend(checked.warnings)
+        if validate:
+            checked = validation_step(
+                ws,
+                build.icp,
+                previous=previous,
+                previous_version=previous_version,
+                with_market=paths.get("market") is not None,
+            )
+            result.warnings.extend(checked.warnings)
+        else:
+            skip_validation(ws)
+            result.warnings.append(SKIPPED_VALIDATION)
         step("report")
         result.files.update(write_report(collect(ws), folder))
         result.files.update(export_outputs(ws, folder))

@@ -126,6 +126,14 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         max_excluded: MaxExcludedOpt = 0.2,
+        validate: Annotated[
+            bool,
+            typer.Option(
+                "--validate/--no-validate",
+                help="backtest the ICP on held-out deals (skip it for quick iterations; the "
+                "report says it was skipped)",
+            ),
+        ] = True,
     ) -> None:
         """Run the whole chain: ingest, health, patterns, tiered ICP, scores, report.
 
@@ -164,6 +172,7 @@ def register(app: typer.Typer) -> None:
                 keep_columns=keep_column or (),
                 product=product,
                 max_excluded_share=max_excluded,
+                validate=validate,
             )
         warn_all(result.warnings)
         with Workspace(out_dir, read_only=True) as ws:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,3 +79,19 @@ def validation_step(
     if rec["action"] in ("narrow", "widen"):
         warnings.append(f"validation: {rec['message']}")
     return ValidationResult(result, warnings)
+
+
+SKIPPED_VALIDATION = (
+    "validation skipped (--no-validate): no held-out figures for this ICP; "
+    "run without --no-validate before acting on it"
+)
+
+
+def skip_validation(ws: Workspace) -> None:
+    """Record that this run was not validated, replacing the previous run's figures."""
+    text = json.dumps({"skipped": SKIPPED_VALIDATION})
+    ws.write({}, artifacts={ARTIFACT: text})
+    p = ws.dir / ARTIFACT
+    tmp = p.with_suffix(".json.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(p)

@@ -467,4 +467,12 @@ def section(ws: Workspace) -> Section | None:
     v = ws.json_artifact(ARTIFACT)
     if not v:
         return None
+    if v.get("skipped"):
+        return Section(
+            id="validation",
+            title="Validation",
+            data=Blocks([Block("Validation skipped", [Para(str(v["skipped"]))])]),
+            template="validation",
+            order=20,
+        )
     return _section(v)
