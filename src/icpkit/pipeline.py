@@ -226,7 +226,9 @@ def step_build(
             f"health: {c['accounts']} account(s) disagree ({c['sources']}); {c['winner']}"
             for c in ret.conflicts
         )
-    scored = score_with_timing(build.icp, accounts, events, as_of=ws.data_as_of())
+    scored = score_with_timing(
+        build.icp, accounts, events, as_of=ws.data_as_of(), fitted=build.scored
+    )
     ws.write(
         {"segments": build.segments, "health": build.health.table, "scores": scored.frame},
         artifacts={

@@ -36,6 +36,7 @@ from .mining.segments import Training as TrainingData
 from .negative import MAX_EXCLUDED_SHARE, condition_fields, earn_vetoes, negative_candidates
 from .schema import FAMILIES, normalize_name
 from .scoring.fit import ScorecardModel
+from .scoring.scorer import ScoreResult, score_accounts
 from .statement import make_statement
 from .timing import clean_events, fit_timing
 
@@ -55,6 +56,7 @@ class BuildResult:
     health: HealthResult
     training: TrainingData
     warnings: list[str] = field(default_factory=list)
+    scored: ScoreResult | None = None  # the accounts scored with ``icp`` (tiers, reasons)
 
 
 def fit_icp(
@@ -241,7 +243,8 @@ def fit_icp(
         excluded_columns=excluded,
         kept_columns=kept,
     )
-    for num, out in tier_outcomes(icp, accounts, data, extra_health).items():
+    scored = score_accounts(icp, accounts)
+    for num, out in tier_outcomes(icp, scored.frame, data, extra_health).items():
         t_ = icp.tier(num)
         if t_ is not None:
             t_.outcomes = out
@@ -258,6 +261,7 @@ def fit_icp(
         health=health,
         training=data,
         warnings=warnings,
+        scored=scored,
     )
 
 
@@ -436,12 +440,10 @@ def success_target(
 
 
 def tier_outcomes(
-    icp: ICP, accounts: pd.DataFrame, data: TrainingData, extra_health: pd.DataFrame | None
+    icp: ICP, scores: pd.DataFrame, data: TrainingData, extra_health: pd.DataFrame | None
 ) -> dict[int, TierOutcomes]:
-    """What each tier's accounts did in the training data: deals, wins, deal size, retention."""
-    from .scoring.scorer import score_accounts
-
-    scored = score_accounts(icp, accounts).frame[["account_id", "tier"]]
+    """What each tier's accounts (``scores``: account_id, tier) did in the training data."""
+    scored = scores[["account_id", "tier"]]
     tier_of = dict(zip(scored["account_id"].astype(str), scored["tier"].astype(str), strict=True))
     deal_tier = np.array([tier_of.get(a, "none") for a in data.account], dtype=object)
     won_total = float(np.nansum(data.amount[data.won]))

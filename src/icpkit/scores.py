@@ -6,6 +6,8 @@ path and the web app.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from .icpfile import ICP
@@ -19,9 +21,17 @@ def score_with_timing(
     events: pd.DataFrame | None = None,
     *,
     as_of: pd.Timestamp | None = None,
+    fitted: ScoreResult | None = None,
 ) -> ScoreResult:
-    """Fit score (``score``), plus ``fit``, ``timing``, ``priority`` and ``why_now`` when the ICP has triggers."""
-    res = score_accounts(icp, accounts)
+    """Fit score (``score``), plus ``fit``, ``timing``, ``priority`` and ``why_now`` when the ICP has triggers.
+
+    ``fitted``: these accounts already scored with ``icp`` (the build scores them), reused.
+    """
+    res = (
+        replace(fitted, warnings=list(fitted.warnings))
+        if fitted is not None
+        else score_accounts(icp, accounts)
+    )
     if icp.timing and icp.timing.triggers:
         if events is None:
             res.warnings.append(
