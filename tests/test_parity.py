@@ -21,6 +21,8 @@ from icpkit.schema import FAMILIES
 from icpkit.scoring.engines import score_spark, score_with_engine
 from icpkit.web.rowscore import RowScorer, score_records
 
+from .test_sql import make_icp
+
 OUT = ["account_id", "score", "tier", "route", "reasons"]
 NUMBERS = ["employees", "annual_revenue"]  # canonical number columns
 TEXTS = ["industry", "country"]
@@ -115,28 +117,11 @@ def icps(draw: st.DrawFn) -> ICP:
             }
         )
     nurture, high = sorted(draw(st.lists(st.integers(20, 90), min_size=2, max_size=2)))
-    return icpfile.from_dict(
-        {
-            "evidence": {
-                "strength": "moderate",
-                "message": "t",
-                "closed_deals": 100,
-                "wins": 30,
-                "base_win_rate": 0.3,
-            },  # fmt: skip
-            "statement": {
-                "text": "t",
-                "entity": "e",
-                "trait": "t",
-                "pain": "p",
-                "workaround": "w",
-                "budget": "b",
-            },  # fmt: skip
-            "routing": {"high_touch": high, "nurture": nurture},
-            "tiers": tiers,
-            "disqualifiers": disqualifiers,
-            "scorecard": {"base": draw(st.integers(30, 70)), "features": features},
-        }
+    return make_icp(
+        routing={"high_touch": high, "nurture": nurture},
+        tiers=tiers,
+        disqualifiers=disqualifiers,
+        scorecard={"base": draw(st.integers(30, 70)), "features": features},
     )
 
 
@@ -238,24 +223,18 @@ def test_every_scorer_reads_raw_cells_alike(
 
 def test_the_reported_cells_score_alike(tmp_path: Path) -> None:
     """ "1,200" employees and "$50,000,000" revenue, and a CRM's "$5,850,000.00"."""
-    icp = icpfile.from_dict(
-        {
-            "evidence": {"strength": "moderate", "message": "t", "closed_deals": 100, "wins": 30,
-                         "base_win_rate": 0.3},  # fmt: skip
-            "statement": {"text": "t", "entity": "e", "trait": "t", "pain": "p",
-                          "workaround": "w", "budget": "b"},  # fmt: skip
-            "tiers": [{"tier": 1, "name": "A", "min_score": 50, "match": "score"}],
-            "scorecard": {
-                "base": 40,
-                "features": [
-                    {"attribute": "employees", "kind": "numeric", "bins": [
-                        {"attribute": "employees", "missing": True, "points": -5},
-                        {"attribute": "employees", "between": [1000, None], "points": 6}]},
-                    {"attribute": "annual_revenue", "kind": "numeric", "bins": [
-                        {"attribute": "annual_revenue", "between": [5e6, None], "points": 8}]},
-                ],
-            },
-        }
+    icp = make_icp(
+        tiers=[{"tier": 1, "name": "A", "min_score": 50, "match": "score"}],
+        scorecard={
+            "base": 40,
+            "features": [
+                {"attribute": "employees", "kind": "numeric", "bins": [
+                    {"attribute": "employees", "missing": True, "points": -5},
+                    {"attribute": "employees", "between": [1000, None], "points": 6}]},
+                {"attribute": "annual_revenue", "kind": "numeric", "bins": [
+                    {"attribute": "annual_revenue", "between": [5e6, None], "points": 8}]},
+            ],
+        },
     )  # fmt: skip
     rows = pd.DataFrame(
         {
