@@ -19,7 +19,7 @@ from .health import HealthResult
 from .icpfile import Condition, Disqualifier, Evidence
 from .mining.segments import SegmentMiner, segment_evidence
 from .mining.segments import Training as TrainingData
-from .mining.stats import bh
+from .mining.stats import bh, odds_ratio, wilson
 from .scoring.fit import ScorecardModel
 
 VETO_ODDS = 1 / 3  # disqualifiers: the mirror image of Tier 1's 3x odds
@@ -165,7 +165,6 @@ def earn_vetoes(
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupKFold
 
-    from .mining.stats import wilson
     from .scoring.scorer import Columns, evaluate
 
     notes: list[str] = []
@@ -199,7 +198,7 @@ def earn_vetoes(
             if n_tr < max(5, min_support // 2) or p_tr <= 0:
                 continue
             r_tr = (w_tr + 0.5) / (n_tr + 1.0)
-            if odds(r_tr) > 0.5 * odds(p_tr):
+            if float(odds_ratio(r_tr, p_tr)) > 0.5:
                 continue
             m_te = hit[te]
             held_n += int(m_te.sum())
@@ -208,7 +207,10 @@ def earn_vetoes(
         if held_n >= 5:
             lo, hi = wilson(held_w, held_n)
             rate = held_w / held_n
-            holds = float(hi) < p_held and odds((held_w + 0.5) / (held_n + 1)) <= 0.5 * odds(p_held)
+            holds = (
+                float(hi) < p_held
+                and float(odds_ratio((held_w + 0.5) / (held_n + 1), p_held)) <= 0.5
+            )
         else:
             rate, holds = float("nan"), False
         why = (
@@ -264,10 +266,4 @@ def earn_vetoes(
             f"{len(kept)} disqualifier(s) veto {int(excluded.sum())} of {n_acc} accounts "
             f"({excluded.mean():.0%})"
         )
-    order = {id(d): i for i, d in enumerate(out)}
-    return sorted(out, key=lambda d: (not d.enabled, order[id(d)])), notes
-
-
-def odds(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return p / (1 - p)
+    return sorted(out, key=lambda d: not d.enabled), notes  # vetoes first; sort is stable
