@@ -204,6 +204,30 @@ def test_an_innocent_name_that_carries_the_outcome_is_found_by_statistics(small)
     assert kept.kept
 
 
+def test_a_list_column_with_an_outcome_item_is_found_item_by_item(small):
+    """HubSpot-style tags: 'customer' is set on accounts that bought, among innocent tags."""
+    acc = small["accounts"].copy()
+    deals = small["deals"]
+    won_acc = set(deals.loc[deals["outcome"] == "won", "account_id"])
+    rng = np.random.default_rng(3)
+    acc["tags"] = [
+        ";".join(
+            [t for t in ("webinar", "partner-referral", "event") if rng.random() < 0.4]
+            + (["customer"] if a in won_acc else [])
+        )
+        for a in acc["account_id"]
+    ]
+    kinds, _ = _meta(acc)
+    kinds["tags"] = "list"
+    (leak,) = find_leaks(acc, deals, kinds)
+    assert leak.column == "tags" and leak.kind == "statistics"
+    sides = {lv.value: lv.side for lv in leak.levels}
+    assert sides.get("has customer") == "won" or sides.get("no customer") == "lost", leak.levels
+    # the innocent tags alone are not flagged, nor is the tech stack
+    acc["tags"] = acc["tags"].str.replace("customer", "", regex=False)
+    assert find_leaks(acc, deals, kinds) == []
+
+
 def test_guard_drops_only_what_is_not_kept_and_names_unknown_kept_columns(small):
     acc = _with_leaks(small)
     kinds, fams = _meta(acc)
