@@ -228,6 +228,24 @@ def test_a_list_column_with_an_outcome_item_is_found_item_by_item(small):
     assert find_leaks(acc, deals, kinds) == []
 
 
+def test_validation_peers_learn_from_the_columns_the_icp_may_use(small):
+    """Peers fitted on a leaking column would score near 1 and make any honest ICP look
+    broken: they see the raw values of the columns the ICP may learn from, nothing more."""
+    from sklearn.metrics import roc_auc_score
+
+    from icpkit.validation.backtest import closed_deals, plan_splits, run_fold
+
+    acc = _with_leaks(small)
+    kinds, fams = _meta(acc)
+    closed = closed_deals(small["deals"])
+    split = plan_splits(closed).splits[0]
+    fold = run_fold(acc, closed, split, kinds=kinds, families=fams, peers=True)
+    assert {e.column for e in fold.build.icp.excluded_columns} >= set(LEAKS)
+    won = fold.scored["won"].to_numpy(dtype=bool)
+    for peer in ("logistic", "boosting", "forest"):
+        assert roc_auc_score(won, fold.scored[f"p_{peer}"]) < 0.85, peer
+
+
 def test_guard_drops_only_what_is_not_kept_and_names_unknown_kept_columns(small):
     acc = _with_leaks(small)
     kinds, fams = _meta(acc)

@@ -328,7 +328,11 @@ def run_fold(
     if peers:
         # the raw peers see the training deals' raw account columns, not icpkit's bins
         train = training_frame(accounts, closed.iloc[split.train].reset_index(drop=True))
-        probs = peer_models.fit_predict_raw(train.frame, train.won, rows, kinds, seed=seed)
+        # ... and the same columns the ICP may learn from: not those it excluded as the
+        # outcome in disguise or as deal descriptions
+        left_out = {e.column for e in build.icp.excluded_columns}
+        allowed = {c: k for c, k in kinds.items() if c not in left_out}
+        probs = peer_models.fit_predict_raw(train.frame, train.won, rows, allowed, seed=seed)
         probs.update(
             peer_models.fit_predict_bins(
                 build.space, build.training.assigned, build.training.won, build.space.assign(rows)
