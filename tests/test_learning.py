@@ -233,7 +233,15 @@ def test_ravenstack_learns_from_retention_when_every_deal_is_won(tmp_path):
         # the subscriptions show every account paying; the churn events say who left
         assert (retention_inputs(ws).components["retention"] == 1).all()
         ret = retention_inputs(ws, "events")
-    assert ret is not None
+        # a backtest's fold learns retention as it stood at its cutoff, not from the future:
+        # half-way through the churn events, only the earlier half had left
+        churned_at = pd.to_datetime(ws.table("churn")["churned_at"])
+        mid = churned_at.quantile(0.5)
+        then = retention_inputs(ws, "events", as_of=mid)
+    assert ret is not None and then is not None and then.as_of <= mid < ret.as_of
+    left_now = set(ret.components.loc[ret.components["retention"].eq(0), "account_id"])
+    left_then = set(then.components.loc[then.components["retention"].eq(0), "account_id"])
+    assert left_then and left_then < left_now
     with pytest.raises(ValueError, match="both won and lost"):
         fit_icp(accounts, deals, kinds=kinds, families=fams, objective="win")
     build = fit_icp(

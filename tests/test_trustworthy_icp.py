@@ -60,8 +60,10 @@ def test_the_recommended_icp_reaches_three_times_held_out(run):
 
 
 def test_value_objective_and_tier_outcomes_on_the_sample(run):
-    icp, _, _ = run
+    icp, _, v = run
     assert icp.training.objective == "value"
+    # the ICP validated is the one shipped: every fold learned on the value objective too
+    assert v["split"]["objective"] == "value"
     t1 = icp.tier(1) or icp.tiers[0]
     rates = [t.outcomes.win_rate for t in icp.tiers if t.outcomes and t.outcomes.deals >= 30]
     assert rates == sorted(rates, reverse=True), rates

@@ -42,7 +42,7 @@ from .mining.deal_context import deal_context_step
 from .negative import MAX_EXCLUDED_SHARE
 from .personas.hooks import personas_step, with_persona
 from .profile import BuildResult, fit_icp
-from .retention import RetentionResult, compute_retention
+from .retention import RetentionResult, retention_inputs
 from .scores import score_with_timing
 from .statement import restate, source_headers
 from .validation.hooks import SKIPPED_VALIDATION, skip_validation, validation_step
@@ -129,17 +129,6 @@ def settings(ws: Workspace, exported: Path | None = None) -> Settings:
         if exported.read_text(encoding="utf-8") != current:
             return Settings.of(icpfile.load(exported))
     return Settings.of(None if current is None else icpfile.loads(current, f"{ws.file}:icp.yaml"))
-
-
-def retention_inputs(ws: Workspace, churn_source: str = "revenue") -> RetentionResult | None:
-    """Health components from revenue, tickets, usage and churn tables, when the workspace has any."""
-    opt = {
-        name: ws.table(name) for name in ("revenue", "tickets", "usage", "churn") if ws.has(name)
-    }
-    if not opt:
-        return None
-    deals = ws.table("deals") if ws.has("deals") else None
-    return compute_retention(ws.table("accounts"), deals=deals, churn_source=churn_source, **opt)
 
 
 def _retention_artifacts(ret: RetentionResult | None) -> dict[str, str]:
@@ -480,6 +469,7 @@ def _run_in(
                 previous=previous,
                 previous_version=previous_version,
                 with_market=paths.get("market") is not None,
+                churn_source=conf.churn_source,
             )
             result.warnings.extend(checked.warnings)
         else:

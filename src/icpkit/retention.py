@@ -25,10 +25,13 @@ flag. Every disagreement is counted and reported.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from .workspace import Workspace
 
 META: dict[str, tuple[float, bool, str]] = {
     "retention": (0.20, True, "still paying at the as-of date (1) or churned (0)"),
@@ -395,3 +398,43 @@ def compute_retention(
         warnings=warnings,
         as_of=as_of,
     )
+
+
+# the date each health table is dated by: rows after an as-of date are not yet known then
+_DATED = {
+    "revenue": "period",
+    "tickets": "occurred_at",
+    "usage": "occurred_at",
+    "churn": "churned_at",
+}
+
+
+def retention_inputs(
+    ws: Workspace, churn_source: str = "revenue", *, as_of: Any = None
+) -> RetentionResult | None:
+    """Health components from the workspace's revenue, tickets, usage and churn tables.
+
+    ``None`` when the workspace has none of them. With ``as_of``, only what was
+    known on that date is used: rows dated after it are left out and a
+    subscription ending after it counts as still running, so a backtest
+    learns retention as it stood at its cutoff.
+    """
+    tables = {
+        name: ws.table(name) for name in ("revenue", "tickets", "usage", "churn") if ws.has(name)
+    }
+    if not tables:
+        return None
+    if as_of is not None:
+        cutoff = pd.Timestamp(as_of)
+        for name, col in _DATED.items():
+            if name in tables and col in tables[name].columns:
+                t = tables[name]
+                t = t[~(pd.to_datetime(t[col], errors="coerce") > cutoff)].copy()
+                if name == "revenue" and "end_date" in t.columns:
+                    ends = pd.to_datetime(t["end_date"], errors="coerce")
+                    t["end_date"] = ends.where(~(ends > cutoff))
+                tables[name] = t
+    deals = ws.table("deals") if ws.has("deals") else None
+    if as_of is not None and deals is not None and "closed_at" in deals.columns:
+        deals = deals[~(pd.to_datetime(deals["closed_at"], errors="coerce") > pd.Timestamp(as_of))]
+    return compute_retention(ws.table("accounts"), deals=deals, churn_source=churn_source, **tables)

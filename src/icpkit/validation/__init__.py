@@ -451,7 +451,10 @@ def _validate(
             "dated": date_column(closed)[0] is not None,
             "amounts": bool(amounts),
         },
-        "split": plan.info,
+        "split": {
+            **plan.info,
+            "objective": first.icp.training.objective if first.icp.training else "win",
+        },
         "heldout": figures,
         "repeats": _repeat_stats(bt) if plan.method == "cv" else [],
         "peers": peers,

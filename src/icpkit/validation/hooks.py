@@ -7,9 +7,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from .. import icpfile
 from ..errors import IcpkitError
-from ..profile import fit_icp
+from ..profile import BuildResult, fit_icp
+from ..retention import retention_inputs
 from ..workspace import Workspace
 from . import to_json, validate
 from .report import ARTIFACT
@@ -30,6 +33,7 @@ def validation_step(
     previous: icpfile.ICP | None = None,
     previous_version: int | None = None,
     with_market: bool = False,
+    churn_source: str | None = None,
 ) -> ValidationResult:
     """validate: backtest on held-out deals, peers, null control
 
@@ -41,6 +45,11 @@ def validation_step(
     Writes the figures to the workspace (artifact ``validation.json``, shown in
     the report) and to ``validation.json`` in the workspace folder. A dataset too
     small to validate gives a warning, not an error. Saves no ICP version.
+
+    Every fold is learned as ``icp`` was: under the value objective (won and
+    still paying) when ``icp`` was, with retention as it stood at the fold's
+    cutoff (from ``churn_source``, as the build read it), so what is validated
+    is what ships; held-out figures are still measured on won and lost deals.
     """
     kinds, families = ws.attribute_meta()
     market = ws.table("market") if with_market and ws.has("market") else None
@@ -56,7 +65,13 @@ def validation_step(
             revenue=ws.table("revenue") if ws.has("revenue") else None,
             min_support=icp.evidence.min_support,
             # columns kept on purpose stay in every fold's fit
-            fit=functools.partial(fit_icp, keep_columns=icp.kept_columns),
+            fit=functools.partial(
+                _fit_as_built,
+                ws=ws,
+                value=icp.training is not None and icp.training.objective == "value",
+                churn_source=churn_source or "revenue",
+                keep_columns=icp.kept_columns,
+            ),
         )
     except (IcpkitError, ValueError) as exc:
         return ValidationResult(None, [f"validation skipped: {exc}"])
@@ -79,6 +94,32 @@ def validation_step(
     if rec["action"] in ("narrow", "widen"):
         warnings.append(f"validation: {rec['message']}")
     return ValidationResult(result, warnings)
+
+
+def _fit_as_built(
+    accounts: pd.DataFrame,
+    deals: pd.DataFrame,
+    *,
+    ws: Workspace,
+    value: bool,
+    churn_source: str,
+    **options: Any,
+) -> BuildResult:
+    """A fold's fit under the ICP's own objective: under value, retention is read as it
+    stood when the fold's last training deal closed (nothing later is known to it)."""
+    if not value:
+        return fit_icp(accounts, deals, objective="win", **options)
+    closed = pd.to_datetime(deals.get("closed_at"), errors="coerce")
+    as_of = closed.max() if closed is not None and closed.notna().any() else None
+    ret = retention_inputs(ws, churn_source, as_of=as_of)
+    return fit_icp(
+        accounts,
+        deals,
+        objective="value" if ret is not None else "win",
+        extra_health=ret.components if ret is not None else None,
+        extra_health_meta=ret.meta if ret is not None else None,
+        **options,
+    )
 
 
 SKIPPED_VALIDATION = (

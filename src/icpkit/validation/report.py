@@ -59,11 +59,18 @@ def _value(v: Any) -> str:
 
 
 def _split_text(s: dict[str, Any]) -> str:
+    learned = (
+        " Each fold was learned on the value objective (won and still paying, retention as it "
+        "stood at the fold's cutoff), as the ICP was; the figures count won and lost deals."
+        if s.get("objective") == "value"
+        else ""
+    )
     if s.get("method") == "time":
         return (
             f"Time split on {s['dates']}: learned from {s['train_deals']} deals closed before "
             f"{s['cutoff']} ({s['cutoff_rule']}), tested on the {s['test_deals']} deals closed from "
             f"{s['cutoff']} to {s['test_to']}. The held-out deals never reached the fitting code."
+            + learned
         )
     grouped = (
         ", grouped by account (no account on both sides)" if s.get("grouped_by_account") else ""
@@ -71,7 +78,7 @@ def _split_text(s: dict[str, Any]) -> str:
     return (
         f"Stratified {s['folds']}-fold cross-validation{grouped}, repeated with seeds "
         f"{', '.join(map(str, s['seeds']))}: every closed deal is scored once per repeat by an ICP "
-        "learned without it. Figures below are from the first repeat."
+        "learned without it. Figures below are from the first repeat." + learned
     )
 
 
