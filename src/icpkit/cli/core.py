@@ -415,18 +415,29 @@ def register(app: typer.Typer) -> None:
                 "--out", help="folder for report.html and report.md (default: the workspace)"
             ),
         ] = None,
+        pdf: Annotated[
+            bool,
+            typer.Option(
+                "--pdf", help="also print report.pdf with the installed Chromium (headless)"
+            ),
+        ] = False,
     ) -> None:
-        """Write the self-contained HTML report and its Markdown twin.
+        """Write the self-contained HTML report and its Markdown twin (and a PDF with --pdf).
 
         Example:
 
-            icp report --workspace ws
+            icp report --workspace ws --pdf
         """
         from ..report import collect, write_report
+        from ..report.pdf import html_to_pdf
         from ..workspace import Workspace
 
         with Workspace(workspace) as ws:
             files = write_report(collect(ws), out_dir or workspace)
+        if pdf:
+            files["report.pdf"] = html_to_pdf(
+                files["report.html"], files["report.html"].with_suffix(".pdf")
+            )
         for p in files.values():
             out.print(f"wrote {p}")
 
