@@ -223,3 +223,47 @@ def test_icp_report_pdf_writes_the_pdf(sample_run, tmp_path):
     pdf = (tmp_path / "r" / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and b"/Type /Page" in pdf.replace(b"/Type/Page", b"/Type /Page")
     assert not list((tmp_path / "r").glob("*.tmp"))
+
+
+# --- the CLI summary --------------------------------------------------------------
+
+
+def _excluded_cell(text: str) -> str:
+    """The 'excluded' row's criteria cell, joined across the lines the table wrapped it into."""
+    cells = []
+    on = False
+    for line in text.splitlines():
+        cols = line.split("│")
+        if len(cols) < 4:
+            continue
+        if cols[0].strip() == "excluded":
+            on = True
+        elif cols[0].strip():
+            on = False
+        if on:
+            cells.append(cols[3].strip())
+    return " ".join(cells)
+
+
+def test_cli_excluded_summary_equals_the_enabled_disqualifiers(sample_run, monkeypatch):
+    from rich.console import Console
+
+    from icpkit.cli import core
+
+    with Workspace(sample_run.out, read_only=True) as ws:
+        icp = ws.current_icp()
+        assert icp is not None
+        assert {d.enabled for d in icp.disqualifiers} == {True, False}  # some are warning signs
+        edited = icp.model_copy(deep=True)
+        for d in edited.disqualifiers:
+            d.enabled = not d.enabled  # switch every veto off and every warning sign on
+        for version in (icp, edited):
+            rec = Console(width=2000, record=True)
+            monkeypatch.setattr(core, "console", rec)
+            core._summary(ws, version)
+            shown = _excluded_cell(rec.export_text())
+            want = [d.text() for d in version.disqualifiers if d.enabled]
+            assert shown.split("; ") == want
+            for d in version.disqualifiers:
+                if not d.enabled:
+                    assert d.text() not in shown.split("; ")

@@ -12,6 +12,7 @@ from rich.table import Table
 from .common import console, handle_errors, out, steps, warn_all
 
 if TYPE_CHECKING:
+    from ..icpfile import ICP
     from ..workspace import Workspace
 
 # The library (pandas, DuckDB, scikit-learn, ...) is imported inside each command,
@@ -64,10 +65,15 @@ def _paths(**kw: Path | None) -> dict[str, Path | None]:
     return {k: v for k, v in kw.items() if v is not None}
 
 
-def _summary(ws: Workspace) -> None:
+def excluded_text(icp: ICP) -> str:
+    """The summary's "excluded" cell: every enabled disqualifier, in icp.yaml's order, none other."""
+    return "; ".join(d.text() for d in icp.disqualifiers if d.enabled) or "-"
+
+
+def _summary(ws: Workspace, icp: ICP | None = None) -> None:
     from ..pipeline import current_icp
 
-    icp = current_icp(ws)
+    icp = icp or current_icp(ws)
     ev = icp.evidence
     console.print(f"[bold]Evidence:[/] {ev.strength} — {ev.message}", soft_wrap=True)
     t = Table(title="Accounts by tier", show_edge=False)
@@ -86,13 +92,7 @@ def _summary(ws: Workspace) -> None:
             str(by.get(str(tier.tier), 0)),
             "; ".join(crit[:4]) or "-",
         )
-    vetoes = [d.text() for d in icp.disqualifiers if d.enabled]
-    t.add_row(
-        "excluded",
-        "-",
-        str(by.get("excluded", 0)),
-        "; ".join(vetoes[:4]) + (f" (+{len(vetoes) - 4} more)" if len(vetoes) > 4 else "") or "-",
-    )
+    t.add_row("excluded", "-", str(by.get("excluded", 0)), excluded_text(icp))
     t.add_row("none", "-", str(by.get("none", 0)), "")
     console.print(t)
 
