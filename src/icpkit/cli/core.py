@@ -1,4 +1,4 @@
-"""Core commands: run, demo, sample, ingest, health, patterns, build, report, score."""
+"""Core commands: run, demo, sample, ingest, health, patterns, build, report, export, score."""
 
 from __future__ import annotations
 
@@ -440,6 +440,43 @@ def register(app: typer.Typer) -> None:
             )
         for p in files.values():
             out.print(f"wrote {p}")
+
+    @app.command()
+    @handle_errors
+    def export(
+        workspace: WorkspaceOpt,
+        out_dir: Annotated[
+            Path | None,
+            typer.Option("--out", help="folder for the cards (default: WORKSPACE/export)"),
+        ] = None,
+        pdf: Annotated[
+            bool | None,
+            typer.Option(
+                "--pdf/--no-pdf",
+                help="also print each card to PDF (default: when Chromium is installed)",
+            ),
+        ] = None,
+    ) -> None:
+        """Write one-pagers for the teams downstream: sales, personas, negative ICP, interviews.
+
+        The ICP one-pager for sales, one persona card per buying role per tier,
+        the negative-ICP card with its evidence and the interview plan, each as
+        Markdown and a self-contained HTML page (and PDF with Chromium).
+
+        Example:
+
+            icp export --workspace out --out cards
+        """
+        from ..export import write
+        from ..report.pdf import find_browser
+        from ..workspace import Workspace
+
+        if pdf is None:
+            pdf = find_browser() is not None
+        with Workspace(workspace, read_only=True) as ws:
+            files = write(ws, out_dir or workspace / "export", pdf=pdf)
+        shown = sorted({p.parent for p in files.values()})
+        out.print(f"wrote {len(files)} files into {', '.join(str(p) for p in shown)}")
 
     @app.command()
     @handle_errors
