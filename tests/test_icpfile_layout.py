@@ -27,10 +27,24 @@ def test_icp_yaml_is_compact_ordered_and_round_trips(sample_run):
     assert f"base ({icp.scorecard.base})" in text
     r = icp.routing
     assert f"scoring {r.high_touch}+ go high-touch, {r.nurture}+ nurture" in text
-    # the statement's text appears once
-    assert text.count(icp.statement.text[:80]) <= 1
+    # the statement once: its signals, exclusions and persona are read back from its text
     data = yaml.safe_load(text)
     assert data["statement"]["text"] == icp.statement.text
+    assert not {"recognize", "exclude", "persona"} & set(data["statement"])
+    assert icp.statement.recognize and icp.statement.exclude
+    assert all(r in icp.statement.text for r in icp.statement.recognize + icp.statement.exclude)
+
+
+def test_editing_the_statement_text_edits_its_parts(sample_run):
+    data = yaml.safe_load((sample_run.out / "icp.yaml").read_text(encoding="utf-8"))
+    st = data["statement"]
+    first = icpfile.statement_parts(st["text"])["recognize"][0]
+    st["text"] = st["text"].replace(first + "; ", "", 1)
+    icp = icpfile.from_dict(data)
+    assert first not in icp.statement.recognize and icp.statement.recognize
+    # a statement written with its parts keeps them as written
+    st["recognize"] = ["hand-written signal"]
+    assert icpfile.from_dict(data).statement.recognize == ["hand-written signal"]
 
 
 def test_a_bin_with_its_attribute_still_loads(sample_run):

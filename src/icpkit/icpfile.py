@@ -20,6 +20,7 @@ A condition tests one attribute with exactly one operator:
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -300,7 +301,45 @@ class EvidenceSummary(_Model):
     min_support: int = 30
 
 
+_PARTS = re.compile(
+    r"We recognize a fit by: (?P<recognize>.*?)\. We deliberately exclude: (?P<exclude>.*?)\. "
+    r"(?=Second candidate ICP|Other candidate ICPs|Primary persona)"
+    r"(?:.*?\. )??Primary persona: (?P<persona>.*)\.$",
+    re.S,
+)
+_NONE_RECOGNIZED = "no attribute passed the evidence bar"
+_NONE_EXCLUDED = "nothing yet (no disqualifier passed the evidence bar)"
+
+
+def statement_parts(text: str) -> dict[str, Any] | None:
+    """``recognize``, ``exclude`` and ``persona`` as the statement's text spells them, or None.
+
+    icp.yaml writes the statement once: these three are left out when the text
+    holds them exactly, and read back from it.
+    """
+    m = _PARTS.search(text)
+    if m is None:
+        return None
+    rec, exc = m.group("recognize"), m.group("exclude")
+    return {
+        "recognize": [] if rec == _NONE_RECOGNIZED else rec.split("; "),
+        "exclude": [] if exc == _NONE_EXCLUDED else exc.split("; "),
+        "persona": m.group("persona"),
+    }
+
+
 class Statement(_Model):
+    @model_validator(mode="before")
+    @classmethod
+    def _parts_from_text(cls, data: Any) -> Any:
+        """Fill recognize, exclude and persona from the text when the file leaves them out."""
+        if isinstance(data, dict) and isinstance(data.get("text"), str):
+            missing = [k for k in ("recognize", "exclude", "persona") if k not in data]
+            parts = statement_parts(data["text"]) if missing else None
+            if parts:
+                data = {**data, **{k: parts[k] for k in missing}}
+        return data
+
     text: str
     entity: str
     trait: str
@@ -582,7 +621,8 @@ COMMENTS = {
     "# tier's criteria or segments (or a better tier's). Evidence: n closed deals, win rate, 95% interval.",
     "disqualifiers": "# Disqualifiers: an account matching an enabled one is tiered excluded and scored veto_score.\n"
     "# enabled: false keeps one as a warning sign only.",
-    "statement": "# The ICP statement the report shows; the build rewrites it.",
+    "statement": "# The ICP statement, once: the signals we recognize a fit by, who we exclude and the primary\n"
+    "# persona are read from its text. The build rewrites it.",
     "scorecard": "# Scorecard: score = base ({base}) + the points of each matching bin, clamped to 0-100.\n"
     "# A score of 50 means the average odds of winning (base is the score before any bin's points);\n"
     "# every {ppt:g} points triples the odds. One line per bin: its points, its closed deals (n), their win rate.",
@@ -597,6 +637,16 @@ def to_dict(icp: ICP) -> dict[str, Any]:
             {k: v for k, v in b.items() if not (k == "attribute" and v == f.get("attribute"))}
             for b in f.get("bins", [])
         ]
+    st = d.get("statement")
+    if isinstance(st, dict) and "text" in st:
+        parts = statement_parts(st["text"])
+        mine = {
+            k: st.get(k, [] if k != "persona" else None)
+            for k in ("recognize", "exclude", "persona")
+        }
+        if parts is not None and parts == mine:
+            # the statement once: its text holds these three exactly
+            d["statement"] = {k: v for k, v in st.items() if k not in parts}
     first = {k: d[k] for k in ORDER if k in d}
     return {**first, **{k: v for k, v in d.items() if k not in first}}
 
