@@ -20,6 +20,7 @@ A condition tests one attribute with exactly one operator:
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -185,6 +186,20 @@ class Feature(_Model):
     kind: Literal["numeric", "categorical", "flag"]
     bins: list[Bin]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bins_inherit_attribute(cls, data: Any) -> Any:
+        """A bin written without ``attribute`` tests its feature's (the compact form icp.yaml uses)."""
+        if isinstance(data, dict) and isinstance(data.get("bins"), list) and "attribute" in data:
+            data = dict(data)
+            data["bins"] = [
+                {"attribute": data["attribute"], **b}
+                if isinstance(b, dict) and "attribute" not in b
+                else b
+                for b in data["bins"]
+            ]
+        return data
+
     @model_validator(mode="after")
     def _bins_on_attribute(self) -> Feature:
         for b in self.bins:
@@ -286,7 +301,45 @@ class EvidenceSummary(_Model):
     min_support: int = 30
 
 
+_PARTS = re.compile(
+    r"We recognize a fit by: (?P<recognize>.*?)\. We deliberately exclude: (?P<exclude>.*?)\. "
+    r"(?=Second candidate ICP|Other candidate ICPs|Primary persona)"
+    r"(?:.*?\. )??Primary persona: (?P<persona>.*)\.$",
+    re.S,
+)
+_NONE_RECOGNIZED = "no attribute passed the evidence bar"
+_NONE_EXCLUDED = "nothing yet (no disqualifier passed the evidence bar)"
+
+
+def statement_parts(text: str) -> dict[str, Any] | None:
+    """``recognize``, ``exclude`` and ``persona`` as the statement's text spells them, or None.
+
+    icp.yaml writes the statement once: these three are left out when the text
+    holds them exactly, and read back from it.
+    """
+    m = _PARTS.search(text)
+    if m is None:
+        return None
+    rec, exc = m.group("recognize"), m.group("exclude")
+    return {
+        "recognize": [] if rec == _NONE_RECOGNIZED else rec.split("; "),
+        "exclude": [] if exc == _NONE_EXCLUDED else exc.split("; "),
+        "persona": m.group("persona"),
+    }
+
+
 class Statement(_Model):
+    @model_validator(mode="before")
+    @classmethod
+    def _parts_from_text(cls, data: Any) -> Any:
+        """Fill recognize, exclude and persona from the text when the file leaves them out."""
+        if isinstance(data, dict) and isinstance(data.get("text"), str):
+            missing = [k for k in ("recognize", "exclude", "persona") if k not in data]
+            parts = statement_parts(data["text"]) if missing else None
+            if parts:
+                data = {**data, **{k: parts[k] for k in missing}}
+        return data
+
     text: str
     entity: str
     trait: str
@@ -502,7 +555,20 @@ def _repr_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
 
+def _scalar_or_list(v: Any) -> bool:
+    return not isinstance(v, dict) and (
+        not isinstance(v, list) or all(not isinstance(x, (dict, list)) for x in v)
+    )
+
+
 def _repr_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    # a condition or a scorecard bin: one line each
+    if (
+        ("points" in data or ("attribute" in data and "label" in data and len(data) <= 4))
+        and "reason" not in data
+        and all(_scalar_or_list(v) for v in data.values())
+    ):
+        return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
     simple = (
         all(not isinstance(v, (dict, list)) for v in data.values())
         and len(data) <= 8
@@ -532,21 +598,74 @@ _Dumper.add_representer(dict, _repr_dict)
 
 HEADER = """\
 # icp.yaml — the Ideal Customer Profile as code (schema version 1).
-# Edit by hand: change a threshold, pin (pinned: true) or drop a criterion, add a
-# disqualifier (source: manual). `icp score` honours every change; keep `version: 1`.
-# Scores: score = base + sum of points of the matching bins, clamped to 0..100;
-# 50 is the average account, and every 25 points triples the odds of winning.
+# Edit by hand: change a threshold, pin (pinned: true) or drop a criterion, switch a
+# disqualifier on or off (enabled), add one (source: manual). `icp score` honours every
+# change; keep `version: 1`. What a person edits first comes first: routing, tiers,
+# disqualifiers; the statement, the evidence and the scorecard follow.
 """
+
+# the order of the top-level keys in the written file: what a person edits first, first
+ORDER = (
+    "version",
+    "routing",
+    "tiers",
+    "disqualifiers",
+    "veto_score",
+    "statement",
+    "evidence",
+    "scorecard",
+)
+COMMENTS = {
+    "routing": "# Routing: accounts scoring {high_touch}+ go high-touch, {nurture}+ nurture, the rest deprioritize.",
+    "tiers": "# Tiers: an account enters a tier when its score reaches min_score and it matches one of the\n"
+    "# tier's criteria or segments (or a better tier's). Evidence: n closed deals, win rate, 95% interval.",
+    "disqualifiers": "# Disqualifiers: an account matching an enabled one is tiered excluded and scored veto_score.\n"
+    "# enabled: false keeps one as a warning sign only.",
+    "statement": "# The ICP statement, once: the signals we recognize a fit by, who we exclude and the primary\n"
+    "# persona are read from its text. The build rewrites it.",
+    "scorecard": "# Scorecard: score = base ({base}) + the points of each matching bin, clamped to 0-100.\n"
+    "# A score of 50 means the average odds of winning (base is the score before any bin's points);\n"
+    "# every {ppt:g} points triples the odds. One line per bin: its points, its closed deals (n), their win rate.",
+    "health": "# Customer health: the weights of each component (editable) and what each means.",
+}
 
 
 def to_dict(icp: ICP) -> dict[str, Any]:
-    return _clean(icp.model_dump(by_alias=True, exclude_none=True))  # type: ignore[no-any-return]
+    d: dict[str, Any] = _clean(icp.model_dump(by_alias=True, exclude_none=True))
+    for f in d.get("scorecard", {}).get("features", []):
+        f["bins"] = [
+            {k: v for k, v in b.items() if not (k == "attribute" and v == f.get("attribute"))}
+            for b in f.get("bins", [])
+        ]
+    st = d.get("statement")
+    if isinstance(st, dict) and "text" in st:
+        parts = statement_parts(st["text"])
+        mine = {
+            k: st.get(k, [] if k != "persona" else None)
+            for k in ("recognize", "exclude", "persona")
+        }
+        if parts is not None and parts == mine:
+            # the statement once: its text holds these three exactly
+            d["statement"] = {k: v for k, v in st.items() if k not in parts}
+    first = {k: d[k] for k in ORDER if k in d}
+    return {**first, **{k: v for k, v in d.items() if k not in first}}
 
 
 def dumps(icp: ICP) -> str:
-    return HEADER + yaml.dump(
-        to_dict(icp), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
-    )
+    text = yaml.dump(to_dict(icp), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=130)
+    values = {
+        "high_touch": icp.routing.high_touch,
+        "nurture": icp.routing.nurture,
+        "base": icp.scorecard.base,
+        "ppt": icp.scorecard.points_per_odds_tripling,
+    }
+    lines = []
+    for line in text.split("\n"):
+        key = line.split(":", 1)[0] if line[:1].isalpha() else ""
+        if key in COMMENTS:
+            lines += ["", COMMENTS[key].format(**values)]
+        lines.append(line)
+    return HEADER + "\n".join(lines)
 
 
 def _location(loc: tuple[Any, ...], data: Any) -> str:

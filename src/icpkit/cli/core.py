@@ -1,4 +1,4 @@
-"""Core commands: run, demo, sample, ingest, health, patterns, build, report, score."""
+"""Core commands: run, demo, sample, ingest, health, patterns, build, report, export, score."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.table import Table
 from .common import console, handle_errors, out, steps, warn_all
 
 if TYPE_CHECKING:
+    from ..icpfile import ICP
     from ..workspace import Workspace
 
 # The library (pandas, DuckDB, scikit-learn, ...) is imported inside each command,
@@ -64,10 +65,15 @@ def _paths(**kw: Path | None) -> dict[str, Path | None]:
     return {k: v for k, v in kw.items() if v is not None}
 
 
-def _summary(ws: Workspace) -> None:
+def excluded_text(icp: ICP) -> str:
+    """The summary's "excluded" cell: every enabled disqualifier, in icp.yaml's order, none other."""
+    return "; ".join(d.text() for d in icp.disqualifiers if d.enabled) or "-"
+
+
+def _summary(ws: Workspace, icp: ICP | None = None) -> None:
     from ..pipeline import current_icp
 
-    icp = current_icp(ws)
+    icp = icp or current_icp(ws)
     ev = icp.evidence
     console.print(f"[bold]Evidence:[/] {ev.strength} — {ev.message}", soft_wrap=True)
     t = Table(title="Accounts by tier", show_edge=False)
@@ -86,13 +92,7 @@ def _summary(ws: Workspace) -> None:
             str(by.get(str(tier.tier), 0)),
             "; ".join(crit[:4]) or "-",
         )
-    vetoes = [d.text() for d in icp.disqualifiers if d.enabled]
-    t.add_row(
-        "excluded",
-        "-",
-        str(by.get("excluded", 0)),
-        "; ".join(vetoes[:4]) + (f" (+{len(vetoes) - 4} more)" if len(vetoes) > 4 else "") or "-",
-    )
+    t.add_row("excluded", "-", str(by.get("excluded", 0)), excluded_text(icp))
     t.add_row("none", "-", str(by.get("none", 0)), "")
     console.print(t)
 
@@ -415,20 +415,68 @@ def register(app: typer.Typer) -> None:
                 "--out", help="folder for report.html and report.md (default: the workspace)"
             ),
         ] = None,
+        pdf: Annotated[
+            bool,
+            typer.Option(
+                "--pdf", help="also print report.pdf with the installed Chromium (headless)"
+            ),
+        ] = False,
     ) -> None:
-        """Write the self-contained HTML report and its Markdown twin.
+        """Write the self-contained HTML report and its Markdown twin (and a PDF with --pdf).
 
         Example:
 
-            icp report --workspace ws
+            icp report --workspace ws --pdf
         """
         from ..report import collect, write_report
+        from ..report.pdf import html_to_pdf
         from ..workspace import Workspace
 
         with Workspace(workspace) as ws:
             files = write_report(collect(ws), out_dir or workspace)
+        if pdf:
+            files["report.pdf"] = html_to_pdf(
+                files["report.html"], files["report.html"].with_suffix(".pdf")
+            )
         for p in files.values():
             out.print(f"wrote {p}")
+
+    @app.command()
+    @handle_errors
+    def export(
+        workspace: WorkspaceOpt,
+        out_dir: Annotated[
+            Path | None,
+            typer.Option("--out", help="folder for the cards (default: WORKSPACE/export)"),
+        ] = None,
+        pdf: Annotated[
+            bool | None,
+            typer.Option(
+                "--pdf/--no-pdf",
+                help="also print each card to PDF (default: when Chromium is installed)",
+            ),
+        ] = None,
+    ) -> None:
+        """Write one-pagers for the teams downstream: sales, personas, negative ICP, interviews.
+
+        The ICP one-pager for sales, one persona card per buying role per tier,
+        the negative-ICP card with its evidence and the interview plan, each as
+        Markdown and a self-contained HTML page (and PDF with Chromium).
+
+        Example:
+
+            icp export --workspace out --out cards
+        """
+        from ..export import write
+        from ..report.pdf import find_browser
+        from ..workspace import Workspace
+
+        if pdf is None:
+            pdf = find_browser() is not None
+        with Workspace(workspace, read_only=True) as ws:
+            files = write(ws, out_dir or workspace / "export", pdf=pdf)
+        shown = sorted({p.parent for p in files.values()})
+        out.print(f"wrote {len(files)} files into {', '.join(str(p) for p in shown)}")
 
     @app.command()
     @handle_errors

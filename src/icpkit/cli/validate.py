@@ -118,6 +118,51 @@ def show(result: dict[str, Any]) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
+    def init(
+        out_path: Annotated[
+            Path, typer.Option("--out", dir_okay=False, help="the hypothesis file to write")
+        ] = Path("hypothesis.yaml"),
+        accounts: Annotated[
+            Path | None,
+            typer.Option(
+                dir_okay=False, help="accounts file: list its columns and values in a comment"
+            ),
+        ] = None,
+        force: Annotated[bool, typer.Option(help="overwrite an existing file")] = False,
+    ) -> None:
+        """Write a short, hand-editable ICP hypothesis to test with `icp validate --icp`.
+
+        The ICP as you believe it today, in the template's words and fields:
+        entity, firmographic / technographic / behavioral criteria, trigger,
+        disqualifiers and persona. Edit it, then test it on your closed deals.
+
+        Example:
+
+            icp init --accounts accounts.csv --out hypothesis.yaml
+        """
+        from .. import hypothesis as hyp_mod
+        from ..errors import IcpkitError
+
+        if out_path.exists() and not force:
+            raise IcpkitError(f"{out_path} exists: edit it, or pass --force to start over")
+        columns = None
+        if accounts is not None:
+            from ..ingest import read_table
+
+            acc, _kinds, _w = read_table("accounts", accounts, None)
+            columns = {
+                c: hyp_mod.column_values(acc[c])
+                for c in acc.columns
+                if c not in ("account_id", "name", "domain")
+            }
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out_path.with_suffix(out_path.suffix + ".tmp")
+        tmp.write_text(hyp_mod.template(columns), encoding="utf-8")
+        tmp.replace(out_path)
+        out.print(f"wrote {out_path}: edit it, then run `icp validate --icp {out_path} ...`")
+
+    @app.command()
+    @handle_errors
     def validate(
         accounts: Annotated[
             Path, typer.Option(dir_okay=False, help="accounts file (CSV or Parquet)")
@@ -153,6 +198,19 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--mapping", help="YAML mapping file for unusual column names"),
         ] = None,
+        hypothesis: Annotated[
+            Path | None,
+            typer.Option(
+                "--icp",
+                dir_okay=False,
+                help="a hand-written ICP (from `icp init`) to test against the closed deals "
+                "instead of learning one",
+            ),
+        ] = None,
+        events: Annotated[
+            Path | None,
+            typer.Option(dir_okay=False, help="events file, to test the hypothesis' trigger"),
+        ] = None,
     ) -> None:
         """Test the ICP on deals it has not seen: backtest, peers, null control, size, drift.
 
@@ -167,7 +225,17 @@ def register(app: typer.Typer) -> None:
         Example:
 
             icp validate --accounts accounts.csv --deals deals.csv --market market.csv --out val
+
+        With --icp, tests a hand-written ICP (see `icp init`) instead: which stated
+        criteria the deals support, contradict or cannot judge, its in/out ratio
+        and coverage, beside the ICP learned from the same deals; writes
+        hypothesis.json and hypothesis.md.
+
+            icp validate --icp hypothesis.yaml --accounts accounts.csv --deals deals.csv --out test
         """
+        if hypothesis is not None:
+            _test_hypothesis(hypothesis, accounts, deals, out_dir, events, mapping)
+            return
         from ..validation import validate_files
 
         with steps(4) as advance:
@@ -189,3 +257,70 @@ def register(app: typer.Typer) -> None:
         warn_all(result["warnings"])
         show(result)
         out.print(f"wrote {out_dir / 'validation.json'}")
+
+
+def _test_hypothesis(
+    path: Path,
+    accounts: Path,
+    deals: Path,
+    out_dir: Path,
+    events: Path | None,
+    mapping: Path | None,
+) -> None:
+    import json
+
+    from .. import hypothesis as hyp_mod
+    from ..ingest import load_mapping, read_table
+    from ..profile import fit_icp
+    from ..validation import load_inputs
+
+    hyp = hyp_mod.load(path)
+    acc, dl, kinds, families, warnings = load_inputs(accounts, deals, mapping=mapping)
+    ev = None
+    if events is not None:
+        ev, _k, w = read_table("events", events, load_mapping(mapping).get("events"))
+        warnings += w
+    with steps(2) as advance:
+        advance("learning the ICP from the same deals, to compare")
+        learned = fit_icp(acc, dl, kinds=kinds, families=families, events=ev).icp
+        advance("testing each stated criterion")
+        result = hyp_mod.test(hyp, acc, dl, events=ev, learned=learned)
+    warn_all(warnings)
+    t = Table(title="Your ICP hypothesis on the closed deals", show_edge=False)
+    for col, just in (("criterion", "left"), ("verdict", "left"), ("n", "right"), ("why", "left")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    color = {"supported": "green", "contradicted": "red"}
+    for c in result["criteria"]:
+        v = c["verdict"]
+        t.add_row(
+            f"{c['family']}: {c['criterion']}",
+            f"[{color.get(v, 'yellow')}]{v}[/]",
+            f"{c['n']:,}",
+            c["why"],
+        )
+    console.print(t)
+    w = result["whole"]
+    ratio = f"{w['ratio']:.2f}x" if w["ratio"] is not None else "n/a"
+    console.print(
+        f"[bold]As a whole:[/] {w['in']['n']:,} deals inside, in/out ratio {ratio} "
+        f"({'meets' if w['meets_3x'] else 'short of'} 3x); covers "
+        f"{(w['coverage_wins'] or 0):.0%} of won deals.",
+        soft_wrap=True,
+    )
+    lr = result["learned"]
+    if lr and lr["ratio"] is not None:
+        console.print(
+            f"[bold]Learned from the data:[/] {lr['in']['n']:,} deals inside, in/out ratio "
+            f"{lr['ratio']:.2f}x; covers {(lr['coverage_wins'] or 0):.0%} of won deals.",
+            soft_wrap=True,
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in (
+        ("hypothesis.json", json.dumps(result, indent=1, default=str)),
+        ("hypothesis.md", hyp_mod.markdown(result)),
+    ):
+        p = out_dir / name
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(p)
+        out.print(f"wrote {p}")

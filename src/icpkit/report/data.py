@@ -20,6 +20,7 @@ from ..icpfile import ICP
 from ..profile import families_in
 from ..workspace import Workspace
 from . import charts
+from .executive import Executive, executive
 
 
 @dataclass
@@ -115,6 +116,7 @@ class ReportData:
     why_now: list[dict[str, Any]] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
     excluded_columns: list[dict[str, Any]] = field(default_factory=list)
+    executive: Executive | None = None
 
 
 def _records(df: pd.DataFrame, n: int | None = None) -> list[dict[str, Any]]:
@@ -156,7 +158,7 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
         ch["segments"] = charts.forest(
             _records(shown.head(20)),
             base,
-            title="Win rate with 95% interval (dashed line: base rate)",
+            title="Win rate of each segment, with its 95% interval",
         )
     if len(negative):
         ch["negative"] = charts.forest(
@@ -166,8 +168,9 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
         ch["health"] = charts.histogram(
             health["health"].to_numpy(),
             groups=health["health_tier"].astype(str).tolist(),
-            title="Customer health (0-100)",
-            xlabel="health",
+            title="Customer health (0-100): worst 20%, middle and best 20%",
+            xlabel="health score",
+            ylabel="customers",
             order=["worst", "middle", "best"],
         )
     hw = dict(icp.health.weights) if icp.health else {}
@@ -228,6 +231,10 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
         if "why_now" in scores.columns
         else [],
         excluded_columns=[e.model_dump() for e in icp.excluded_columns],
+    )
+    v = ws.json_artifact("validation.json")
+    data.executive = executive(
+        icp, v if isinstance(v, dict) else None, data.tier_counts, data.route_counts, len(scores)
     )
     for provider in section_providers():
         s = provider(ws)

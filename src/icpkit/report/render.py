@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from .data import ReportData, Section
+from .glossary import GLOSSARY
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _NEWLINE = re.compile(r"\r\n?|\n")
@@ -65,6 +66,10 @@ def _cell(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
+        if v != v:
+            return ""
+        if v == int(v) or abs(v) >= 1000:
+            return f"{v:,.0f}"
         return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.2f}"
     return str(v)
 
@@ -89,8 +94,17 @@ def md_table(rows: list[dict[str, Any]]) -> Markup:
     return Markup("\n".join(lines))
 
 
-_env.globals.update(pct=pct, table=html_table)
-_md_env.globals.update(pct=pct, mdtable=md_table)
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def code(v: Any) -> Markup:
+    """Text with `backticked` words set as <code> (the rest escaped)."""
+    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(v))))
+
+
+_env.filters["code"] = code
+_env.globals.update(pct=pct, table=html_table, glossary=GLOSSARY)
+_md_env.globals.update(pct=pct, mdtable=md_table, glossary=GLOSSARY)
 
 
 def render_section(section: Section, fmt: str = "html") -> Markup:

@@ -96,7 +96,7 @@ def null_control(
     if real_counts["significant"] == 0:
         verdict = (
             "Evidence is weak: the pattern search calls no segment significant on the real "
-            f"outcomes (and {mean:.1f} on average on shuffled ones)."
+            f"outcomes (and {mean:.2g} on average on shuffled ones)."
         )
     elif not beats:
         verdict = (
@@ -107,7 +107,7 @@ def null_control(
     else:
         verdict = (
             f"The patterns are more than noise: {real_counts['significant']} significant segment(s) on the "
-            f"real outcomes vs {mean:.1f} on average (max {int(sig.max())}) on {permutations} shuffles."
+            f"real outcomes vs {mean:.2g} on average (max {int(sig.max())}) on {permutations} shuffles."
         )
     return {
         "permutations": permutations,
