@@ -3,6 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from icpkit.timing import clean_events, fit_timing, score_timing
 
@@ -188,3 +190,44 @@ def test_events_dated_in_the_future_are_read_as_upcoming(tmp_path):
     ev, _, warnings = read_table("events", p)
     assert ev["occurred_at"].dt.year.tolist() == [2025, 2099]
     assert not any("future" in w for w in warnings)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["deprioritize", "nurture", "high_touch"]),
+            st.sampled_from(["1", "2", "3", "none", "excluded"]),
+            st.integers(0, 100),
+            st.integers(0, 3),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "min_fit": st.integers(0, 100),
+                "trigger_tier": st.integers(1, 3),
+                "route": st.sampled_from(["nurture", "high_touch"]),
+            }
+        ),
+        max_size=3,
+    ),
+)
+def test_route_rules_only_raise_and_never_move_an_excluded_account(rows, rules):
+    from icpkit.timing import ROUTES, route_by_triggers
+
+    route, tier, fit, ttier = (np.array(c) for c in zip(*rows, strict=True))
+    new, notes = route_by_triggers(rules, route, tier, fit, ttier)
+    rank = {r: i for i, r in enumerate(ROUTES)}
+    for i in range(len(rows)):
+        assert rank[new[i]] >= rank[route[i]]
+        if tier[i] == "excluded" or ttier[i] == 0:
+            assert new[i] == route[i] and notes[i] == ""
+        moved = new[i] != route[i]
+        assert moved == (notes[i] != "")
+        if moved:
+            assert any(
+                fit[i] >= r["min_fit"] and ttier[i] <= r["trigger_tier"] and r["route"] == new[i]
+                for r in rules
+            )
