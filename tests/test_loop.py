@@ -176,6 +176,10 @@ def test_audit_says_what_is_missing(small_crm_run, tmp_path):
     r = CliRunner().invoke(app, ["audit", "-w", str(small_crm_run), "--no-save"])
     assert r.exit_code != 0
     assert "no open deals to audit" in r.output and "--deals" in r.output
+    for args in (["audit", "-w"], ["refresh", "--versions", "--out"]):
+        r = CliRunner().invoke(app, [*args, str(tmp_path / "nowhere")])
+        assert r.exit_code != 0 and "no data yet" in r.output
+        assert not (tmp_path / "nowhere").exists()  # nothing created by a failed command
 
 
 # -- staleness -------------------------------------------------------------------------------

@@ -148,7 +148,7 @@ def register(app: typer.Typer) -> None:
         import pandas as pd
 
         from ..audit import audit_pipeline, excel_safe, save_audit
-        from ..errors import InputError
+        from ..errors import InputError, NoWorkspaceData
         from ..ingest import load_mapping, read_table
         from ..workspace import Workspace
 
@@ -169,6 +169,8 @@ def register(app: typer.Typer) -> None:
                 raise InputError(
                     f"--as-of {as_of!r} is not a date", hint="Use YYYY-MM-DD"
                 ) from None
+        if not Workspace(workspace).file.exists():
+            raise NoWorkspaceData()
         with Workspace(workspace, read_only=not save) as ws:
             a = audit_pipeline(ws, frame, accounts=acc, as_of=when)
             if save:
@@ -226,12 +228,14 @@ def register(app: typer.Typer) -> None:
             icp refresh --out out --accounts accounts.csv --deals deals.csv --events events.csv
             icp refresh --out out --restore 3
         """
-        from ..errors import InputError
+        from ..errors import InputError, NoWorkspaceData
         from ..refresh import refresh as run_refresh
         from ..refresh import restore as restore_version
         from ..workspace import Workspace
 
         if versions or restore is not None:
+            if not Workspace(out_dir).file.exists():
+                raise NoWorkspaceData()
             with Workspace(out_dir, read_only=restore is None) as ws:
                 if restore is not None:
                     new = restore_version(ws, restore, out_dir)
