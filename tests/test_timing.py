@@ -134,6 +134,27 @@ def test_upcoming_renewal_is_tested_ahead_of_the_deal():
     assert not past.to_icp()["triggers"]
 
 
+def test_which_event_types_are_scheduled_ahead():
+    from icpkit.timing import upcoming_types
+
+    deals = pd.DataFrame({"created_at": pd.to_datetime(["2026-01-01", "2026-03-01"])})
+    events = pd.DataFrame(
+        {
+            "type": ["renewal_date", "audit", "funding_round", "funding_round"],
+            "occurred_at": pd.to_datetime(["2025-01-01", "2026-09-01", "2026-03-20", "2026-01-01"]),
+        }
+    )
+    today = pd.Timestamp("2026-04-01")
+    # the audit lies in the future; a funding round after the last deal (a later
+    # export) is not scheduled ahead, it has already happened
+    assert upcoming_types(deals, events, today=today) == {"renewal_date", "audit"}
+    assert upcoming_types(deals, events, today=pd.Timestamp("2026-03-10")) == {
+        "renewal_date",
+        "audit",
+        "funding_round",
+    }
+
+
 def test_upcoming_event_is_active_until_it_falls_due():
     timing = {
         "half_life_days": 45,

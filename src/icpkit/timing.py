@@ -11,7 +11,7 @@ Each event type keeps its best significant window.
 Upcoming events: an event type is *upcoming* (``when: upcoming``) when it is
 scheduled ahead — a renewal, a contract end, an audit date. Such a type is
 recognised by its name (it contains ``renewal``) or because some of its events
-are dated after the latest deal date. For it the test asks the other way
+are dated in the future (after today and after the latest deal date). For it the test asks the other way
 round: was such an event due within the window *after* the deal was created
 ("renewal within 60 days")? At scoring time it is active while it lies
 between today and ``window_days`` ahead.
@@ -180,18 +180,20 @@ def _had_event(
     return deals["deal_id"].isin(hit).to_numpy()
 
 
-def upcoming_types(deals: pd.DataFrame, events: pd.DataFrame) -> set[str]:
-    """Event types scheduled ahead: named like a renewal, or with events after the latest deal date."""
+def upcoming_types(
+    deals: pd.DataFrame, events: pd.DataFrame, *, today: pd.Timestamp | None = None
+) -> set[str]:
+    """Event types scheduled ahead: named like a renewal, or with events dated after both
+    the latest deal date and ``today`` (an event export taken after the deals export
+    holds later dates too, but nothing that has merely happened lies in the future)."""
     types = set(events["type"].dropna().astype(str))
     out = {t for t in types if any(w in t for w in UPCOMING_WORDS)}
     dates = [
         pd.to_datetime(deals[c]).max() for c in ("created_at", "closed_at") if c in deals.columns
     ]
-    dates = [d for d in dates if pd.notna(d)]
-    if dates:
-        late = events[pd.to_datetime(events["occurred_at"]) > max(dates)]
-        out |= set(late["type"].dropna().astype(str))
-    return out
+    dates = [d for d in dates if pd.notna(d)] + [today or pd.Timestamp.now().normalize()]
+    late = events[pd.to_datetime(events["occurred_at"]) > max(dates)]
+    return out | set(late["type"].dropna().astype(str))
 
 
 def fit_timing(
