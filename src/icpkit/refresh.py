@@ -50,7 +50,7 @@ def staleness(icp: ICP, today: datetime | None = None) -> str | None:
     >>> staleness(icp, datetime(2026, 3, 1)) is None
     True
     >>> print(staleness(icp, datetime(2026, 6, 1)))  # doctest: +NORMALIZE_WHITESPACE
-    the ICP was learned on 2026-01-01, 151 days ago, beyond its refresh interval of 90 days
+    the ICP was learned on 2026-01-01, 150 days ago, beyond its refresh interval of 90 days
     (refresh.interval_days in icp.yaml): re-learn it on fresh exports with `icp refresh`
     """
     if not icp.generated_at:
