@@ -73,6 +73,8 @@ def test_same_seed_same_frames_other_seed_differs():
 
 def test_no_date_after_the_end_and_deals_inside_the_window(data):
     for name, df in data.items():
+        if name == "events":  # renewals are scheduled ahead: the only later dates
+            df = df[~df["type"].isin(PLANTED["upcoming_trigger"]["types"])]
         for col in df.columns:
             if pd.api.types.is_datetime64_any_dtype(df[col]):
                 assert df[col].max() <= END_DATE, (name, col)
@@ -167,7 +169,11 @@ def test_icp_sales_cycle_is_shorter_and_expands_more(closed, data):
 
 def test_trigger_events_raise_the_win_rate(closed, data):
     ev = data["events"]
-    assert set(ev["type"]) == set(PLANTED["trigger"]["types"] + PLANTED["trigger"]["noise_types"])
+    assert set(ev["type"]) == set(
+        PLANTED["trigger"]["types"]
+        + PLANTED["trigger"]["noise_types"]
+        + PLANTED["upcoming_trigger"]["types"]
+    )
     trig = ev[ev["type"].isin(PLANTED["trigger"]["types"])]
     m = closed[["deal_id", "account_id", "created_at"]].merge(trig, on="account_id")
     gap = (m["created_at"] - m["occurred_at"]).dt.days
@@ -177,6 +183,22 @@ def test_trigger_events_raise_the_win_rate(closed, data):
     assert closed.loc[t, "won"].mean() > closed.loc[~t, "won"].mean() + 0.1
     details = ev.loc[ev["type"] == "funding_round", "detail"]
     assert details.str.match(r"^(Seed|Series [ABC]|Growth equity) \$\d+M$").all()
+
+
+def test_renewals_due_soon_raise_the_win_rate_and_some_lie_ahead(closed, data):
+    ev = data["events"]
+    up = PLANTED["upcoming_trigger"]
+    ren = ev[ev["type"].isin(up["types"])]
+    m = closed[["deal_id", "account_id", "created_at"]].merge(ren, on="account_id")
+    ahead = (m["occurred_at"] - m["created_at"]).dt.days
+    hit = set(m.loc[(ahead >= 0) & (ahead <= up["window_days"]), "deal_id"])
+    t = closed["deal_id"].isin(hit)
+    assert 0.05 < t.mean() < 0.3
+    assert closed.loc[t, "won"].mean() > closed.loc[~t, "won"].mean() + 0.2
+    later = ren["occurred_at"] > END_DATE
+    assert later.sum() >= 20 and ren.loc[later, "occurred_at"].max() <= END_DATE + pd.Timedelta(
+        days=up["window_days"]
+    )
 
 
 def test_persona_effects(closed, data):

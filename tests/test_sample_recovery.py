@@ -64,10 +64,44 @@ def test_planted_trigger_and_timing_columns(demo):
     icp = icpfile.load(out / "icp.yaml")
     types = {t["type"] for t in (icp.timing or {}).get("triggers", [])}
     assert "funding_round" in types
-    assert types <= set(PLANTED["trigger"]["types"])
-    scores = pd.read_csv(out / "scores.csv")
-    assert {"fit", "timing", "priority", "why_now"} <= set(scores.columns)
+    assert types <= set(PLANTED["trigger"]["types"] + PLANTED["upcoming_trigger"]["types"])
+    scores = pd.read_csv(out / "scores.csv", dtype={"tier": str}, keep_default_na=False)
+    assert {"fit", "timing", "priority", "why_now", "route_note"} <= set(scores.columns)
     assert (scores["priority"] >= scores["fit"]).all() and (scores["score"] == scores["fit"]).all()
+
+
+def test_planted_upcoming_renewal_is_found_and_moves_routes(demo):
+    """The renewal due within 60 days of a deal is an upcoming Tier 1 trigger; renewals
+    scheduled after the sample's last day make accounts active now, and the route rule
+    sends the good fits among them to high touch."""
+    out, _ = demo
+    icp = icpfile.load(out / "icp.yaml")
+    assert icp.timing is not None
+    ren = {t.type: t for t in icp.timing.triggers}["renewal"]
+    assert ren.when == "upcoming" and ren.tier == 1
+    assert ren.window_days == PLANTED["upcoming_trigger"]["window_days"]
+    assert ren.evidence["n"] >= 30 and ren.evidence["win_rate"] > 2 * ren.evidence["rate_without"]
+    assert [r.model_dump() for r in icp.timing.route_rules] == [
+        {"min_fit": 65, "trigger_tier": 1, "route": "high_touch"}
+    ]
+    scores = pd.read_csv(out / "scores.csv", dtype={"tier": str}, keep_default_na=False)
+    due = scores["why_now"].str.contains(r"renewal in \d+ days", regex=True)
+    assert due.sum() >= 50
+    moved = scores[scores["route_note"] != ""]
+    assert len(moved) >= 1
+    assert (moved["route"] == "high_touch").all() and (moved["fit"] >= 65).all()
+    assert (moved["fit"] < icp.routing.high_touch).all()
+    # every good fit with a renewal due is worked now; nothing the rule does not cover moved
+    assert (
+        scores.loc[due & (scores["fit"] >= 65) & (scores["tier"] != "excluded"), "route"]
+        == "high_touch"
+    ).all()
+    rest = scores["route_note"] == ""
+    r = icp.routing
+    bins = [-1, r.nurture - 1, r.high_touch - 1, 100]
+    fit_route = pd.cut(scores["fit"], bins, labels=["deprioritize", "nurture", "high_touch"])
+    ok = rest & (scores["tier"] != "excluded")
+    assert (scores.loc[ok, "route"] == fit_route[ok].astype(str)).all()
 
 
 def test_persona_and_pain_fill_the_statement(demo):

@@ -384,6 +384,13 @@ def test_ask(server, monkeypatch):
     r = c.post("/api/v1/ask", json={"question": "what do customers say about pricing?"})
     assert r.status_code == 200, r.text
     assert r.json()["ok"] is True and "passages" in r.json()
+    us = c.post("/api/v1/ask", json={"question": "pricing", "speaker": "us", "as_of": "2026-06-30"})
+    assert us.status_code == 200, us.text
+    assert us.json()["scope"]["as_of"] == "2026-06-30"
+    assert us.json()["scope"]["speakers"] == [] or all(
+        p["speaker"] in us.json()["scope"]["speakers"] for p in us.json()["passages"]
+    )
+    assert_error(c.post("/api/v1/ask", json={"question": "pricing", "speaker": "them"}), 422)
     assert_error(c.post("/api/v1/ask", json={"question": ""}), 422)
     monkeypatch.setattr("icpkit.web.api.voc_module", lambda: None)
     assert_error(c.post("/api/v1/ask", json={"question": "pricing"}), 501, "not available")

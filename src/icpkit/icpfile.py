@@ -409,22 +409,44 @@ class Health(_Section):
 
 
 class Trigger(_Section):
-    """One timing trigger: an event type that, within ``window_days`` before a deal, lifts the win rate."""
+    """One timing trigger: an event type that, within ``window_days`` before a deal
+    (``when: upcoming``: due within ``window_days`` after it), lifts the win rate."""
 
     type: str
+    when: Literal["past", "upcoming"] = Field(
+        default="past",
+        description="past: the event happened; upcoming: it is scheduled ahead (a renewal, a contract end)",
+    )
     window_days: int = Field(gt=0)
     points: int | float
+    tier: int | None = Field(
+        default=None,
+        ge=1,
+        le=3,
+        description="1 at 3x the odds, 2 at 1.75x, else 3 (default: from the points)",
+    )
     evidence: dict[str, Any] = Field(default_factory=dict)
     median_cycle_with: float | None = None
     median_cycle_without: float | None = None
 
 
+class RouteRule(_Model):
+    """Raise the route of an account with ``fit >= min_fit`` and an active trigger of
+    ``trigger_tier`` or better (never lowers a route, never moves an excluded account)."""
+
+    min_fit: int = Field(ge=0, le=100)
+    trigger_tier: int = Field(default=1, ge=1, le=3)
+    route: Literal["high_touch", "nurture"] = "high_touch"
+
+
 class Timing(_Section):
-    """``timing``: the triggers behind the timing score and how fast an event's points decay."""
+    """``timing``: the triggers behind the timing score, how fast an event's points decay,
+    and the rules by which an active trigger raises the route."""
 
     half_life_days: int | float = Field(default=45.0, gt=0)
     windows: list[int] = Field(default_factory=list)
     triggers: list[Trigger] = Field(default_factory=list)
+    route_rules: list[RouteRule] = Field(default_factory=list)
 
 
 class Personas(_Section):
@@ -444,6 +466,13 @@ class Voc(_Section):
     pain: str | None = None
     workaround: str | None = None
     evidence: str | None = None
+
+
+class Refresh(_Model):
+    """``refresh``: how often the ICP should be re-learned on fresh exports (``icp refresh``);
+    ``icp score`` warns when the ICP is older."""
+
+    interval_days: int = Field(default=90, gt=0)
 
 
 class ICP(_Model):
@@ -472,6 +501,7 @@ class ICP(_Model):
     personas: Personas | None = None
     timing: Timing | None = None
     voc: Voc | None = None
+    refresh: Refresh = Field(default_factory=Refresh)
     overrides: list[str] = Field(
         default_factory=list, description="where a person overruled the data"
     )

@@ -105,7 +105,7 @@ def attribute_meta(ws: Workspace, tbl: str = "accounts") -> tuple[dict[str, str]
 
 
 def data_as_of(ws: Workspace) -> pd.Timestamp | None:
-    """Same as :meth:`Workspace.data_as_of`: the latest date in the deals and events."""
+    """Same as :meth:`Workspace.data_as_of`: the latest deal date (events dated ahead do not count)."""
     return ws.data_as_of()
 
 

@@ -600,7 +600,7 @@ def families_in(icp: ICP) -> dict[str, str]:
         present = sorted(a for a, f in icp.attributes.items() if f == fam)
         if fam == "trigger" and icp.timing and icp.timing.get("triggers"):
             crit += [
-                f"{t['type']} within {t['window_days']} days (lift {t['evidence']['lift']:.1f}x, n={t['evidence']['n']})"
+                f"{t['type']} {'due ' if t.get('when') == 'upcoming' else ''}within {t['window_days']} days (lift {t['evidence']['lift']:.1f}x, n={t['evidence']['n']})"
                 for t in icp.timing["triggers"]
             ]
         if fam == "dmu" and icp.personas and isinstance(icp.personas.get("primary"), dict):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .icpfile import ICP
 from .scoring.scorer import ScoreResult, score_accounts
-from .timing import score_timing
+from .timing import route_by_triggers, score_timing
 
 
 def score_with_timing(
@@ -23,7 +23,11 @@ def score_with_timing(
     as_of: pd.Timestamp | None = None,
     fitted: ScoreResult | None = None,
 ) -> ScoreResult:
-    """Fit score (``score``), plus ``fit``, ``timing``, ``priority`` and ``why_now`` when the ICP has triggers.
+    """Fit score (``score``), plus ``fit``, ``timing``, ``priority``, ``why_now`` and
+    ``route_note`` when the ICP has triggers.
+
+    The route is the fit route, raised where a ``timing.route_rules`` rule of the
+    ICP applies (``route_note`` says from what and why).
 
     ``fitted``: these accounts already scored with ``icp`` (the build scores them), reused.
     """
@@ -44,7 +48,17 @@ def score_with_timing(
             res.frame["score"].to_numpy(),
             as_of=as_of,
         )
+        route, notes = route_by_triggers(
+            [r.model_dump() for r in icp.timing.route_rules],
+            res.frame["route"].to_numpy(),
+            res.frame["tier"].to_numpy(),
+            t["fit"].to_numpy(),
+            t["trigger_tier"].to_numpy(),
+        )
+        res.frame = res.frame.assign(route=route)
+        t["route_note"] = notes
         front = res.frame[["account_id", "score", "tier", "route", "reasons"]]
         rest = res.frame.drop(columns=front.columns)
-        res.frame = pd.concat([front, t[["fit", "timing", "priority", "why_now"]], rest], axis=1)
+        cols = ["fit", "timing", "priority", "why_now", "route_note"]
+        res.frame = pd.concat([front, t[cols], rest], axis=1)
     return res

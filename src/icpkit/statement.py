@@ -431,7 +431,12 @@ def _trigger_signal(t: dict[str, Any], base: float) -> _Signal | None:
         wins,
         ev.get("lift"),
     )
-    s.text = f"{words(str(t.get('type', 'an event')))} in the {t.get('window_days')} days before the deal"
+    name, days = words(str(t.get("type", "an event"))), t.get("window_days")
+    s.text = (
+        f"{name} due within {days} days"
+        if t.get("when") == "upcoming"
+        else f"{name} in the {days} days before the deal"
+    )
     return s
 
 

@@ -39,6 +39,8 @@ _META_DDL = [
     """CREATE TABLE IF NOT EXISTS _artifacts (name VARCHAR PRIMARY KEY, content VARCHAR, updated_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS _icp_versions (
         version INTEGER PRIMARY KEY, created_at TIMESTAMP, yaml VARCHAR, note VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS _audits (
+        id INTEGER PRIMARY KEY, created_at TIMESTAMP, as_of VARCHAR, summary VARCHAR)""",
 ]
 
 
@@ -193,16 +195,23 @@ class Workspace:
         return kinds, fams
 
     def data_as_of(self) -> pd.Timestamp | None:
-        """The latest date in the deals and events: 'now' for scoring the workspace's own accounts."""
-        dates = []
+        """The latest deal date: 'now' for scoring the workspace's own accounts.
+
+        Events count only when the deals carry no date, and then only those not
+        later than today: an event dated ahead (a renewal) is upcoming, not 'now'.
+        """
+        dates: list[pd.Timestamp] = []
         for tbl, cols in (("deals", ("created_at", "closed_at")), ("events", ("occurred_at",))):
-            if not self.has(tbl):
+            if not self.has(tbl) or (tbl == "events" and dates):
                 continue
             have = self.columns(tbl).get(tbl, {})
             for c in cols:
                 if c in have:
-                    dates.append(pd.to_datetime(self.query(f'SELECT "{c}" FROM "{tbl}"')[c]).max())
-        dates = [d for d in dates if pd.notna(d)]
+                    sql = f'SELECT max("{c}") AS d FROM "{tbl}"'
+                    if tbl == "events":
+                        sql += f' WHERE "{c}" <= current_date'
+                    dates.append(pd.to_datetime(self.query(sql)["d"]).max())
+            dates = [d for d in dates if pd.notna(d)]
         return max(dates) if dates else None
 
     def attributes(self, tbl: str = "accounts") -> pd.DataFrame:
@@ -398,3 +407,25 @@ class Workspace:
 
         text = self.icp_version()
         return None if text is None else icpfile.loads(text, f"{self.file}:icp.yaml")
+
+    # -- pipeline audits ---------------------------------------------------
+    def save_audit(self, as_of: str, summary_json: str) -> int:
+        """Store one pipeline audit's headline figures (JSON); returns its number."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.transaction() as con:
+            row = con.execute("SELECT coalesce(max(id), 0) FROM _audits").fetchone()
+            n = int(row[0]) + 1 if row else 1
+            con.execute("INSERT INTO _audits VALUES (?, ?, ?, ?)", [n, now, as_of, summary_json])
+        return n
+
+    def audits(self) -> list[dict[str, Any]]:
+        """Every stored pipeline audit, oldest first (``id, created_at, as_of`` and its JSON)."""
+        if "_audits" not in {r[0] for r in self.rows("SELECT table_name FROM duckdb_tables()")}:
+            return []
+        rows = self.rows("SELECT id, created_at, as_of, summary FROM _audits ORDER BY id")
+        return [{"id": i, "created_at": str(c), "as_of": a, **json.loads(s)} for i, c, a, s in rows]
+
+    def last_audit(self) -> dict[str, Any] | None:
+        """The most recent stored pipeline audit, or None."""
+        found = self.audits()
+        return found[-1] if found else None

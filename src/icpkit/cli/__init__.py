@@ -14,10 +14,10 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import ask, core, personas, serve, sql, validate
+from . import ask, core, loop, personas, serve, sql, validate
 from .common import app, out
 
-for _commands in (core, validate, personas, ask, sql, serve):
+for _commands in (core, validate, personas, ask, loop, sql, serve):
     _commands.register(app)
 
 

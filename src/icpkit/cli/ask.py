@@ -41,11 +41,26 @@ def register(app: typer.Typer) -> None:
         rerank: Annotated[
             bool, typer.Option(help="re-rank with the offline embedding model (optional extra)")
         ] = False,
+        as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--as-of",
+                help="the day 'last month' counts from (default: the archive's latest date; echoed in the scope)",
+            ),
+        ] = None,
+        speaker: Annotated[
+            str,
+            typer.Option(
+                help="customer (default): what customers said; us: our own reps and support; all"
+            ),
+        ] = "customer",
     ) -> None:
         """Answer a question from the conversation archive with quotes and sources.
 
         The scope (who, when, topic) is read from the question; flags override it,
-        and the understood scope is echoed back.
+        and the understood scope is echoed back. Relative windows ("last month")
+        count from --as-of, by default the archive's latest date; only customers'
+        words are searched unless --speaker says otherwise.
 
         Example:
 
@@ -57,6 +72,15 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("table", "json", "markdown"):
             raise InputError(f"--format must be table, json or markdown; got {fmt!r}")
+        if speaker not in ("customer", "us", "all"):
+            raise InputError(f"--speaker must be customer, us or all; got {speaker!r}")
+        when = None
+        if as_of is not None:
+            from ..voc.dates import parse_date
+
+            when = parse_date(as_of)
+            if when is None:
+                raise InputError(f"--as-of {as_of!r} is not a date", hint="Use YYYY-MM-DD")
         filters = {}
         for w in where or []:
             if "=" not in w:
@@ -85,10 +109,14 @@ def register(app: typer.Typer) -> None:
                 where=filters or None,
                 limit=limit,
                 rerank=rerank,
+                as_of=when,
+                speaker=speaker,
             )
         if fmt == "json":
             out.print(ans.to_json(), markup=False, highlight=False, soft_wrap=True)
         elif fmt == "markdown":
             out.print(ans.to_markdown(), markup=False, highlight=False, soft_wrap=True)
         else:
-            out.print(ans.to_table())
+            for line in ans.summary():
+                out.print(line, markup=False, highlight=False, soft_wrap=True)
+            out.print(ans.to_table(width=min(100, out.width)))

@@ -514,7 +514,9 @@ def register(app: typer.Typer) -> None:
         """Score accounts with an ICP: score 0-100, tier, route and reasons, as CSV for CRM import.
 
         With --events and an ICP that has timing triggers, the CSV gains fit,
-        timing, priority and why_now columns (score stays the fit score).
+        timing, priority, why_now and route_note columns (score stays the fit
+        score; an active trigger may raise the route by timing.route_rules in
+        icp.yaml). Warns when the ICP is older than its refresh.interval_days.
         An output path ending in .parquet writes Parquet.
 
         Example:

@@ -354,7 +354,8 @@ def canonicalize(
             df[col] = coerce_numeric(df[col], file, src(col), errors)
         elif kind == DATE:
             future_mask = None
-            allow = False
+            # events may be scheduled ahead (a renewal, a contract end): upcoming triggers
+            allow = name == "events" and col == "occurred_at"
             if name == "deals" and col == "closed_at":
                 future_mask = df["outcome"].isin(["won", "lost"])
             df[col] = coerce_date(

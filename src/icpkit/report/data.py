@@ -224,7 +224,7 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
         health_as_of=ws.artifact("health_as_of") or None,
         why_now=_records(
             scores[scores["why_now"].fillna("") != ""].sort_values("priority", ascending=False)[
-                ["account_id", "fit", "timing", "priority", "why_now"]
+                ["account_id", "fit", "timing", "priority", "route", "why_now"]
             ],
             15,
         )

@@ -4,7 +4,8 @@ in three tiers (Starter, Growth, Enterprise) plus a Connector Pack add-on.
 
 Everything is drawn from ``numpy.random.default_rng(seed)``: the same seed gives
 identical tables. Deals are created over the two years ending 2026-06-30
-(``END_DATE``); no date in any table is later than that.
+(``END_DATE``); no date in any table is later than that, except the renewals
+scheduled ahead.
 
 Planted truth (also in ``PLANTED``, so that recovery can be checked):
 
@@ -21,6 +22,9 @@ Planted truth (also in ``PLANTED``, so that recovery can be checked):
   sixth of the cycle) lowers it.
 * Trigger: a funding round or an executive (VP / C-level) hire within 90 days
   before a deal is created raises its win rate; every other event type is noise.
+* Upcoming trigger: a contract renewal due within 60 days after a deal is
+  created raises its win rate; open deals have renewals due in the 60 days
+  after the sample ends (the only dates later than ``END_DATE``).
 * Themes: ICP customers talk about manual spreadsheet reconciliation, shipment
   visibility and the integration with snowflake; negative-ICP contacts about
   price too high, the procurement process and a budget freeze; pricing talk
@@ -43,7 +47,7 @@ import pandas as pd
 from .accounts import draw_accounts
 from .contacts import draw_contacts
 from .conversations import draw_conversations
-from .deals import background_events, draw_deals, event_details
+from .deals import background_events, draw_deals, event_details, renewal_events
 from .draws import to_dates
 from .revenue import draw_revenue, draw_tickets
 from .truth import END_DATE, PLANTED, START_DATE, TABLE_NAMES
@@ -73,6 +77,8 @@ def generate(seed: int = 7, n_accounts: int = 3000) -> dict[str, pd.DataFrame]:
             "detail": event_details(rng, ev["type"].to_numpy(), t["stage"][eacc]),
         }
     )
+    events = pd.concat([events, renewal_events(seed, deals, n, ids)], ignore_index=True)
+    events = events.sort_values("occurred_at", kind="stable").reset_index(drop=True)
     deals["deal_id"] = [f"DEAL-{i + 1:06d}" for i in range(len(deals))]
     deal_tbl = pd.DataFrame(
         {

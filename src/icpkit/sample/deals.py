@@ -211,3 +211,43 @@ def draw_deals(
         ["created", "acc", "k"], kind="stable"
     )
     return deals.reset_index(drop=True), pd.concat(planted, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------- renewals
+def renewal_events(seed: int, deals: pd.DataFrame, n: int, ids: np.ndarray) -> pd.DataFrame:
+    """The planted upcoming trigger: contract renewals (``account_id``, ``occurred_at``,
+    ``type``, ``detail``), drawn from their own generator so every other table stays as it was.
+
+    A closed deal is followed by a renewal within 60 days of its creation for
+    25% of won deals and 6% of lost ones, so "renewal due within 60 days"
+    raises the win rate; 22% of open deals have one due in the 60 days after
+    the sample ends (dated after ``END_DATE``: upcoming); and about 8% of
+    accounts have an unrelated renewal at a random date (noise).
+    """
+    from .draws import to_dates
+
+    r = np.random.default_rng([seed, 60])
+    won = deals["outcome"].eq("won").to_numpy()
+    lost = deals["outcome"].eq("lost").to_numpy()
+    is_open = deals["outcome"].eq("open").to_numpy()
+    u = r.random(len(deals))
+    after = deals["created"].to_numpy() + r.integers(1, 60, len(deals))
+    planted = (won & (u < 0.25)) | (lost & (u < 0.06))
+    ahead = is_open & (u < 0.22)
+    soon = END_D + r.integers(1, 60, len(deals))
+    acc = np.concatenate([deals["acc"].to_numpy()[planted], deals["acc"].to_numpy()[ahead]]).astype(
+        int
+    )
+    day = np.concatenate([after[planted], np.maximum(after[ahead], soon[ahead])])
+    noise = np.flatnonzero(r.random(n) < 0.08)
+    acc = np.concatenate([acc, noise])
+    day = np.concatenate([day, r.integers(START_D - 200, END_D + 1, len(noise))])
+    vendor = np.where(r.random(len(acc)) < 0.5, "Competitor A", "Competitor B")
+    return pd.DataFrame(
+        {
+            "account_id": ids[acc],
+            "occurred_at": to_dates(day),
+            "type": "renewal",
+            "detail": [f"Contract with {v} up for renewal" for v in vendor],
+        }
+    )

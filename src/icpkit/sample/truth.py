@@ -51,6 +51,7 @@ PLANTED: dict[str, Any] = {
             "tech_adopted",
         ],
     },
+    "upcoming_trigger": {"types": ["renewal"], "window_days": 60},
     "themes": {
         "icp": ICP_THEMES,
         "negative": NEG_THEMES,

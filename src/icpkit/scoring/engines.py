@@ -193,5 +193,10 @@ def score_with_engine(
             notes.append(
                 "the ICP has timing triggers: pass --events (python engine) to add timing columns"
             )
+    from ..refresh import staleness
+
+    stale = staleness(icp)
+    if stale:
+        res.warnings.append(stale)
     res.notes = notes + res.notes
     return res

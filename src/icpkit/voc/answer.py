@@ -87,10 +87,30 @@ class Answer:
             "total_matches": self.total_matches,
             "accounts_in_scope": self.accounts_in_scope,
             "messages": self.messages,
+            "summary": self.summary(),
             "themes": [t.as_dict() for t in self.themes],
             "passages": [p.as_dict() for p in self.passages],
             "accounts": [g.as_dict() for g in self.by_account],
         }
+
+    def summary(self) -> list[str]:
+        """Two lines above the quotes: what was found, and the themes in it."""
+        if not self.passages:
+            return []
+        accounts = {p.account_id for p in self.passages}
+        speakers = "/".join(self.scope.speakers) if self.scope.speakers else "every speaker"
+        first = (
+            f"{self.total_matches} matching passage(s); the best {len(self.passages)} come from "
+            f"{len(accounts)} account(s) ({speakers})."
+        )
+        recurring = [t for t in self.themes if t.passages >= 2][:3]
+        if recurring:
+            second = "Themes: " + "; ".join(
+                f"{t.phrase} ({t.passages} passages, {t.accounts} accounts)" for t in recurring
+            )
+        else:
+            second = "Themes: no phrase recurs in more than one passage."
+        return [first, second]
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.as_dict(), indent=indent, ensure_ascii=False, default=str)
@@ -103,11 +123,9 @@ class Answer:
         ]
         lines += [f"*Matches:* {self.total_matches} passage(s); showing {len(self.passages)}", ""]
         lines += [f"> **Note:** {m}" for m in self.messages] + ([""] if self.messages else [])
-        if self.themes:
-            lines.append(
-                "**Themes:** " + "; ".join(f"{t.phrase} ({t.passages})" for t in self.themes)
-            )
-            lines.append("")
+        summary = self.summary()
+        if summary:
+            lines += [summary[0] + "  ", summary[1], ""]
         for g in self.by_account:
             meta = ", ".join(
                 x for x in (f"tier {g.tier}" if g.tier else "", _fmt_health(g.health)) if x
@@ -123,25 +141,31 @@ class Answer:
                 lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 
-    def to_table(self, quote_chars: int = 220) -> Table:
+    def to_table(self, quote_chars: int = 220, width: int = 100) -> Table:
+        """The quotes as a table at most ``width`` columns wide: the quote column gets
+        what the others leave; the account name is cut to fit, never wrapped."""
+        from rich import box
         from rich.table import Table
 
-        caption = []
-        if self.themes:
-            caption.append(
-                "Themes: " + "; ".join(f"{t.phrase} ({t.passages})" for t in self.themes)
-            )
-        caption += self.messages
-        table = Table(title=f"{self.scope.describe()} — {self.total_matches} match(es)",
-                      caption="\n".join(caption) or None, show_lines=True)  # fmt: skip
-        for col, kw in (("#", {"justify": "right"}), ("account", {}), ("tier", {}), ("health", {"justify": "right"}),
-                        ("date", {}), ("channel", {}), ("quote", {"ratio": 1}), ("score", {"justify": "right"})):  # fmt: skip
-            table.add_column(col, **kw)
+        table = Table(
+            title=f"{self.scope.describe()} — {self.total_matches} match(es)",
+            caption="\n".join(self.messages) or None,
+            box=box.SIMPLE_HEAD,
+            width=width,
+            title_justify="left",
+        )
+        table.add_column("#", justify="right", no_wrap=True, width=2)
+        table.add_column("account", no_wrap=True, overflow="ellipsis", max_width=20)
+        table.add_column("tier", no_wrap=True, width=4)
+        table.add_column("date", no_wrap=True, width=10)
+        table.add_column("from", no_wrap=True, overflow="ellipsis", max_width=16)
+        table.add_column("quote", ratio=1, overflow="fold")
         for i, p in enumerate(self.passages, 1):
             q = " ".join(p.quote.split())
             q = q if len(q) <= quote_chars else q[: quote_chars - 1] + "…"
-            table.add_row(str(i), p.account_name or p.account_id, p.tier or "", _fmt_health(p.health, bare=True),
-                          str(p.date or ""), p.channel, q, f"{p.score:.2f}")  # fmt: skip
+            who = " · ".join(x for x in (p.speaker, p.channel) if x)
+            table.add_row(str(i), p.account_name or p.account_id, p.tier or "",
+                          str(p.date or ""), who, q)  # fmt: skip
         return table
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .answer import AccountGroup, Answer, AnswerPassage
+from .dates import parse_date
 from .index import Filters, Hit, PassageIndex
 from .scope import Scope, Vocabulary, apply_overrides, parse_question, topic_words
 from .sync import ensure_index, index_path, open_index
@@ -26,12 +27,40 @@ __all__ = [
     "Answer",
     "AnswerPassage",
     "ScopeError",
+    "archive_as_of",
     "ask",
     "build_vocabulary",
     "resolve_accounts",
+    "speaker_side",
 ]
 
 _SKIP_ATTR = {"account_id", "name", "domain", "website", "description"}
+# speaker values that are our own side of a conversation; every other value is the customer's
+OUR_SPEAKERS = frozenset(
+    "us we our vendor seller sales rep sales_rep ae sdr bdr csm support agent internal "
+    "employee owner staff account_executive account_manager customer_success".split()
+)
+SPEAKER_SIDES = ("customer", "us", "all")
+
+
+def speaker_side(value: str) -> str:
+    """``us`` for our own reps' words (rep, ae, csm, support, ...), else ``customer``.
+
+    >>> speaker_side("Sales Rep"), speaker_side("customer"), speaker_side("prospect")
+    ('us', 'customer', 'customer')
+    """
+    v = "_".join(str(value).strip().lower().split())
+    return "us" if v in OUR_SPEAKERS or v.replace("_", " ") in OUR_SPEAKERS else "customer"
+
+
+def archive_as_of(ws: Workspace) -> date | None:
+    """The latest conversation date in the archive (the default 'today' of :func:`ask`)."""
+    if "occurred_at" not in ws.columns("conversations").get("conversations", {}):
+        return None
+    row = ws.one("SELECT max(CAST(occurred_at AS DATE)) FROM conversations")
+    return row[0] if row and row[0] is not None else None
+
+
 _MAX_VALUES = 500
 THEME_POOL = 100
 
@@ -258,6 +287,8 @@ def ask(
     limit: int = 20,
     today: date | None = None,
     rerank: bool = False,
+    as_of: date | str | None = None,
+    speaker: str = "customer",
 ) -> Answer:
     """Answer ``question`` from the workspace's conversations.
 
@@ -278,18 +309,40 @@ def ask(
         Account attribute filters, e.g. ``{"industry": "Logistics"}``.
     limit : int
         Passages to return.
-    today : date, optional
-        Reference day for relative windows.
+    today, as_of : date, optional
+        Reference day for relative windows ("last month"); ``as_of`` wins.
+        Default: the latest conversation date in the archive, so that an
+        archive exported months ago still answers "last month". Echoed in
+        the scope.
+    speaker : str
+        ``customer`` (default): only what customers said; ``us``: only our
+        own side (reps, support; see :func:`speaker_side`); ``all``. A
+        speaker named in the question wins.
     rerank : bool
         Hybrid ranking: re-order the top 30 BM25 passages by semantic
         similarity (needs the optional ``voc-rerank`` extra; see
         :mod:`icpkit.voc.rerank`). Default off.
     """
-    today = today or date.today()
+    if speaker not in SPEAKER_SIDES:
+        raise ValueError(
+            f"The 'speaker' parameter of ask must be one of {', '.join(SPEAKER_SIDES)}. Got {speaker!r} instead."
+        )
     cat = catalog(ws)
+    if as_of is not None:
+        today = as_of if isinstance(as_of, date) else parse_date(str(as_of))
+        if today is None:
+            raise ValueError(f"as_of {as_of!r} is not a date; use YYYY-MM-DD")
+    if today is None and "conversations" in cat:
+        today = archive_as_of(ws)
+    today = today or date.today()
     vocab = build_vocabulary(ws, cat)
     scope = parse_question(question or "", today, vocabulary=vocab)
     scope = apply_overrides(scope, top=top, tier=tier, since=since, until=until, where=where)
+    scope.as_of = today
+    if not scope.speakers and speaker != "all" and vocab.speakers:
+        scope.speakers = sorted(v for v in vocab.speakers.values() if speaker_side(v) == speaker)
+        if not scope.speakers:
+            scope.notes.append(f"no conversation has a {speaker} speaker; showing every speaker")
     answer = Answer(question=question or "", scope=scope, messages=list(scope.notes))
     if "conversations" not in cat:
         answer.messages.append(

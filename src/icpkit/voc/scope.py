@@ -73,6 +73,7 @@ class Scope:
     until: date | None = None  # inclusive
     window: str | None = None
     notes: list[str] = field(default_factory=list)
+    as_of: date | None = None  # the day relative windows ("last month") count from
 
     @property
     def needs_accounts(self) -> bool:
@@ -118,12 +119,15 @@ class Scope:
         if self.speakers:
             bits.append("speaker " + "/".join(self.speakers))
         bits.append(f"topic: {self.topic!r}" if self.topic else "no topic (newest first)")
+        if self.as_of:
+            bits.append(f"as of {self.as_of.isoformat()}")
         return " · ".join(bits)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["since"] = self.since.isoformat() if self.since else None
         d["until"] = self.until.isoformat() if self.until else None
+        d["as_of"] = self.as_of.isoformat() if self.as_of else None
         d["description"] = self.describe()
         return d
 

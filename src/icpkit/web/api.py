@@ -13,7 +13,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -298,6 +299,13 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=1, max_length=2000)
     limit: int = Field(default=20, ge=1, le=100)
+    speaker: Literal["customer", "us", "all"] = Field(
+        default="customer", description="customer: what customers said; us: our reps and support"
+    )
+    as_of: date | None = Field(
+        default=None,
+        description="the day 'last month' counts from (default: the archive's latest date)",
+    )
 
 
 def voc_module() -> Any:
@@ -309,18 +317,26 @@ def voc_module() -> Any:
 @router.post("/ask", summary="Answer a question from the conversations, with quotes and sources",
              responses={**ERRORS, 501: ERRORS[401]})  # fmt: skip
 async def ask(body: AskRequest, request: Request, who: Auth) -> Response:
-    answer = await run_in_threadpool(run_ask, service(request), body.question, body.limit)
+    answer = await run_in_threadpool(
+        run_ask, service(request), body.question, body.limit, body.speaker, body.as_of
+    )
     return json_response({"ok": True, **answer.as_dict()})
 
 
-def run_ask(svc: Service, question: str, limit: int = 20) -> Any:
+def run_ask(
+    svc: Service,
+    question: str,
+    limit: int = 20,
+    speaker: str = "customer",
+    as_of: date | None = None,
+) -> Any:
     voc = voc_module()
     if voc is None:
         raise NotAvailable("Conversation search (icp ask) is not available on this server.")
     with svc.read() as ws:
         if not ws.file.exists() or not ws.has("accounts"):
             raise WorkspaceError("The workspace has no data yet. Upload accounts and deals first.")
-        return voc.ask(ws, question, limit=limit)
+        return voc.ask(ws, question, limit=limit, speaker=speaker, as_of=as_of)
 
 
 async def _payload(request: Request) -> Any:
