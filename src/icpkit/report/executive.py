@@ -157,12 +157,26 @@ def _next_steps(
     cand = rec.get("candidate") or {}
     if rec.get("action") in ("widen", "narrow") and cand:
         verb = "Widen" if rec["action"] == "widen" else "Narrow"
+        if rec.get("chosen_on_heldout", True):
+            check = (
+                "The cut-off was picked on those same deals: confirm it on next quarter's deals "
+                "before changing the tiers in icp.yaml."
+            )
+        elif rec.get("confirmed"):
+            check = (
+                "The cut-off was picked on the earlier deals and holds on the later ones; "
+                "change the tiers in icp.yaml to adopt it."
+            )
+        else:
+            check = (
+                "The cut-off was picked on the earlier deals and falls short of 3x on the later "
+                "ones: confirm it on next quarter's deals before changing the tiers in icp.yaml."
+            )
         steps.append(
             f"{verb} the ICP to accounts scoring {rec['min_score']} or more: on the later deals they "
             f"won {share(cand['in']['win_rate'])} ({cand['in']['wins']:,} of {cand['in']['n']:,}) "
             f"against {share(cand['out']['win_rate'])} for the rest ({cand['out']['wins']:,} of "
-            f"{cand['out']['n']:,}). The cut-off was picked on those same deals: confirm it on next "
-            "quarter's deals before changing the tiers in icp.yaml."
+            f"{cand['out']['n']:,}). {check}"
         )
     t1 = tier_counts.get("1", 0)
     if t1:
