@@ -16,7 +16,7 @@ httpx = pytest.importorskip("httpx")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from icpkit import icpfile  # noqa: E402
+from icpkit import crm, icpfile  # noqa: E402
 from icpkit.web import auth, create_app  # noqa: E402
 from icpkit.web.rowscore import RowScorer, score_records  # noqa: E402
 
@@ -614,18 +614,30 @@ def test_edit_preview_save_and_diff(web, server):
     assert yaml_edit.status_code == 422 and "not valid YAML" in yaml_edit.text
 
 
-def test_score_page_and_crm_downloads(web, sample):
+def test_score_page_and_crm_downloads(server, web, sample):
     rows = pd.read_csv(sample["accounts"], dtype=str).head(3)
     r = web.post("/score", data={"text": rows.to_csv(index=False)})
     assert r.status_code == 200 and "3 account(s) scored" in r.text
     rid = r.text.split("/score/results/")[1].split(".csv")[0]
     hub = web.get(f"/score/results/{rid}.csv?format=hubspot")
-    assert (
-        hub.text.splitlines()[0] == "Record ID,Company Domain Name,icp_score,icp_tier,icp_reasons"
+    assert hub.text.splitlines()[0] == (
+        "Record ID,Company Domain Name,icp_score,icp_tier,icp_route,icp_reasons,icp_why_now,"
+        "icp_version,icp_scored_at"
     )
     assert rows["domain"].iloc[0] in hub.text
     sf = web.get(f"/score/results/{rid}.csv?format=salesforce")
-    assert sf.text.splitlines()[0] == "Id,ICP_Score__c,ICP_Tier__c,ICP_Reasons__c"
+    assert sf.text.splitlines()[0] == (
+        "Id,ICP_Score__c,ICP_Tier__c,ICP_Route__c,ICP_Reasons__c,ICP_Why_Now__c,ICP_Version__c,"
+        "ICP_Scored_At__c"
+    )
+    # the fingerprint of the ICP that scored them, as `icp score` and `icp run` write it
+    version = crm.icp_fingerprint(server[0].state.service.snapshot.icp)
+    assert all(line.split(",")[-2] == version for line in sf.text.splitlines()[1:])
+    props = web.get("/score/crm/hubspot-properties.json").json()
+    assert [p["name"] for p in props["inputs"]] == [p.hubspot for p in crm.PROPERTIES]
+    fields = web.get("/score/crm/salesforce-fields.csv").text
+    assert "ICP_Scored_At__c,Date/Time" in fields
+    assert_error(web.get("/score/crm/other.csv"), 404)
     assert "attachment" in sf.headers["content-disposition"]
     plain = web.get(f"/score/results/{rid}.csv")
     assert plain.text.startswith("account_id,score,tier,route,reasons")

@@ -318,7 +318,9 @@ async def score_submit(request: Request) -> Response:
                       errors=error_items(exc))  # fmt: skip
     rid = secrets.token_hex(8)
     store = _results(request)
-    store[rid] = (time.time(), frame, domains)
+    icp = svc.snapshot.icp
+    version = crm.icp_fingerprint(icp) if icp is not None else ""
+    store[rid] = (time.time(), frame, domains, version)
     while len(store) > MAX_RESULTS:
         store.popitem(last=False)
     rows = frame.head(SHOWN_ROWS).to_dict("records")
@@ -334,14 +336,28 @@ async def score_download(rid: str, request: Request) -> Response:
     if hit is None:
         raise NotFound("Those results have expired. Score the accounts again.")
     fmt = request.query_params.get("format", "csv")
-    _, frame, domains = hit
-    body = crm.to_csv(crm.export_frame(frame, fmt, domains))
+    scored_at, frame, domains, version = hit
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(scored_at))
+    body = crm.to_csv(crm.export_frame(frame, fmt, domains, version=version, scored_at=when))
     name = {
         "csv": "icp-scores.csv",
         "hubspot": "icp-scores-hubspot.csv",
         "salesforce": "icp-scores-salesforce.csv",
     }[fmt]
     return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+@router.get("/score/crm/{name}")
+async def crm_definitions(name: str, request: Request) -> Response:
+    """The ICP properties to create in the CRM before the first import."""
+    await user(request)
+    files = {crm.property_definitions(f)[0]: f for f in crm.CRMS}
+    if name not in files:
+        raise NotFound(f"No such file: {name}. There are {', '.join(sorted(files))}.")
+    _, text = crm.property_definitions(files[name])
+    kind = "application/json" if name.endswith(".json") else "text/csv; charset=utf-8"
+    return Response(text, media_type=kind,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
