@@ -166,3 +166,15 @@ def test_run_export_step_writes_full_and_changed_files(small_crm_run: Path, tmp_
         f"hubspot: 10 of {len(scores)} accounts changed tier or route since the previous run",
         f"salesforce: 10 of {len(scores)} accounts changed tier or route since the previous run",
     ]
+
+
+def test_score_a_salesforce_report_skips_its_footer(small_crm_run: Path, tmp_path: Path) -> None:
+    report = Path(__file__).parent / "data" / "crm" / "salesforce_accounts_report.csv"
+    out = tmp_path / "sf.csv"
+    args = ["score", "--icp", small_crm_run / "icp.yaml", "--accounts", report, "--out", out]
+    r = CliRunner().invoke(app, [str(a) for a in [*args, "--crm", "salesforce"]])
+    assert r.exit_code == 0, r.output
+    assert "report footer: scoring with the python engine" in r.output
+    scored = crm.read_export(out)
+    assert len(scored) == 16 and "Northwind Freight" in set(scored["account_id"])
+    assert not scored["account_id"].str.contains("Confidential|Copyright").any()

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 # The library (pandas, DuckDB, scikit-learn, ...) is imported inside each command,
 # so that `icp --help` and `icp COMMAND --help` do not load it (tests/test_startup.py).
 
-PathOpt = Annotated[Path | None, typer.Option(dir_okay=False, help="CSV or Parquet file")]
+PathOpt = Annotated[
+    Path | None, typer.Option(dir_okay=False, help="CSV, Parquet or Excel (.xlsx) file")
+]
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="workspace folder (holds workspace.duckdb)")
 ]
@@ -102,9 +104,11 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def run(
         accounts: Annotated[
-            Path, typer.Option(dir_okay=False, help="accounts file (CSV or Parquet)")
+            Path, typer.Option(dir_okay=False, help="accounts file (CSV, Parquet or .xlsx)")
         ],
-        deals: Annotated[Path, typer.Option(dir_okay=False, help="deals file (CSV or Parquet)")],
+        deals: Annotated[
+            Path, typer.Option(dir_okay=False, help="deals file (CSV, Parquet or .xlsx)")
+        ],
         out_dir: Annotated[Path, typer.Option("--out", help="output folder")],
         contacts: PathOpt = None,
         revenue: PathOpt = None,
@@ -449,7 +453,11 @@ def register(app: typer.Typer) -> None:
             Path, typer.Option("--icp", help="icp.yaml (or the folder holding it)")
         ],
         accounts: Annotated[
-            Path, typer.Option(dir_okay=False, help="accounts to score (CSV or Parquet)")
+            Path,
+            typer.Option(
+                dir_okay=False,
+                help="accounts to score (CSV or Parquet; .xlsx with the python engine)",
+            ),
         ],
         out_csv: Annotated[Path, typer.Option("--out", help="output CSV")],
         events: Annotated[

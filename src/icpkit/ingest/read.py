@@ -279,3 +279,29 @@ def drop_footer(df: pd.DataFrame, file: str, warnings: list[str]) -> pd.DataFram
     while end > 0 and not filled(end - 1):
         end -= 1
     return df.iloc[:end]
+
+
+def has_report_footer(path: str | Path, tail_bytes: int = 8192) -> bool:
+    """Whether a CSV file ends with a report footer (:func:`drop_footer`'s lines), read
+    from its last few kilobytes only."""
+    p = Path(path)
+    if p.suffix.lower() not in CSV_SUFFIXES or not p.is_file():
+        return False
+    with p.open("rb") as fh:
+        size = fh.seek(0, io.SEEK_END)
+        fh.seek(max(0, size - tail_bytes))
+        text = fh.read().decode("utf-8", errors="replace")
+    lines = text.splitlines()[1:]  # a partial line, or the header
+    try:
+        rows = list(csv.reader(lines[-MAX_FOOTER_LINES:], delimiter=sniff_delimiter(text)))
+    except csv.Error:
+        return False
+    for row in rows:
+        cells = [c.strip() for c in row if c.strip()]
+        if not cells:
+            continue
+        if TOTAL_PATTERN.match(cells[0]) and len(cells) < max(len(row), 2):
+            return True
+        if len(cells) == 1 and NOTICE_PATTERN.match(cells[0]):
+            return True
+    return False
