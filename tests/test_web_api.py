@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import time
 from pathlib import Path
@@ -465,7 +466,12 @@ def test_upload_errors_name_file_row_and_column(server, tmp_path):
         422,
         "unknown table",
     )
-    assert_error(c.post("/api/v1/uploads/market", files={"file": ("x.xlsx", b"PK")}), 422, "CSV")
+    assert_error(c.post("/api/v1/uploads/market", files={"file": ("x.numbers", b"PK")}), 422, "CSV")
+    assert_error(
+        c.post("/api/v1/uploads/market", files={"file": ("x.xlsx", b"PK")}),
+        422,
+        "not a readable Excel workbook",
+    )
     assert_error(c.post("/api/v1/uploads/market", files={"file": ("empty.csv", b"")}), 422, "empty")
     assert_error(c.post("/api/v1/uploads/market"), 422)
     ok = c.post(
@@ -649,6 +655,11 @@ def test_score_page_and_crm_downloads(server, web, sample):
         "/score", files={"file": ("list.csv", rows.to_csv(index=False).encode())}, data={"text": ""}
     )
     assert r.status_code == 200 and "3 account(s) scored" in r.text
+
+    if importlib.util.find_spec("python_calamine") is not None:  # HubSpot's default export
+        xlsx = Path(__file__).parent / "data" / "crm" / "hubspot_companies.xlsx"
+        r = web.post("/score", files={"file": (xlsx.name, xlsx.read_bytes())}, data={"text": ""})
+        assert r.status_code == 200 and "16 account(s) scored" in r.text
 
 
 def test_settings_tokens(web, server):

@@ -213,7 +213,11 @@ def _read_excel(path: Path, warnings: list[str]) -> pd.DataFrame:
         book = CalamineWorkbook.from_path(str(path))
         sheets = [(name, book.get_sheet_by_name(name).to_python()) for name in book.sheet_names]
     except Exception as exc:  # calamine raises its own error types
-        raise InputError(f"not a readable Excel workbook ({exc})", file=str(path)) from exc
+        raise InputError(
+            f"not a readable Excel workbook ({exc})",
+            file=str(path),
+            hint="Open and save it again in Excel, or export the sheet as CSV UTF-8",
+        ) from exc
     filled = [(name, rows) for name, rows in sheets if any(any(c != "" for c in r) for r in rows)]
     if not filled:
         raise InputError("the workbook has no data", file=str(path))
