@@ -97,7 +97,8 @@ def row(name: str, files: dict[str, Path], permutations: int) -> dict[str, str]:
     excl = r["accounts_by_tier"]["excluded"]["share"]
     if rec["action"] in ("narrow", "widen"):
         rec_txt = (
-            f"{rec['action']} to >= {rec['min_score']}: {rec['in_out']:.2f}x (n={rec['n_in']:,})"
+            f"{rec['action']} to >= {rec['min_score']}: {rec['in_out']:.2f}x held out (n={rec['n_in']:,})"
+            + ("" if rec.get("confirmed", True) else ", not confirmed")
         )
     elif rec["action"] == "keep":
         rec_txt = "keep"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -202,6 +203,49 @@ def test_an_innocent_name_that_carries_the_outcome_is_found_by_statistics(small)
     assert leak.n == closed and f"n={closed} closed deals" in leak.evidence
     (kept,) = find_leaks(acc, small["deals"], kinds, keep=["Segment Code"])
     assert kept.kept
+
+
+def test_a_list_column_with_an_outcome_item_is_found_item_by_item(small):
+    """HubSpot-style tags: 'customer' is set on accounts that bought, among innocent tags."""
+    acc = small["accounts"].copy()
+    deals = small["deals"]
+    won_acc = set(deals.loc[deals["outcome"] == "won", "account_id"])
+    rng = np.random.default_rng(3)
+    acc["tags"] = [
+        ";".join(
+            [t for t in ("webinar", "partner-referral", "event") if rng.random() < 0.4]
+            + (["customer"] if a in won_acc else [])
+        )
+        for a in acc["account_id"]
+    ]
+    kinds, _ = _meta(acc)
+    kinds["tags"] = "list"
+    (leak,) = find_leaks(acc, deals, kinds)
+    assert leak.column == "tags" and leak.kind == "statistics"
+    sides = {lv.value: lv.side for lv in leak.levels}
+    assert sides.get("has customer") == "won" or sides.get("no customer") == "lost", leak.levels
+    # the innocent tags alone are not flagged, nor is the tech stack
+    acc["tags"] = acc["tags"].str.replace("customer", "", regex=False)
+    assert find_leaks(acc, deals, kinds) == []
+
+
+def test_validation_peers_learn_from_the_columns_the_icp_may_use(small):
+    """Peers fitted on a leaking column would score near 1 and make any honest ICP look
+    broken: they see the raw values of the columns the ICP may learn from, nothing more."""
+    from sklearn.metrics import roc_auc_score
+
+    from icpkit.validation.backtest import closed_deals, plan_splits, run_fold
+
+    acc = _with_leaks(small)
+    kinds, fams = _meta(acc)
+    closed = closed_deals(small["deals"])
+    split = plan_splits(closed).splits[0]
+    fit = functools.partial(fit_icp, search=False)  # the peers are what is tested
+    fold = run_fold(acc, closed, split, fit=fit, kinds=kinds, families=fams, peers=True)
+    assert {e.column for e in fold.build.icp.excluded_columns} >= set(LEAKS)
+    won = fold.scored["won"].to_numpy(dtype=bool)
+    for peer in ("logistic", "boosting", "forest"):
+        assert roc_auc_score(won, fold.scored[f"p_{peer}"]) < 0.85, peer
 
 
 def test_guard_drops_only_what_is_not_kept_and_names_unknown_kept_columns(small):

@@ -165,6 +165,11 @@ def test_yaml_round_trip():
     icp = icp_from()
     again = icpfile.loads(icpfile.dumps(icp))
     assert again == icp
+    # an ICP without tiers (every tier dropped by hand) round-trips too and tiers nobody
+    icp.tiers = []
+    again = icpfile.loads(icpfile.dumps(icp))
+    assert again == icp
+    assert set(score_accounts(again, pd.DataFrame({"account_id": ["a"]})).frame["tier"]) == {"none"}
 
 
 def test_unsupported_version():

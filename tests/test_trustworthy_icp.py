@@ -52,6 +52,9 @@ def test_the_recommended_icp_reaches_three_times_held_out(run):
         assert rec["current"]["ratio"] >= 3.0
     else:
         assert rec["action"] in ("narrow", "widen"), rec
+        # chosen on the training deals, then confirmed on the held-out ones
+        assert rec["chosen_on_heldout"] is False and rec["confirmed"] is True, rec
+        assert rec["chosen"]["ratio"] >= 3.0
         assert rec["in_out"] >= 3.0 and rec["n_in"] >= 30
         assert str(rec["min_score"]) in v["verdict"]["message"]
 

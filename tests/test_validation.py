@@ -504,6 +504,36 @@ def test_recommendation_widens_when_most_deals_win():
     assert "ratio rises as the ICP widens" in rec["message"]
 
 
+def test_recommendation_is_chosen_on_training_and_checked_held_out():
+    import pandas as pd
+
+    from icpkit.validation.breadth import recommend
+
+    def frame(*groups):
+        won, score, tier, acc = _groups(*groups)
+        return pd.DataFrame({"won": won, "score": score, "tier": tier, "account_id": acc})
+
+    # on the training deals the top 20% (score 80) converts 5x: that is the threshold chosen
+    train = frame((200, 80, 100, "1"), (300, 60, 30, "3"), (500, 30, 50, "none"))
+    # held out, the same threshold holds: confirmed, with the held-out figures
+    held = frame((100, 80, 45, "1"), (150, 60, 15, "3"), (250, 30, 25, "none"))
+    won, score, tier, acc = (held[c].to_numpy() for c in ("won", "score", "tier", "account_id"))
+    rec = recommend(won, score, tier, account=acc, train=train)
+    assert rec["action"] == "narrow" and rec["min_score"] == 80
+    assert rec["chosen"]["ratio"] == pytest.approx(5.0) and rec["chosen"]["in"]["n"] == 200
+    assert rec["in_out"] == pytest.approx(0.45 / 0.1) and rec["n_in"] == 100
+    assert rec["confirmed"] and not rec["chosen_on_heldout"]
+    assert "chosen on the training deals' cross-validated scores (5.00x" in rec["message"]
+    assert "it holds on the held-out deals" in rec["message"]
+    # held out the top scores convert no better than the rest: reported, not confirmed
+    held = frame((100, 80, 20, "1"), (150, 60, 30, "3"), (250, 30, 40, "none"))
+    won, score, tier, acc = (held[c].to_numpy() for c in ("won", "score", "tier", "account_id"))
+    rec = recommend(won, score, tier, account=acc, train=train)
+    assert rec["action"] == "narrow" and rec["min_score"] == 80
+    assert not rec["confirmed"] and rec["in_out"] < 3
+    assert "held out it falls short of 3x" in rec["message"]
+
+
 def test_recommendation_none_and_keep_and_support():
     from icpkit.validation.breadth import recommend
 

@@ -402,7 +402,7 @@ class ICP(_Model):
     evidence: EvidenceSummary
     statement: Statement
     routing: Routing = Field(default_factory=Routing)
-    tiers: list[Tier]
+    tiers: list[Tier] = Field(default_factory=list)
     disqualifiers: list[Disqualifier] = Field(default_factory=list)
     veto_score: int = Field(
         default=0, ge=0, le=100, description="score given to an account a disqualifier excludes"

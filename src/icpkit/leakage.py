@@ -134,6 +134,7 @@ LEAK_AUC = 0.95
 MIN_AUC_CLASS = 30
 
 _MISSING = "(missing)"
+_MAX_LIST_ITEMS = 30  # the most frequent items of a list column are checked
 _CV_FOLDS = 5
 _PRIOR = 2.0  # target-encoding pseudo-deals at the base rate
 
@@ -322,6 +323,8 @@ def column_stats(
 
     ``folds`` (from ``_folds(account)``) may be passed to share them across columns.
     """
+    if kind == "list":
+        return _list_stats(column, values, won, account, folds)
     labels = _levels(values.reset_index(drop=True), kind)
     if labels is None:
         return None
@@ -369,6 +372,44 @@ def column_stats(
         lost_coverage=round(lost_cov / lost, 3),
         levels=levels,
     )
+
+
+def _list_stats(
+    column: str,
+    values: pd.Series,
+    won: np.ndarray,
+    account: np.ndarray,
+    folds: np.ndarray | None,
+) -> Leak | None:
+    """A list column (tags, tech stack) checked item by item: each frequent item is a
+    has / has-not column of its own, and the item that looks most like the outcome
+    stands for the column (its levels are named ``has ITEM`` / ``no ITEM``)."""
+    from .scoring.clean import split_items
+
+    items = [split_items(v) for v in values.reset_index(drop=True)]
+    n = len(items)
+    counts: dict[str, int] = {}
+    for row in items:
+        for it in set(row):
+            counts[it] = counts.get(it, 0) + 1
+    min_n = max(MIN_LEVEL_DEALS, int(np.ceil(MIN_LEVEL_SHARE * n)))
+    worst: Leak | None = None
+    for it, c in sorted(counts.items(), key=lambda kv: -kv[1])[:_MAX_LIST_ITEMS]:
+        if c < min_n:
+            break
+        flag = pd.Series(
+            [_MISSING if not row else (f"has {it}" if it in row else f"no {it}") for row in items]
+        )
+        figures = column_stats(column, flag, "str", won, account, folds)
+        if figures is None:
+            continue
+        if worst is None or _strength(figures) > _strength(worst):
+            worst = figures
+    return worst
+
+
+def _strength(s: Leak) -> tuple[bool, float, float]:
+    return _determines(s), s.auc or 0.0, max(s.won_coverage, s.lost_coverage)
 
 
 def _determines(s: Leak) -> bool:

@@ -23,6 +23,7 @@ from .icpfile import (
     EvidenceSummary,
     ExcludedColumn,
     Routing,
+    Scorecard,
     SegmentRef,
     Tier,
     TierOutcomes,
@@ -101,6 +102,100 @@ def fit_icp(
     keep_columns : sequence of str
         Columns to learn from even when they look like the outcome (known before the deal).
     """
+    _check_fit_params(objective, max_excluded_share)
+    warnings: list[str] = []
+    learn = _learning_data(
+        accounts, deals, kinds, families, extra_health, objective, keep_columns, warnings
+    )
+    data, target, good = learn.data, learn.target, learn.target.won
+    families = learn.families
+    n = len(data.won)
+    ms = min_support or min_support_for(n)
+    if n < 200:
+        warnings.append(
+            f"only {n} closed deals: every figure is uncertain; treat the ICP as a hypothesis to test"
+        )
+    # bins, segments and points, all on the training deals only
+    space = FeatureSpace(min_support=ms).fit(data.frame, learn.kinds, families, target=good)
+    for col, why in space.skipped.items():
+        warnings.append(f"attribute '{col}' not used: {why}")
+    data.assigned = space.assign(data.frame)
+    target.assigned = data.assigned
+    miner = SegmentMiner(min_support=ms, max_depth=3 if search else 1).fit(space, target)
+    model = ScorecardModel().fit(space, data.assigned, good)
+    health = compute_health(
+        deals,
+        learn.accounts,
+        weights=health_weights,
+        extra_components=extra_health,
+        extra_meta=extra_health_meta,
+    )
+    warnings.extend(health.warnings)
+    value = learn.objective == "value"
+    tiers = build_tiers(miner, value=value)
+    # negative ICP: what predicts losing, and what marks the worst customers
+    candidates = negative_candidates(
+        miner, space, learn.accounts, health, target.base_rate, ms, value=value
+    )
+    disq, veto_notes = earn_vetoes(
+        candidates, target, model, learn.accounts, min_support=ms, max_share=max_excluded_share
+    )
+    warnings.extend(veto_notes)
+    evidence = evidence_strength(
+        miner, model.cv_auc_, n=n, wins=int(data.won.sum()), p0=target.base_rate, ms=ms
+    )
+    if evidence.strength in ("weak", "none"):
+        # do not present noise as a perfect fit: on weak evidence there is no Tier 1 at all,
+        # so no account is labelled a perfect fit (a person may add it back in icp.yaml)
+        tiers = [t for t in tiers if t.tier != 1]
+    timing = _timing(deals, events, learn.accounts, ms, warnings)
+    icp = ICP(
+        generated_at=now_iso(),
+        generator=f"icpkit {__version__}",
+        evidence=evidence,
+        statement=make_statement(tiers, disq, data, evidence.strength, timing, families),
+        routing=routing or Routing(),
+        tiers=tiers,
+        disqualifiers=disq,
+        scorecard=_scorecard(model, miner, space, data.assigned, good),
+        health={
+            "weights": health.weights,
+            "components": {c: health.descriptions[c] for c in health.used},
+        },
+        training=_training_summary(data, learn.objective, int(good.sum())),
+        attributes={
+            c: families.get(c, "firmographic")
+            for c in learn.kinds
+            if c not in ("account_id", "name")
+        },
+        timing=timing,
+        excluded_columns=learn.excluded,
+        kept_columns=learn.kept,
+    )
+    # what each tier's accounts did in the training data, from the accounts scored once
+    scored = score_accounts(icp, learn.accounts)
+    for num, out in tier_outcomes(icp, scored.frame, data, extra_health).items():
+        t_ = icp.tier(num)
+        if t_ is not None:
+            t_.outcomes = out
+    small = small_deal_warning(icp, data)
+    if small:
+        warnings.append(small)
+        icp.evidence.message += " " + small
+    return BuildResult(
+        icp=icp,
+        segments=miner.table(),
+        space=space,
+        miner=miner,
+        model=model,
+        health=health,
+        training=data,
+        warnings=warnings,
+        scored=scored,
+    )
+
+
+def _check_fit_params(objective: str, max_excluded_share: float) -> None:
     if objective not in OBJECTIVES:
         raise ValueError(
             f"The 'objective' parameter of fit_icp must be one of {', '.join(OBJECTIVES)}. "
@@ -111,7 +206,34 @@ def fit_icp(
             "The 'max_excluded_share' parameter of fit_icp must be a float in [0, 1]. "
             f"Got {max_excluded_share!r} instead."
         )
-    warnings: list[str] = []
+
+
+@dataclass
+class _Learning:
+    """What the learners see: the columns left after the leak guard, and the deals with
+    their target (a win, or under the value objective a win whose customer stayed)."""
+
+    accounts: pd.DataFrame
+    kinds: dict[str, str]
+    families: dict[str, str]
+    excluded: list[ExcludedColumn]
+    kept: list[str]
+    data: TrainingData  # the closed deals, ``won`` = won
+    target: TrainingData  # the same deals, ``won`` = the success the ICP is learned on
+    objective: str  # "win" or "value"
+
+
+def _learning_data(
+    accounts: pd.DataFrame,
+    deals: pd.DataFrame,
+    kinds: dict[str, str],
+    families: dict[str, str],
+    extra_health: pd.DataFrame | None,
+    objective: str,
+    keep_columns: Sequence[str],
+    warnings: list[str],
+) -> _Learning:
+    """Guard against leaks, then set the target; raise when there is nothing to learn."""
     # columns that carry the outcome in disguise are dropped before anything is learned
     accounts, kinds, families, excluded, kept = leakage.guard(
         accounts, deals, kinds, families, keep=keep_columns, warnings=warnings
@@ -137,7 +259,6 @@ def fit_icp(
             if goal is None
             else f"{n} closed deals, {n_good} won and retained: learning needs both good and bad outcomes"
         )
-    used_objective = "win" if goal is None else "value"
     if goal is not None:
         kinds = exclude_churn_flags(kinds, excluded, warnings)
     # the deals as the learners see them: a success is a win, or a win that stayed
@@ -149,22 +270,23 @@ def fit_icp(
         account=data.account,
         assigned=data.assigned,
     )
-    ms = min_support or min_support_for(n)
-    if n < 200:
-        warnings.append(
-            f"only {n} closed deals: every figure is uncertain; treat the ICP as a hypothesis to test"
-        )
-    space = FeatureSpace(min_support=ms).fit(data.frame, kinds, families, target=good)
-    for col, why in space.skipped.items():
-        warnings.append(f"attribute '{col}' not used: {why}")
-    data.assigned = space.assign(data.frame)
-    target.assigned = data.assigned
-    miner = SegmentMiner(min_support=ms, max_depth=3 if search else 1).fit(space, target)
-    model = ScorecardModel().fit(space, data.assigned, good)
+    return _Learning(
+        accounts, kinds, families, excluded, kept, data, target, "win" if goal is None else "value"
+    )
+
+
+def _scorecard(
+    model: ScorecardModel,
+    miner: SegmentMiner,
+    space: FeatureSpace,
+    assigned: np.ndarray,
+    good: np.ndarray,
+) -> Scorecard:
+    """The points table, each bin with its deals and success rate."""
     n_by_bin = {}
     for j, spec in enumerate(space.specs):
         for b in range(len(spec.bins)):
-            m = data.assigned[:, j] == b
+            m = assigned[:, j] == b
             n_by_bin[(j, b)] = (
                 int(m.sum()),
                 float(good[m].mean()) if m.any() else float("nan"),
@@ -173,95 +295,42 @@ def fit_icp(
     keep_missing = {
         s.keys[0] for s in miner.univariate_ if s.conditions[0].op == "missing" and s.tier
     }
-    scorecard = model.scorecard(n_by_bin, keep_missing=keep_missing)
-    health = compute_health(
-        deals,
-        accounts,
-        weights=health_weights,
-        extra_components=extra_health,
-        extra_meta=extra_health_meta,
-    )
-    warnings.extend(health.warnings)
-    p0 = target.base_rate
+    return model.scorecard(n_by_bin, keep_missing=keep_missing)
 
-    tiers = build_tiers(miner, value=goal is not None)
 
-    # negative ICP: what predicts losing, and what marks the worst customers
-    candidates = negative_candidates(miner, space, accounts, health, p0, ms, value=goal is not None)
-    disq, veto_notes = earn_vetoes(
-        candidates, target, model, accounts, min_support=ms, max_share=max_excluded_share
-    )
-    warnings.extend(veto_notes)
+def _timing(
+    deals: pd.DataFrame,
+    events: pd.DataFrame | None,
+    accounts: pd.DataFrame,
+    min_support: int,
+    warnings: list[str],
+) -> dict | None:
+    """The triggers that raised the win rate in a window before the deal, when there are events."""
+    if events is None or not len(events):
+        return None
+    ev, w = clean_events(events, set(accounts["account_id"].astype(str)))
+    warnings.extend(w)
+    tm = fit_timing(deals, ev, min_support=min_support)
+    warnings.extend(tm.warnings)
+    timing = tm.to_icp()
+    if not timing["triggers"]:
+        warnings.append(
+            "no event type raised the win rate significantly in any window (30/60/90/180 days before the deal)"
+        )
+    return timing
 
-    evidence_summary = evidence_strength(miner, model.cv_auc_, n=n, wins=wins, p0=p0, ms=ms)
-    strength = evidence_summary.strength
-    if strength in ("weak", "none"):
-        # do not present noise as a perfect fit: on weak evidence there is no Tier 1 at all,
-        # so no account is labelled a perfect fit (a person may add it back in icp.yaml)
-        tiers = [t for t in tiers if t.tier != 1]
 
-    timing = None
-    if events is not None and len(events):
-        ev, w = clean_events(events, set(accounts["account_id"].astype(str)))
-        warnings.extend(w)
-        tm = fit_timing(deals, ev, min_support=ms)
-        warnings.extend(tm.warnings)
-        timing = tm.to_icp()
-        if not timing["triggers"]:
-            warnings.append(
-                "no event type raised the win rate significantly in any window (30/60/90/180 days before the deal)"
-            )
-    statement = make_statement(tiers, disq, data, strength, timing, families)
+def _training_summary(data: TrainingData, objective: str, successes: int) -> Training:
     dates = pd.to_datetime(data.frame["closed_at"]) if "closed_at" in data.frame.columns else None
-    training = Training(
-        deals=n,
-        wins=wins,
+    known = dates is not None and dates.notna().any()
+    return Training(
+        deals=len(data.won),
+        wins=int(data.won.sum()),
         accounts=int(pd.unique(data.account).size),
-        date_from=str(dates.min().date()) if dates is not None and dates.notna().any() else None,
-        date_to=str(dates.max().date()) if dates is not None and dates.notna().any() else None,
-        objective=used_objective,  # type: ignore[arg-type]
-        successes=n_good,
-    )
-    icp = ICP(
-        generated_at=now_iso(),
-        generator=f"icpkit {__version__}",
-        evidence=evidence_summary,
-        statement=statement,
-        routing=routing or Routing(),
-        tiers=tiers,
-        disqualifiers=disq,
-        scorecard=scorecard,
-        health={
-            "weights": health.weights,
-            "components": {c: health.descriptions[c] for c in health.used},
-        },
-        training=training,
-        attributes={
-            c: families.get(c, "firmographic") for c in kinds if c not in ("account_id", "name")
-        },
-        timing=timing,
-        excluded_columns=excluded,
-        kept_columns=kept,
-    )
-    scored = score_accounts(icp, accounts)
-    for num, out in tier_outcomes(icp, scored.frame, data, extra_health).items():
-        t_ = icp.tier(num)
-        if t_ is not None:
-            t_.outcomes = out
-    small = small_deal_warning(icp, data)
-    if small:
-        warnings.append(small)
-        icp.evidence.message += " " + small
-    return BuildResult(
-        icp=icp,
-        segments=miner.table(),
-        space=space,
-        miner=miner,
-        model=model,
-        health=health,
-        training=data,
-        warnings=warnings,
-        scored=scored,
+        date_from=str(dates.min().date()) if known else None,  # type: ignore[union-attr]
+        date_to=str(dates.max().date()) if known else None,  # type: ignore[union-attr]
+        objective=objective,  # type: ignore[arg-type]
+        successes=successes,
     )
 
 

@@ -16,6 +16,7 @@ several deals, repeated with different seeds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -271,6 +272,35 @@ def score_heldout(build: BuildResult, rows: pd.DataFrame, won: np.ndarray) -> pd
     )
 
 
+def training_scores(fold: Fold) -> pd.DataFrame:
+    """The fold's training deals scored out of fold: what a threshold is chosen on.
+
+    The scorecard's cross-validated probabilities (each deal predicted by a
+    model that did not see it) put on the score scale, clipped to 0-100; a
+    vetoed account scores 0 as it would in the ICP. Rows the cross-validation
+    sampled out are left out.
+    """
+    build = fold.build
+    model = build.model
+    data = build.training
+    rows = np.asarray(getattr(model, "cv_rows_", np.arange(0)), dtype=int)
+    prob = np.clip(np.asarray(getattr(model, "cv_prob_", np.zeros(0)), dtype=float), 1e-6, 1 - 1e-6)
+    frame = data.frame.reset_index(drop=True).iloc[rows]
+    scored = score_accounts(build.icp, frame).frame
+    p0 = min(max(float(model.p0_), 1e-6), 1 - 1e-6)
+    F = build.icp.scorecard.points_per_odds_tripling / math.log(3)
+    score = np.clip(np.rint(50 + F * (np.log(prob / (1 - prob)) - math.log(p0 / (1 - p0)))), 0, 100)
+    tier = scored["tier"].astype(str).to_numpy()
+    return pd.DataFrame(
+        {
+            "account_id": scored["account_id"].to_numpy(),
+            "won": np.asarray(data.won, dtype=bool)[rows],
+            "score": np.where(tier == "excluded", 0.0, score),
+            "tier": tier,
+        }
+    )
+
+
 def run_fold(
     accounts: pd.DataFrame,
     closed: pd.DataFrame,
@@ -298,7 +328,11 @@ def run_fold(
     if peers:
         # the raw peers see the training deals' raw account columns, not icpkit's bins
         train = training_frame(accounts, closed.iloc[split.train].reset_index(drop=True))
-        probs = peer_models.fit_predict_raw(train.frame, train.won, rows, kinds, seed=seed)
+        # ... and the same columns the ICP may learn from: not those it excluded as the
+        # outcome in disguise or as deal descriptions
+        left_out = {e.column for e in build.icp.excluded_columns}
+        allowed = {c: k for c, k in kinds.items() if c not in left_out}
+        probs = peer_models.fit_predict_raw(train.frame, train.won, rows, allowed, seed=seed)
         probs.update(
             peer_models.fit_predict_bins(
                 build.space, build.training.assigned, build.training.won, build.space.assign(rows)

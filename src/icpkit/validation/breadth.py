@@ -138,15 +138,35 @@ def action_message(rec: dict[str, Any]) -> str:
         if rec.get("market_accounts") is not None
         else ""
     )
+    head = f"{rec['action'].capitalize()} the ICP to score >= {rec['min_score']}" + (
+        f" ({rec['tier_label']})" if rec["tier_label"] else ""
+    )
+    if pick["ratio"] is None:
+        held = f"held out there is no ratio ({pick['out']['wins']} wins outside)"
+    else:
+        held = (
+            f"held-out in/out {pick['ratio']:.2f}x "
+            f"({pick['ratio_ci_low']:.2f}-{pick['ratio_ci_high']:.2f}) on {pick['in']['n']:,} deals in "
+            f"({pick['in']['accounts']:,} accounts) vs {pick['out']['n']:,} out, "
+            f"{pick['breadth']:.0%} of held-out deals"
+        )
+    chosen = rec.get("chosen")
+    if rec.get("chosen_on_heldout", True) or chosen is None:
+        return (
+            f"{head}: {held}{market}; the current ICP gives {cur_txt}.{rec['why']}"
+            " The threshold is chosen on the held-out deals, so its ratio is optimistic: "
+            "confirm it on the next period's deals."
+        )
+    check = (
+        "it holds on the held-out deals"
+        if rec.get("confirmed")
+        else f"held out it falls short of {rec['target']:g}x: confirm it on the next period's deals "
+        "before acting on it"
+    )
     return (
-        f"{rec['action'].capitalize()} the ICP to score >= {rec['min_score']}"
-        + (f" ({rec['tier_label']})" if rec["tier_label"] else "")
-        + f": held-out in/out {pick['ratio']:.2f}x "
-        f"({pick['ratio_ci_low']:.2f}-{pick['ratio_ci_high']:.2f}) on {pick['in']['n']:,} deals in "
-        f"({pick['in']['accounts']:,} accounts) vs {pick['out']['n']:,} out, "
-        f"{pick['breadth']:.0%} of held-out deals{market}; the current ICP gives {cur_txt}.{rec['why']}"
-        " The threshold is chosen on the held-out deals, so its ratio is optimistic: "
-        "confirm it on the next period's deals."
+        f"{head}: chosen on the training deals' cross-validated scores "
+        f"({chosen['ratio']:.2f}x on {chosen['in']['n']:,} deals in), then checked: {held}{market}; "
+        f"the current ICP gives {cur_txt}; {check}.{rec['why']}"
     )
 
 
@@ -163,6 +183,18 @@ def with_market(rec: dict[str, Any], accounts: int, total: int) -> dict[str, Any
     return out
 
 
+def _candidates(
+    w: np.ndarray, s: np.ndarray, codes: np.ndarray | None, min_deals: int, min_accounts: int
+) -> list[dict[str, Any]]:
+    """Every supported threshold's split (a quantile grid when the score is continuous)."""
+    values = np.unique(s)[1:]
+    if len(values) > MAX_CANDIDATES:
+        values = np.unique(np.quantile(s, np.linspace(0, 1, MAX_CANDIDATES + 1)[1:-1]))
+        values = values[values > s.min()]
+    cands = [_split(w, s, float(v), codes) for v in values]
+    return [c for c in cands if supported(c, min_deals, min_accounts)]
+
+
 def recommend(
     won: np.ndarray,
     score: np.ndarray,
@@ -173,14 +205,21 @@ def recommend(
     min_deals: int = MIN_DEALS,
     min_accounts: int = MIN_ACCOUNTS,
     tier_min: dict[int, int] | None = None,
+    train: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """What to do about the 3x rule: keep, narrow or widen the ICP to a score threshold, or none.
 
-    Every held-out score is a candidate threshold (in = score >= it). A
-    candidate counts when its in/out ratio is at least ``target``, its
-    interval excludes 1 and both sides hold ``min_deals`` deals and
-    ``min_accounts`` accounts. Of those, the one nearest the current ICP's
-    breadth is recommended: the smallest change that meets the rule.
+    Every score is a candidate threshold (in = score >= it). A candidate
+    counts when its in/out ratio is at least ``target``, its interval excludes
+    1 and both sides hold ``min_deals`` deals and ``min_accounts`` accounts.
+    Of those, the one nearest the current ICP's breadth is recommended: the
+    smallest change that meets the rule.
+
+    With ``train`` (the training deals scored out of fold: ``won``, ``score``,
+    ``tier``, ``account_id``), the threshold is chosen there and only checked
+    on the held-out deals, so the held-out ratio reported for it is honest;
+    ``confirmed`` says whether it holds there. Without it, the threshold is
+    chosen on the held-out deals themselves (optimistic, and said so).
     """
     w = np.asarray(won, dtype=bool)
     s = np.asarray(score, dtype=float)
@@ -200,7 +239,8 @@ def recommend(
         "min_accounts": min_accounts,
         "base_rate": _r(w.mean()) if len(w) else None,
         "current": cur,
-        "chosen_on_heldout": True,
+        "chosen_on_heldout": train is None,
+        "chosen_on": "held-out deals" if train is None else "training deals, cross-validated",
     }
     if len(w) == 0 or w.all() or not w.any():
         return {
@@ -213,21 +253,31 @@ def recommend(
             "best_supported": None,
             "message": "No recommendation: the held-out deals are all won or all lost.",
         }
-    values = np.unique(s)[1:]
-    if len(values) > MAX_CANDIDATES:  # a continuous score: a grid of its quantiles
-        values = np.unique(np.quantile(s, np.linspace(0, 1, MAX_CANDIDATES + 1)[1:-1]))
-        values = values[values > s.min()]
-    cands = [_split(w, s, float(v), codes) for v in values]
-    ok = [c for c in cands if supported(c, min_deals, min_accounts)]
+    ok = _candidates(w, s, codes, min_deals, min_accounts)
+    best = max(ok, key=lambda c: c["ratio"] or 0.0) if ok else None
+    here = float(cur["breadth"] or 0.0)
+    if train is not None and len(train):
+        # choose on the training deals' out-of-fold scores; the held-out deals only check
+        tw = train["won"].to_numpy(dtype=bool)
+        tm = np.isin(train["tier"].astype(str).to_numpy(), IN_ICP)
+        here = float(tm.mean())
+        pool = _candidates(
+            tw,
+            train["score"].to_numpy(dtype=float),
+            _codes(train["account_id"].astype(str).to_numpy()),
+            min_deals,
+            min_accounts,
+        )
+    else:
+        pool = ok
     meets = [
         c
-        for c in ok
+        for c in pool
         if c["ratio"] is not None
         and c["ratio"] >= target
         and c["ratio_ci_low"] is not None
         and c["ratio_ci_low"] > 1
     ]
-    best = max(ok, key=lambda c: c["ratio"] or 0.0) if ok else None
     cur_ratio: float | None = cur["ratio"]
     cur_ok = (
         cur_ratio is not None
@@ -235,7 +285,6 @@ def recommend(
         and cur_in["n"] >= min_deals
         and cur_out["n"] >= min_deals
     )
-    here = float(cur["breadth"] or 0.0)
     out: dict[str, Any] = {**base, "best_supported": best}
     if cur_ok:
         return {
@@ -251,8 +300,10 @@ def recommend(
             ),
         }
     if meets:
-        pick = min(meets, key=lambda c: (abs((c["breadth"] or 0.0) - here), -(c["ratio"] or 0.0)))
-        action = "narrow" if (pick["breadth"] or 0.0) < here else "widen"
+        chosen = min(meets, key=lambda c: (abs((c["breadth"] or 0.0) - here), -(c["ratio"] or 0.0)))
+        action = "narrow" if (chosen["breadth"] or 0.0) < here else "widen"
+        # the held-out figures at the chosen threshold (the same row when chosen there)
+        pick = chosen if train is None else _split(w, s, float(chosen["threshold"]), codes)
         thr = int(round(pick["threshold"]))
         label = _tier_label(pick["threshold"], tier_min)
         if action == "narrow":
@@ -274,6 +325,13 @@ def recommend(
             "in_out": pick["ratio"],
             "n_in": pick["in"]["n"],
             "candidate": pick,
+            "chosen": chosen,
+            "confirmed": bool(
+                pick["ratio"] is not None
+                and pick["ratio"] >= target
+                and pick["ratio_ci_low"] is not None
+                and pick["ratio_ci_low"] > 1
+            ),
             "tier_label": label,
             "why": why,
         }
