@@ -35,6 +35,17 @@ def test_import_file_round_trip(tmp_path: Path, fmt: str) -> None:
         SCORED, tmp_path / f"{fmt}.csv", fmt, version="abc123", scored_at="2026-12-01T10:00:00Z"
     )
     assert (files.rows, files.total) == (4, 4)
+    # "x,=1" is neither a HubSpot nor a Salesforce id; one of the others is not the CRM's either
+    what = {
+        "hubspot": "2 of 4 account ids do not look like HubSpot Record IDs (numbers), "
+        "e.g. '0015g0000000002AAZ'",
+        "salesforce": "3 of 4 account ids do not look like Salesforce Ids (15 or 18 characters), "
+        "e.g. '5814021000'",
+    }[fmt]
+    assert files.notes == [
+        f"{what}: the CRM will not find those records. "
+        f"Score an export that has the {crm.KEY_COLUMN[fmt]} column"
+    ]
     header = files.path.read_text(encoding="utf-8").splitlines()[0].split(",")
     key = {"hubspot": "Record ID", "salesforce": "Id"}[fmt]
     assert header == [key, *(getattr(p, fmt) for p in crm.PROPERTIES)]
@@ -117,6 +128,8 @@ def test_cli_score_writes_crm_files_and_only_the_changes(
             before.at[row.account_id, "route"],
         )
     assert f"{len(changed)} of 600 accounts changed tier or route" in r.output.replace(",", "")
+    # the small CRM's ids (A0, A1 …) are not HubSpot Record IDs: the file would match nothing
+    assert "600 of 600 account ids do not look like HubSpot Record IDs" in r.output.replace(",", "")
 
 
 def test_cli_score_crm_option_errors(
@@ -162,9 +175,15 @@ def test_run_export_step_writes_full_and_changed_files(small_crm_run: Path, tmp_
     assert len(full) == len(scores) and set(full["version"]) == {version}
     changed = crm.read_export(files["hubspot-import-changed.csv"])
     assert changed["account_id"].tolist() == scores["account_id"].astype(str).head(10).tolist()
-    assert notes == [
-        f"hubspot: 10 of {len(scores)} accounts changed tier or route since the previous run",
-        f"salesforce: 10 of {len(scores)} accounts changed tier or route since the previous run",
+    n = len(scores)
+    assert [x for x in notes if "changed" in x] == [
+        f"hubspot: 10 of {n} accounts changed tier or route since the previous run",
+        f"salesforce: 10 of {n} accounts changed tier or route since the previous run",
+    ]
+    # the small CRM's ids (A0 …) are neither CRM's record ids: said once per CRM
+    assert [x.split(" (")[0] for x in notes if "changed" not in x] == [
+        f"hubspot: {n} of {n} account ids do not look like HubSpot Record IDs",
+        f"salesforce: {n} of {n} account ids do not look like Salesforce Ids",
     ]
 
 

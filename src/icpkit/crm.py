@@ -249,6 +249,29 @@ def changed_rows(current: pd.DataFrame, previous: pd.DataFrame) -> pd.Series:
     return pd.Series(changed, index=current.index)
 
 
+# what each CRM's record ids look like: HubSpot's are numbers, Salesforce's 15 or 18 characters
+ID_PATTERNS = {"hubspot": r"^[0-9]+$", "salesforce": r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$"}
+
+
+def _foreign_ids(ids: pd.Series, fmt: str) -> str | None:
+    """A warning when account ids do not look like the CRM's record ids (the import would
+    match no record), else None."""
+    text = ids.astype(str).str.strip()
+    bad = ~text.str.match(ID_PATTERNS[fmt])
+    if not bad.any():
+        return None
+    what = (
+        "HubSpot Record IDs (numbers)"
+        if fmt == "hubspot"
+        else "Salesforce Ids (15 or 18 characters)"
+    )
+    return (
+        f"{int(bad.sum()):,} of {len(text):,} account ids do not look like {what}, "
+        f"e.g. {text[bad].iloc[0]!r}: the CRM will not find those records. "
+        f"Score an export that has the {KEY_COLUMN[fmt]} column"
+    )
+
+
 @dataclass
 class ImportFiles:
     """What :func:`write_import` wrote."""
@@ -295,6 +318,9 @@ def write_import(
         notes.append(
             f"{len(rows):,} of {len(scored):,} accounts changed tier or route since {since}"
         )
+    odd = _foreign_ids(scored["account_id"], fmt)
+    if odd:
+        notes.append(odd)
     frame = export_frame(rows, fmt, domains, version=version, scored_at=scored_at)
     _write_frame(frame, out)
     name, text = property_definitions(fmt)

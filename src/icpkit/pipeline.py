@@ -302,6 +302,8 @@ def crm_exports(
         )
         files[full.path.name] = full.path
         files[full.definitions.name] = full.definitions
+        if notes is not None:
+            notes.extend(f"{fmt}: {n}" for n in full.notes)
         if previous is not None:
             changed = crm_files.write_import(
                 scores,
@@ -313,7 +315,7 @@ def crm_exports(
             )
             files[changed.path.name] = changed.path
             if notes is not None:
-                notes.extend(f"{fmt}: {n}" for n in changed.notes)
+                notes.extend(f"{fmt}: {n}" for n in changed.notes if n not in full.notes)
     return files
 
 
