@@ -97,11 +97,11 @@ def icp_fingerprint(icp: ICP) -> str:
     return hashlib.sha256(icpfile.dumps(icp).encode("utf-8")).hexdigest()[:12]
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
+def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
     name = str(fmt).strip().lower()
     if name not in allowed:
         raise InputError(f"unknown export format '{fmt}'", hint=f"Use one of {', '.join(allowed)}")
@@ -122,14 +122,14 @@ def export_frame(
     when ``domains`` are known; ``Id``) and the seven ICP properties; a
     ``why_now`` column of the scores fills ``icp_why_now`` (blank without one).
     """
-    fmt = _check_format(fmt)
+    fmt = check_format(fmt)
     if fmt == "csv":
         return scored
     ids = scored["account_id"].astype(str)
     out = pd.DataFrame({KEY_COLUMN[fmt]: ids.to_numpy()})
     if fmt == "hubspot" and domains:
         out["Company Domain Name"] = [domains.get(i) or "" for i in ids]
-    when = scored_at or _now()
+    when = scored_at or utc_now()
     n = len(scored)
     values: dict[str, Any] = {
         "score": scored["score"].astype(int).to_numpy(),
@@ -161,7 +161,7 @@ def property_definitions(fmt: str) -> tuple[str, str]:
     label, API name, type, length, description), as entered in Setup >
     Object Manager > Account > Fields & Relationships.
     """
-    fmt = _check_format(fmt, CRMS)
+    fmt = check_format(fmt, CRMS)
     if fmt == "hubspot":
         types = {
             "number": ("number", "number"),
@@ -302,7 +302,7 @@ def write_import(
     """
     from .scoring.output import _write_frame
 
-    fmt = _check_format(fmt, CRMS)
+    fmt = check_format(fmt, CRMS)
     out = Path(out)
     rows = scored
     notes: list[str] = []

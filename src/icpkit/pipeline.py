@@ -294,7 +294,7 @@ def crm_exports(
     icp = ws.current_icp()
     version = crm_files.icp_fingerprint(icp) if icp is not None else ""
     scores = ws.table("scores")
-    when = crm_files._now()
+    when = crm_files.utc_now()
     files: dict[str, Path] = {}
     for fmt in formats:
         full = crm_files.write_import(
@@ -501,7 +501,7 @@ def _run_in(
     from .report import collect, write_report
 
     result = StepResult()
-    formats = [crm_files._check_format(f, crm_files.CRMS) for f in crm]
+    formats = [crm_files.check_format(f, crm_files.CRMS) for f in crm]
     last_scores = exported.with_name("scores.csv")
     previous_scores = (
         crm_files.read_export(last_scores) if formats and last_scores.exists() else None
