@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import io
 import json
 import time
 from pathlib import Path
@@ -641,6 +642,29 @@ def test_score_page_and_crm_downloads(server, web, sample):
     assert all(line.split(",")[-2] == version for line in sf.text.splitlines()[1:])
     props = web.get("/score/crm/hubspot-properties.json").json()
     assert [p["name"] for p in props["inputs"]] == [p.hubspot for p in crm.PROPERTIES]
+    # with the previous export, the changes alone: here the second account was tier "old"
+    previous = pd.read_csv(io.StringIO(hub.text), dtype=str, keep_default_na=False).head(2)
+    previous.loc[1, "icp_tier"] = "old"  # and the third account is not in it
+    prev_text = previous.to_csv(index=False)
+    r = web.post(
+        "/score",
+        data={"text": rows.to_csv(index=False)},
+        files={"previous": ("hubspot-import.csv", prev_text.encode())},
+    )
+    assert r.status_code == 200 and "2 of 3 account(s) changed tier or route" in r.text
+    rid2 = r.text.split("/score/results/")[1].split(".csv")[0]
+    only = pd.read_csv(
+        io.StringIO(web.get(f"/score/results/{rid2}.csv?format=salesforce&changed=1").text),
+        dtype=str,
+    )
+    assert only["Id"].tolist() == rows["account_id"].iloc[1:].tolist()
+    assert_error(web.get(f"/score/results/{rid}.csv?format=hubspot&changed=1"), 422, "previous")
+    r = web.post(
+        "/score",
+        data={"text": rows.to_csv(index=False)},
+        files={"previous": ("notes.csv", b"a,b\n1,2\n")},
+    )
+    assert r.status_code == 422 and "not an ICP export" in r.text
     fields = web.get("/score/crm/salesforce-fields.csv").text
     assert "ICP_Scored_At__c,Date/Time" in fields
     assert_error(web.get("/score/crm/other.csv"), 404)
