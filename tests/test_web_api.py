@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import io
 import json
 import time
 from pathlib import Path
@@ -16,7 +18,7 @@ httpx = pytest.importorskip("httpx")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from icpkit import icpfile  # noqa: E402
+from icpkit import crm, icpfile  # noqa: E402
 from icpkit.web import auth, create_app  # noqa: E402
 from icpkit.web.rowscore import RowScorer, score_records  # noqa: E402
 
@@ -472,7 +474,12 @@ def test_upload_errors_name_file_row_and_column(server, tmp_path):
         422,
         "unknown table",
     )
-    assert_error(c.post("/api/v1/uploads/market", files={"file": ("x.xlsx", b"PK")}), 422, "CSV")
+    assert_error(c.post("/api/v1/uploads/market", files={"file": ("x.numbers", b"PK")}), 422, "CSV")
+    assert_error(
+        c.post("/api/v1/uploads/market", files={"file": ("x.xlsx", b"PK")}),
+        422,
+        "not a readable Excel workbook",
+    )
     assert_error(c.post("/api/v1/uploads/market", files={"file": ("empty.csv", b"")}), 422, "empty")
     assert_error(c.post("/api/v1/uploads/market"), 422)
     ok = c.post(
@@ -621,18 +628,53 @@ def test_edit_preview_save_and_diff(web, server):
     assert yaml_edit.status_code == 422 and "not valid YAML" in yaml_edit.text
 
 
-def test_score_page_and_crm_downloads(web, sample):
+def test_score_page_and_crm_downloads(server, web, sample):
     rows = pd.read_csv(sample["accounts"], dtype=str).head(3)
     r = web.post("/score", data={"text": rows.to_csv(index=False)})
     assert r.status_code == 200 and "3 account(s) scored" in r.text
     rid = r.text.split("/score/results/")[1].split(".csv")[0]
     hub = web.get(f"/score/results/{rid}.csv?format=hubspot")
-    assert (
-        hub.text.splitlines()[0] == "Record ID,Company Domain Name,icp_score,icp_tier,icp_reasons"
+    assert hub.text.splitlines()[0] == (
+        "Record ID,Company Domain Name,icp_score,icp_tier,icp_route,icp_reasons,icp_why_now,"
+        "icp_version,icp_scored_at"
     )
     assert rows["domain"].iloc[0] in hub.text
     sf = web.get(f"/score/results/{rid}.csv?format=salesforce")
-    assert sf.text.splitlines()[0] == "Id,ICP_Score__c,ICP_Tier__c,ICP_Reasons__c"
+    assert sf.text.splitlines()[0] == (
+        "Id,ICP_Score__c,ICP_Tier__c,ICP_Route__c,ICP_Reasons__c,ICP_Why_Now__c,ICP_Version__c,"
+        "ICP_Scored_At__c"
+    )
+    # the fingerprint of the ICP that scored them, as `icp score` and `icp run` write it
+    version = crm.icp_fingerprint(server[0].state.service.snapshot.icp)
+    assert all(line.split(",")[-2] == version for line in sf.text.splitlines()[1:])
+    props = web.get("/score/crm/hubspot-properties.json").json()
+    assert [p["name"] for p in props["inputs"]] == [p.hubspot for p in crm.PROPERTIES]
+    # with the previous export, the changes alone: here the second account was tier "old"
+    previous = pd.read_csv(io.StringIO(hub.text), dtype=str, keep_default_na=False).head(2)
+    previous.loc[1, "icp_tier"] = "old"  # and the third account is not in it
+    prev_text = previous.to_csv(index=False)
+    r = web.post(
+        "/score",
+        data={"text": rows.to_csv(index=False)},
+        files={"previous": ("hubspot-import.csv", prev_text.encode())},
+    )
+    assert r.status_code == 200 and "2 of 3 account(s) changed tier or route" in r.text
+    rid2 = r.text.split("/score/results/")[1].split(".csv")[0]
+    only = pd.read_csv(
+        io.StringIO(web.get(f"/score/results/{rid2}.csv?format=salesforce&changed=1").text),
+        dtype=str,
+    )
+    assert only["Id"].tolist() == rows["account_id"].iloc[1:].tolist()
+    assert_error(web.get(f"/score/results/{rid}.csv?format=hubspot&changed=1"), 422, "previous")
+    r = web.post(
+        "/score",
+        data={"text": rows.to_csv(index=False)},
+        files={"previous": ("notes.csv", b"a,b\n1,2\n")},
+    )
+    assert r.status_code == 422 and "not an ICP export" in r.text
+    fields = web.get("/score/crm/salesforce-fields.csv").text
+    assert "ICP_Scored_At__c,Date/Time" in fields
+    assert_error(web.get("/score/crm/other.csv"), 404)
     assert "attachment" in sf.headers["content-disposition"]
     plain = web.get(f"/score/results/{rid}.csv")
     assert plain.text.startswith("account_id,score,tier,route,reasons")
@@ -644,6 +686,11 @@ def test_score_page_and_crm_downloads(web, sample):
         "/score", files={"file": ("list.csv", rows.to_csv(index=False).encode())}, data={"text": ""}
     )
     assert r.status_code == 200 and "3 account(s) scored" in r.text
+
+    if importlib.util.find_spec("python_calamine") is not None:  # HubSpot's default export
+        xlsx = Path(__file__).parent / "data" / "crm" / "hubspot_companies.xlsx"
+        r = web.post("/score", files={"file": (xlsx.name, xlsx.read_bytes())}, data={"text": ""})
+        assert r.status_code == 200 and "16 account(s) scored" in r.text
 
 
 def test_settings_tokens(web, server):

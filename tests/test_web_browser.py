@@ -167,7 +167,10 @@ def test_upload_build_report_edit_score_download(base_url, sample, tmp_path):
             target = ARTIFACTS / "web-hubspot-import.csv"
             dl.value.save_as(str(target))
             lines = target.read_text().splitlines()
-            assert lines[0] == "Record ID,Company Domain Name,icp_score,icp_tier,icp_reasons"
+            assert lines[0] == (
+                "Record ID,Company Domain Name,icp_score,icp_tier,icp_route,icp_reasons,"
+                "icp_why_now,icp_version,icp_scored_at"
+            )
             assert lines[1].startswith("NEW-1,acmefreight.com,")
         except Exception:
             shot(page, "99-failure")

@@ -268,6 +268,46 @@ def export_outputs(ws: Workspace, out_dir: str | Path) -> dict[str, Path]:
     return files
 
 
+def crm_exports(
+    ws: Workspace,
+    out_dir: Path,
+    formats: Sequence[str],
+    previous: pd.DataFrame | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, Path]:
+    """Each CRM's import file of the workspace's scores (``hubspot-import.csv``,
+    ``salesforce-import.csv``) with its property definitions and, given the previous
+    export, the accounts whose tier or route changed (``…-import-changed.csv``)."""
+    from . import crm as crm_files
+
+    icp = ws.current_icp()
+    version = crm_files.icp_fingerprint(icp) if icp is not None else ""
+    scores = ws.table("scores")
+    when = crm_files.utc_now()
+    files: dict[str, Path] = {}
+    for fmt in formats:
+        full = crm_files.write_import(
+            scores, out_dir / f"{fmt}-import.csv", fmt, version=version, scored_at=when
+        )
+        files[full.path.name] = full.path
+        files[full.definitions.name] = full.definitions
+        if notes is not None:
+            notes.extend(f"{fmt}: {n}" for n in full.notes)
+        if previous is not None:
+            changed = crm_files.write_import(
+                scores,
+                out_dir / f"{fmt}-import-changed.csv",
+                fmt,
+                version=version,
+                scored_at=when,
+                changed_since=previous,
+            )
+            files[changed.path.name] = changed.path
+            if notes is not None:
+                notes.extend(f"{fmt}: {n}" for n in changed.notes if n not in full.notes)
+    return files
+
+
 # -- icp run -----------------------------------------------------------------------------
 
 
@@ -362,6 +402,7 @@ def run_all(
     product: str | None = None,
     max_excluded_share: float = MAX_EXCLUDED_SHARE,
     validate: bool = True,
+    crm: Sequence[str] = (),
 ) -> StepResult:
     """``icp run``: ingest, build, validate, report and export, as the step commands do them.
 
@@ -373,7 +414,10 @@ def run_all(
     directly (for a caller that stages by itself). ``product`` learns from the
     deals of one product line only (one ICP per product line: one output folder
     each). ``validate=False`` skips the backtest (quick iterations); the report
-    and ``validation.json`` say it was skipped.
+    and ``validation.json`` say it was skipped. ``crm`` (``hubspot``,
+    ``salesforce``) writes each CRM's import file of the scores with its property
+    definitions, and, when the output folder holds a previous run's ``scores.csv``,
+    an import file of only the accounts whose tier or route changed since then.
     """
     step = _progress(progress)
     out = Path(out_dir)
@@ -391,6 +435,7 @@ def run_all(
             product,
             max_excluded_share,
             validate,
+            crm,
         )
 
     if not atomic:
@@ -438,11 +483,18 @@ def _run_in(
     product: str | None = None,
     max_excluded_share: float = MAX_EXCLUDED_SHARE,
     validate: bool = True,
+    crm: Sequence[str] = (),
 ) -> StepResult:
+    from . import crm as crm_files
     from .ingest import ingest
     from .report import collect, write_report
 
     result = StepResult()
+    formats = [crm_files.check_format(f, crm_files.CRMS) for f in crm]
+    last_scores = exported.with_name("scores.csv")
+    previous_scores = (
+        crm_files.read_export(last_scores) if formats and last_scores.exists() else None
+    )
     with Workspace(folder) as ws:
         conf = settings(ws, exported)  # a broken hand edit fails before any work
         step("ingest")
@@ -478,6 +530,8 @@ def _run_in(
         step("report")
         result.files.update(write_report(collect(ws), folder))
         result.files.update(export_outputs(ws, folder))
+        if formats and ws.has("scores"):
+            result.files.update(crm_exports(ws, folder, formats, previous_scores, result.warnings))
         if ws.has("market"):
             step("market")
             market = score_with_timing(

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 # The library (pandas, DuckDB, scikit-learn, ...) is imported inside each command,
 # so that `icp --help` and `icp COMMAND --help` do not load it (tests/test_startup.py).
 
-PathOpt = Annotated[Path | None, typer.Option(dir_okay=False, help="CSV or Parquet file")]
+PathOpt = Annotated[
+    Path | None, typer.Option(dir_okay=False, help="CSV, Parquet or Excel (.xlsx) file")
+]
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="workspace folder (holds workspace.duckdb)")
 ]
@@ -102,9 +104,11 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def run(
         accounts: Annotated[
-            Path, typer.Option(dir_okay=False, help="accounts file (CSV or Parquet)")
+            Path, typer.Option(dir_okay=False, help="accounts file (CSV, Parquet or .xlsx)")
         ],
-        deals: Annotated[Path, typer.Option(dir_okay=False, help="deals file (CSV or Parquet)")],
+        deals: Annotated[
+            Path, typer.Option(dir_okay=False, help="deals file (CSV, Parquet or .xlsx)")
+        ],
         out_dir: Annotated[Path, typer.Option("--out", help="output folder")],
         contacts: PathOpt = None,
         revenue: PathOpt = None,
@@ -134,6 +138,16 @@ def register(app: typer.Typer) -> None:
                 "report says it was skipped)",
             ),
         ] = True,
+        crm: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--crm",
+                metavar="CRM",
+                help="also write the scores as a CRM import file: hubspot or salesforce "
+                "(repeatable), with the property definitions and, after a previous run, "
+                "a file of the accounts whose tier or route changed",
+            ),
+        ] = None,
     ) -> None:
         """Run the whole chain: ingest, health, patterns, tiered ICP, scores, report.
 
@@ -144,6 +158,7 @@ def register(app: typer.Typer) -> None:
 
             icp run --accounts accounts.csv --deals deals.csv --out icp-out
             icp run --accounts accounts.csv --deals deals.csv --product "Connector Pack" --out icp-connector
+            icp run --accounts companies.xlsx --deals deals.xlsx --crm hubspot --out icp-out
         """
         from ..pipeline import run_all
         from ..workspace import Workspace
@@ -173,6 +188,7 @@ def register(app: typer.Typer) -> None:
                 product=product,
                 max_excluded_share=max_excluded,
                 validate=validate,
+                crm=crm or (),
             )
         warn_all(result.warnings)
         with Workspace(out_dir, read_only=True) as ws:
@@ -485,7 +501,11 @@ def register(app: typer.Typer) -> None:
             Path, typer.Option("--icp", help="icp.yaml (or the folder holding it)")
         ],
         accounts: Annotated[
-            Path, typer.Option(dir_okay=False, help="accounts to score (CSV or Parquet)")
+            Path,
+            typer.Option(
+                dir_okay=False,
+                help="accounts to score (CSV or Parquet; .xlsx with the python engine)",
+            ),
         ],
         out_csv: Annotated[Path, typer.Option("--out", help="output CSV")],
         events: Annotated[
@@ -510,6 +530,24 @@ def register(app: typer.Typer) -> None:
         ] = None,
         mapping: MappingOpt = None,
         encoding: EncodingOpt = None,
+        crm: Annotated[
+            str | None,
+            typer.Option(
+                "--crm",
+                help="write --out as a CRM import file: hubspot (keyed on Record ID) or "
+                "salesforce (Data Loader, keyed on Id), with the property definitions to "
+                "create first beside it",
+            ),
+        ] = None,
+        changed_since: Annotated[
+            Path | None,
+            typer.Option(
+                "--changed-since",
+                dir_okay=False,
+                help="with --crm: write only the accounts whose tier or route changed since "
+                "this previous export (or scores file), and the accounts it did not hold",
+            ),
+        ] = None,
     ) -> None:
         """Score accounts with an ICP: score 0-100, tier, route and reasons, as CSV for CRM import.
 
@@ -517,20 +555,34 @@ def register(app: typer.Typer) -> None:
         timing, priority, why_now and route_note columns (score stays the fit
         score; an active trigger may raise the route by timing.route_rules in
         icp.yaml). Warns when the ICP is older than its refresh.interval_days.
-        An output path ending in .parquet writes Parquet.
+        An output path ending in .parquet writes Parquet. With --crm the file is
+        a HubSpot or Salesforce import file (icp_score, icp_tier, icp_route,
+        icp_reasons, icp_why_now, icp_version, icp_scored_at).
 
         Example:
 
             icp score --icp out/icp.yaml --accounts prospects.csv --out scored.csv
+            icp score --icp out/icp.yaml --accounts companies.csv --crm hubspot --out hubspot-import.csv
+            icp score --icp out/icp.yaml --accounts companies.csv --crm hubspot --changed-since last-import.csv --out changed.csv
         """
+        from .. import crm as crm_files
         from .. import icpfile
+        from ..errors import InputError
         from ..scoring.engines import score_with_engine
 
+        if changed_since is not None and crm is None:
+            raise InputError(
+                "--changed-since needs --crm", hint="Add --crm hubspot or --crm salesforce"
+            )
+        if crm is not None and crm.strip().lower() not in crm_files.CRMS:
+            raise InputError(
+                f"--crm {crm}: unknown CRM", hint=f"Use one of {', '.join(crm_files.CRMS)}"
+            )
         icp = icpfile.load(icp_path)
         res = score_with_engine(
             icp,
             accounts,
-            out_csv,
+            None if crm else out_csv,
             engine,
             events=events,
             as_of=as_of,
@@ -538,8 +590,24 @@ def register(app: typer.Typer) -> None:
             encoding=encoding,
             master=master,
         )
+        files = None
+        if crm is not None and res.frame is not None:
+            files = crm_files.write_import(
+                res.frame,
+                out_csv,
+                crm,
+                version=crm_files.icp_fingerprint(icp),
+                changed_since=changed_since,
+            )
+            res.path = files.path
+            res.notes += files.notes
         for note in res.notes:
             console.print(f"[dim]{note}[/]")
         warn_all(res.warnings)
         for line in res.summary():
             out.print(line)
+        if files is not None:
+            out.print(
+                f"wrote {files.rows:,} rows to import → {files.path}; "
+                f"create the properties first: {files.definitions}"
+            )

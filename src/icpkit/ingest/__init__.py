@@ -308,6 +308,7 @@ def ingest(
         df = frames.get(name)
         if df is None or "account_id" not in df.columns:
             continue
+        df = frames[name] = by_account_name(df, accounts, str(given[name]), result.warnings)
         orphan = ~df["account_id"].astype(str).isin(known)
         if orphan.any():
             ex = df.loc[orphan, "account_id"].astype(str).drop_duplicates().head(3).tolist()
@@ -383,3 +384,38 @@ def only_product(
         f"--product {product}: learning from the {int(keep.sum())} of {len(deals)} deals of that product"
     )
     return deals[keep].reset_index(drop=True)
+
+
+def by_account_name(
+    df: pd.DataFrame, accounts: pd.DataFrame, file: str, warnings: list[str]
+) -> pd.DataFrame:
+    """Rows that name their account by company name (a Salesforce report's ``Account Name``,
+    HubSpot's ``Associated Company``) get the account's id.
+
+    Used when most values are not account ids but match the accounts file's names
+    (trimmed, case-insensitive); a name two accounts share is left as it is.
+    """
+    if "name" not in accounts.columns or len(df) == 0:
+        return df
+    values = df["account_id"].astype("string")
+    ids = set(accounts["account_id"].dropna().astype(str))
+    if values.isin(ids).fillna(False).mean() >= 0.5:
+        return df
+    names = accounts["name"].astype("string").str.strip().str.lower()
+    counts = names.value_counts()
+    unique = names.isin(counts[counts == 1].index).fillna(False).to_numpy(dtype=bool)
+    lookup = dict(zip(names[unique], accounts.loc[unique, "account_id"].astype(str), strict=True))
+    key = values.str.strip().str.lower()
+    matched = key.map(lookup)
+    hit = matched.notna().to_numpy(dtype=bool)
+    if hit.mean() < 0.5:
+        return df
+    out = df.copy()
+    out.loc[hit, "account_id"] = matched[hit].to_numpy()
+    shared = int(key.isin(counts[counts > 1].index).fillna(False).sum())
+    warnings.append(
+        f"{file}: the account column holds company names; {int(hit.sum())} of {len(df)} row(s) "
+        "matched to the accounts file by name"
+        + (f", {shared} name a company that several accounts share" if shared else "")
+    )
+    return out

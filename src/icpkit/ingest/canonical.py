@@ -76,6 +76,34 @@ def map_columns(
     return out, {v: k for k, v in rename.items()}
 
 
+# words that say what kind of value a header holds, not what it is about
+_GENERIC_WORDS = {"id", "ids", "name", "date", "of", "the", "number", "primary", "associated"}
+
+
+def plausible_columns(target: str, aliases: tuple[str, ...], headers: list[str]) -> list[str]:
+    """Headers that could be meant for canonical column ``target``: spelled almost like one
+    of its accepted names, or sharing a meaningful word with one (``Acct Number`` is not
+    offered for ``account_id``, ``Account Ref`` is; ``Amount`` never is).
+
+    >>> plausible_columns("account_id", ("account_id", "company_id"), ["Amount", "Stage", "Acount Id"])
+    ['Acount Id']
+    >>> plausible_columns("account_id", ("account_id", "company_id"), ["Company Ref", "Amount"])
+    ['Company Ref']
+    """
+    names = (target, *aliases)
+    words = {w for n in names for w in n.split("_") if w and w not in _GENERIC_WORDS}
+    scored: list[tuple[float, str]] = []
+    for h in headers:
+        n = normalize_name(h)
+        if not n:
+            continue
+        ratio = max(difflib.SequenceMatcher(None, n, a).ratio() for a in names)
+        shared = {w for w in n.split("_") if w} & words
+        if ratio >= 0.85 or shared:
+            scored.append((ratio + len(shared), h))
+    return [h for _, h in sorted(scored, key=lambda x: -x[0])[:3]]
+
+
 def _missing_required(df: pd.DataFrame, table: Table, file: str) -> None:
     missing = [c for c in table.required if c not in df.columns]
     # Salesforce exports may carry IsWon/IsClosed instead of a stage
@@ -84,13 +112,12 @@ def _missing_required(df: pd.DataFrame, table: Table, file: str) -> None:
     if not missing:
         return
     col = table.column(missing[0])
-    suggestions = difflib.get_close_matches(
-        missing[0], [str(c) for c in df.columns], n=3, cutoff=0.5
-    )
+    headers = df.attrs.get("source_headers_list") or [str(c) for c in df.columns]
+    suggestions = plausible_columns(missing[0], col.aliases, [str(h) for h in headers])
     hint = (
         f"Accepted names for it: {', '.join(col.aliases[:6])}. "
         + (f"Did you mean {' or '.join(repr(s) for s in suggestions)}? " if suggestions else "")
-        + f"Columns present: {', '.join(map(str, df.columns[:15]))}. "
+        + f"Columns present: {', '.join(map(str, headers[:15]))}. "
         + "Map it with a mapping file: `--mapping mapping.yaml` containing "
         + f'`{table.name}: {{columns: {{"Your Header": {missing[0]}}}}}`'
     )
@@ -297,12 +324,19 @@ def canonicalize(
     df, sources = map_columns(raw, table, mapping, file)
     headers = {str(c): str(h) for h, c in zip(raw.columns, df.columns, strict=True)}
     pre_warnings: list[str] = []
-    if name == "market" and "account_id" not in df.columns and "name" in df.columns:
-        # a market list of named companies: the name is the id
+    df.attrs["source_headers_list"] = [str(h) for h in raw.columns]
+    if name in ("market", "accounts") and "account_id" not in df.columns and "name" in df.columns:
+        # a list of named companies (a market list, a CRM report without ids): the name is the id
         df["account_id"] = df["name"]
         sources["account_id"] = sources.get("name", "name")
         pre_warnings.append(f"{file}: no id column; the company name is used as the account id")
     _missing_required(df, table, file)
+    if name in ("accounts", "market", "contacts"):
+        df = _drop_owner_columns(df, headers, mapping, file, pre_warnings)
+    if name not in ("accounts", "market") and "account_id" in df.columns:
+        df["account_id"] = _first_association(
+            df["account_id"], file, src_of(sources, "account_id"), pre_warnings
+        )
     dropped = [normalize_name(c) for c in mapping.exclude]
     df = df.drop(columns=[c for c in df.columns if c in dropped])
     df = df.reset_index(drop=True)
@@ -429,6 +463,58 @@ def canonicalize(
     # the header each column was written with, for readable labels (see ``icpkit.labels``)
     df.attrs["source_headers"] = {c: h for c, h in headers.items() if c in df.columns}
     return df, warnings, errors, kinds
+
+
+def src_of(sources: dict[str, str], column: str) -> str:
+    return sources.get(column, column)
+
+
+def is_owner_column(column: str) -> bool:
+    """A header naming the record's owner (``Company owner``, ``Account Owner``, ``OwnerId``)."""
+    words = normalize_name(column).split("_")
+    return "owner" in words or "ownerid" in words
+
+
+def _drop_owner_columns(
+    df: pd.DataFrame,
+    headers: dict[str, str],
+    mapping: ColumnMapping,
+    file: str,
+    warnings: list[str],
+) -> pd.DataFrame:
+    """Leave out the columns naming who owns the record: the sales rep is not a company trait."""
+    canonical = {"account_id", "name", "contact_id", "deal_id"}
+    mapped = {normalize_name(v) for v in mapping.columns.values()}
+    drop = [
+        c
+        for c in df.columns
+        if c not in canonical
+        and c not in mapped
+        and c not in mapping.keep
+        and is_owner_column(headers.get(str(c), str(c)))
+    ]
+    if drop:
+        names = ", ".join(repr(headers.get(str(c), str(c))) for c in drop)
+        warnings.append(
+            f"{file}: left out {names}: who owns the record is not a trait of the company "
+            "(learn from it anyway with `keep:` in the mapping file)"
+        )
+    return df.drop(columns=drop)
+
+
+def _first_association(series: pd.Series, file: str, column: str, warnings: list[str]) -> pd.Series:
+    """HubSpot's association lists (``"1234;5678"``): the first (primary) id of each cell."""
+    text = series.map(lambda v: None if v is None else str(v))
+    several = text.str.contains(";", regex=False).fillna(False).astype(bool)
+    if not several.any():
+        return series
+    warnings.append(
+        f"{file}: {int(several.sum())} row(s) of '{column}' name several companies "
+        f"(e.g. row {_line(several[several].index[0])}: {text[several].iloc[0]!r}); "
+        "the first is used"
+    )
+    first = text.str.split(";").str[0].str.strip()
+    return series.where(~several, first)
 
 
 def _infer_kind(series: pd.Series) -> str:

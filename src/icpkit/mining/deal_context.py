@@ -40,6 +40,7 @@ _SKIP = {"deal_id", "account_id", "outcome", "lost_reason", "created_at", "close
 # who worked the deal is not a trait of the deal: rep performance is another question
 _OWNER_TOKENS = {
     "owner",
+    "ownerid",
     "agent",
     "rep",
     "salesperson",

@@ -15,17 +15,26 @@ Rules
   one of the :data:`NULL_WORDS` (``-``, ``n/a``, ``null``, ``none``,
   ``nan`` …, compared trimmed and lower-cased). A list is missing when it
   has no non-blank item.
-- **Numbers.** A cell is read as a number by trimming, lower-casing and
-  removing currency symbols (``$ € £ ¥``), thousands separators (``,``,
-  ``_``, ``'``), percent signs and spaces inside it (:data:`NUMBER_STRIP`);
-  what is left must be a plain decimal number (:data:`NUMBER_PATTERN`:
-  ``12``, ``-1.5``, ``.5``, ``5.``, ``1.2e3``). ``"$5,850,000.00"`` is
-  5850000, ``" 300 "`` is 300, ``"12%"`` is 12 and ``"12,5"`` is 125 (the
-  comma is a thousands separator). A null cell, one of
-  :data:`NUMBER_NULL_WORDS` (``na``, ``inf`` …) or a number too large for a
-  double is no number (unknown); any other text is *not a number* (unknown
-  too, and counted as a bad value). A native number is read as is, except
-  that ``NaN`` and infinities are unknown; a boolean is no number.
+- **Numbers.** A cell is read as a number in four steps. (1) Trim and
+  lower-case it and remove currency symbols and codes (``$ € £ ¥ ₹``,
+  ``usd``, ``eur``, ``chf`` … :data:`CURRENCY`), thousands separators other
+  than the comma and dot (``_``, ``'``, spaces, no-break spaces), percent
+  signs (:data:`NUMBER_STRIP`). (2) Accounting negatives: ``(1200)`` is
+  ``-1200``. (3) The comma and the dot: with two or more dot-separated groups
+  of three digits, or one followed by a comma (``1.234.567``, ``1.234,5``),
+  dots separate thousands and the comma is the decimal mark; a lone comma
+  followed by one or two digits (``12,5``, ``12,50``) is a decimal mark;
+  any other comma separates thousands (``1,200``, ``1,234,567.5``).
+  (4) What is left must be a plain decimal number (:data:`NUMBER_PATTERN`:
+  ``12``, ``-1.5``, ``.5``, ``5.``, ``1.2e3``). So ``"$5,850,000.00"`` is
+  5850000, ``"USD 12,000.00"`` is 12000, ``"1.234.567,89 €"`` is
+  1234567.89, ``"1 234,50"`` is 1234.5, ``" 300 "`` is 300, ``"12%"`` is 12
+  and ``"12,5"`` is 12.5; ``"1.234"`` is 1.234 (a single dot group is a
+  decimal). A null cell, one of :data:`NUMBER_NULL_WORDS` (``na``, ``inf``
+  …) or a number too large for a double is no number (unknown); any other
+  text is *not a number* (unknown too, and counted as a bad value). A native
+  number is read as is, except that ``NaN`` and infinities are unknown; a
+  boolean is no number.
 - **Lists.** A list is a native list/array, or text split on the first of
   ``|``, ``;``, ``,`` found in it; items are trimmed and lower-cased and blank
   items dropped.
@@ -46,14 +55,36 @@ from sqlglot import exp
 WHITESPACE = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
 NULL_WORDS = ("-", "--", "n/a", "#n/a", "null", "none", "nan", "nil")
 NUMBER_NULL_WORDS = ("na", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
-NUMBER_STRIP = ("$", "€", "£", "¥", ",", "_", "'", "%", " ", "\t", "\u00a0", "\u202f")
+# currency codes and symbols, removed wherever they are in a number cell (longest first)
+CURRENCY = (
+    "usd", "eur", "gbp", "jpy", "chf", "cad", "aud", "nzd", "sek", "nok", "dkk", "inr",
+    "brl", "cny", "rmb", "zar", "mxn", "sgd", "hkd", "pln", "czk", "huf", "ils", "krw",
+    "r$", "kr", "zł", "$", "€", "£", "¥", "₹", "₩", "₽", "₺", "₪", "฿",
+)  # fmt: skip
+NUMBER_STRIP = (*CURRENCY, "_", "'", "’", "%", " ", "\t", "\u00a0", "\u202f")
+# one regular expression removing all of them (longest first, so every engine removes the same)
+STRIP_PATTERN = "|".join(
+    "".join(f"[{ch}]" if not ch.isalnum() else ch for ch in x)
+    for x in sorted(NUMBER_STRIP, key=lambda x: (-len(x), x))
+)
 NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?$"
+# ``(1200)``: an accounting negative
+PARENS_PATTERN = r"^[(][^()]*[)]$"
+# dots separate thousands, the comma (if any) is the decimal mark: 1.234.567 or 1.234,5
+DOT_THOUSANDS_PATTERN = (
+    r"^[+-]?[0-9]{1,3}([.][0-9]{3}){2,}(,[0-9]*)?$|^[+-]?[0-9]{1,3}[.][0-9]{3},[0-9]*$"
+)
+# a lone comma before one or two digits is the decimal mark: 12,5 or 1234,50
+DECIMAL_COMMA_PATTERN = r"^[+-]?[0-9]*,[0-9]{1,2}$"
 LIST_SEPARATORS = ("|", ";", ",")
 DBL_MAX = "1.7976931348623157e308"
 
 _LIST_TYPES = (list, tuple, np.ndarray, frozenset, set)
 _NUMBER_RE = re.compile(NUMBER_PATTERN)
-_STRIP_RE = re.compile("[" + re.escape("".join(NUMBER_STRIP)) + "]")
+_STRIP_RE = re.compile(STRIP_PATTERN)
+_PARENS_RE = re.compile(PARENS_PATTERN)
+_DOT_THOUSANDS_RE = re.compile(DOT_THOUSANDS_PATTERN)
+_DECIMAL_COMMA_RE = re.compile(DECIMAL_COMMA_PATTERN)
 _NULLS = frozenset(("", *NULL_WORDS))
 _NO_NUMBER = frozenset((*_NULLS, *NUMBER_NULL_WORDS))
 
@@ -74,13 +105,32 @@ def is_null(v: Any) -> bool:
     return False
 
 
+def number_word(low: str) -> str:
+    """A trimmed, lower-cased cell reduced to a plain number's text by steps 1-3 of the
+    number rule (currency and spaces removed, ``(x)`` to ``-x``, decimal mark to ``.``)."""
+    s = _STRIP_RE.sub("", low)
+    if _PARENS_RE.match(s):
+        s = "-" + s[1:-1]
+    if _DOT_THOUSANDS_RE.match(s):
+        return s.replace(".", "").replace(",", ".")
+    if _DECIMAL_COMMA_RE.match(s):
+        return s.replace(",", ".")
+    return s.replace(",", "")
+
+
 def parse_number(text: str) -> tuple[float, bool]:
     """``(value, bad)`` for one text cell: NaN when no number; ``bad`` when it is text
-    that is neither a number nor a null word."""
+    that is neither a number nor a null word.
+
+    >>> parse_number("USD 12,000.00"), parse_number("1.234.567,89 €"), parse_number("(1,200)")
+    ((12000.0, False), (1234567.89, False), (-1200.0, False))
+    >>> parse_number("12,5"), parse_number("1,200"), parse_number("abc")
+    ((12.5, False), (1200.0, False), (nan, True))
+    """
     low = text.strip().lower()
     if low in _NO_NUMBER:
         return math.nan, False
-    s = _STRIP_RE.sub("", low)
+    s = number_word(low)
     if _NUMBER_RE.match(s):
         x = float(s)
         return (x, False) if math.isfinite(x) else (math.nan, False)
@@ -158,7 +208,7 @@ def parse_numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     is_str = np.array([t is str for t in types], dtype=bool)
     if is_str.any():
         low = obj[is_str].str.strip().str.lower()
-        stripped = low.str.replace(_STRIP_RE, "", regex=True)
+        stripped = _number_words(low)
         ok = stripped.str.match(NUMBER_PATTERN).to_numpy(dtype=bool)
         vals = np.full(len(low), np.nan)
         if ok.any():
@@ -174,6 +224,21 @@ def parse_numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         out[other] = [number(v) for v in obj[other]]
         bad[other] = [isinstance(v, _LIST_TYPES) for v in obj[other]]
     return out, bad
+
+
+def _number_words(low: pd.Series) -> pd.Series:
+    """Vectorised :func:`number_word`."""
+    s = low.str.replace(_STRIP_RE, "", regex=True)
+    parens = s.str.match(PARENS_PATTERN)
+    s = s.where(~parens, "-" + s.str.slice(1, -1))
+    dots = s.str.match(DOT_THOUSANDS_PATTERN)
+    comma = ~dots & s.str.match(DECIMAL_COMMA_PATTERN)
+    plain = ~dots & ~comma
+    out = s.copy()
+    out[dots] = s[dots].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    out[comma] = s[comma].str.replace(",", ".", regex=False)
+    out[plain] = s[plain].str.replace(",", "", regex=False)
+    return out
 
 
 def numbers(s: pd.Series) -> np.ndarray:
@@ -210,11 +275,40 @@ def sql_is_null_text(e: exp.Expression) -> exp.Expression:
     )
 
 
+def _replace(e: exp.Expression, old: str, new: str) -> exp.Expression:
+    return exp.Replace(this=e, expression=_s(old), replacement=_s(new))
+
+
 def _strip_number(word: exp.Expression) -> exp.Expression:
-    out = word
-    for ch in NUMBER_STRIP:
-        out = exp.Replace(this=out, expression=_s(ch), replacement=_s(""))
-    return out
+    """:func:`number_word` in SQL: the cell's text reduced to a plain number's text."""
+    s: exp.Expression = exp.RegexpReplace(
+        this=word, expression=_s(STRIP_PATTERN), replacement=_s("")
+    )
+    # (x) -> -x: the parentheses removed and a minus put in front
+    s = exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.RegexpLike(this=s.copy(), expression=_s(PARENS_PATTERN)),
+                true=exp.DPipe(
+                    this=_s("-"), expression=_replace(_replace(s.copy(), "(", ""), ")", "")
+                ),
+            )
+        ],
+        default=s.copy(),
+    )
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.RegexpLike(this=s.copy(), expression=_s(DOT_THOUSANDS_PATTERN)),
+                true=_replace(_replace(s.copy(), ".", ""), ",", "."),
+            ),
+            exp.If(
+                this=exp.RegexpLike(this=s.copy(), expression=_s(DECIMAL_COMMA_PATTERN)),
+                true=_replace(s.copy(), ",", "."),
+            ),
+        ],
+        default=_replace(s.copy(), ",", ""),
+    )
 
 
 def sql_number(e: exp.Expression) -> exp.Expression:

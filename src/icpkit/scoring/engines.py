@@ -136,6 +136,20 @@ def score_python(
     return result
 
 
+def _is_excel(accounts: str | Path | Sequence[str | Path]) -> bool:
+    from ..ingest.read import EXCEL_SUFFIXES
+
+    paths = [accounts] if isinstance(accounts, (str, Path)) else list(accounts)
+    return len(paths) == 1 and Path(str(paths[0])).suffix.lower() in EXCEL_SUFFIXES
+
+
+def _has_footer(accounts: str | Path | Sequence[str | Path]) -> bool:
+    from ..ingest.read import has_report_footer
+
+    paths = [accounts] if isinstance(accounts, (str, Path)) else list(accounts)
+    return len(paths) == 1 and has_report_footer(paths[0])
+
+
 def score_with_engine(
     icp: ICP,
     accounts: str | Path | Sequence[str | Path],
@@ -172,6 +186,14 @@ def score_with_engine(
     if events is not None and name == "duckdb":
         name = "python"
         notes.append("--events given: scoring with the python engine (timing needs pandas)")
+    if name == "duckdb" and _is_excel(accounts):
+        name = "python"
+        notes.append("an Excel workbook: scoring with the python engine (it reads workbooks)")
+    if name == "duckdb" and _has_footer(accounts):
+        name = "python"
+        notes.append(
+            "the file ends with a report footer: scoring with the python engine (it skips it)"
+        )
     if name == "python":
         paths = (
             [accounts] if isinstance(accounts, (str, Path)) else list(accounts)  # type: ignore[list-item]

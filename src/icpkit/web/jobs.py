@@ -32,7 +32,7 @@ from .. import icpfile
 from ..errors import IcpkitError, InputError, InputErrors
 from ..icpfile import ICP
 from ..ingest import read_table
-from ..ingest.read import CSV_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES
+from ..ingest.read import CSV_SUFFIXES, EXCEL_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES
 from ..pipeline import export_outputs, run_all
 from ..report import collect, write_report
 from ..schema import TABLES
@@ -45,7 +45,7 @@ log = logging.getLogger("icpkit.web")
 
 STAGE = ".icp-build"
 UPLOADS = "uploads"
-SUFFIXES = CSV_SUFFIXES | PARQUET_SUFFIXES | JSON_SUFFIXES
+SUFFIXES = CSV_SUFFIXES | PARQUET_SUFFIXES | JSON_SUFFIXES | EXCEL_SUFFIXES
 REQUIRED = ("accounts", "deals")
 MAX_JOBS = 20
 
@@ -208,7 +208,7 @@ class Service:
         name = Path(filename or f"{table}.csv").name.replace("\x00", "") or f"{table}.csv"
         if Path(name).suffix.lower() not in SUFFIXES:
             raise InputError(
-                "only CSV, TSV, Parquet or JSON lines files can be uploaded",
+                "only CSV, TSV, Parquet, JSON lines or Excel files can be uploaded",
                 file=name,
                 hint="Export the table as CSV (UTF-8) or Parquet",
             )

@@ -271,6 +271,22 @@ def score_text_or_file(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def changed_since_upload(svc: Service, name: str, data: bytes, scored: Any) -> Any:
+    """Which scored rows changed tier or route since an uploaded previous export."""
+    tmp = svc.uploads / f".previous-{secrets.token_hex(6)}"
+    tmp.mkdir(parents=True)
+    try:
+        path = tmp / (Path(name).name or "previous.csv")
+        path.write_bytes(data)
+        try:
+            previous = crm.read_export(path)
+        except (InputError, InputErrors) as exc:
+            raise svc._clean_exc(exc, tmp) from None
+        return crm.changed_rows(scored, previous).to_numpy()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _example(svc: Service) -> str:
     icp = svc.snapshot.icp
     if icp is None:
@@ -307,24 +323,34 @@ async def score_submit(request: Request) -> Response:
         name, data = upload.filename, await upload.read()
     else:
         name, data = "pasted.csv", text.encode("utf-8")
+    previous = form.get("previous")
+    changed = since = None
     try:
         if not data.strip():
             raise InputError(
                 "paste accounts (a header row, then one row per account) or choose a file"
             )
         frame, domains, warnings = await run_in_threadpool(score_text_or_file, svc, name, data)
+        if previous is not None and not isinstance(previous, str) and previous.filename:
+            since = Path(previous.filename).name
+            changed = await run_in_threadpool(
+                changed_since_upload, svc, since, await previous.read(), frame
+            )
     except IcpkitError as exc:
         return render(request, "score.html", status=422, text=text, result=None, error=str(exc).splitlines()[0],
                       errors=error_items(exc))  # fmt: skip
     rid = secrets.token_hex(8)
     store = _results(request)
-    store[rid] = (time.time(), frame, domains)
+    icp = svc.snapshot.icp
+    version = crm.icp_fingerprint(icp) if icp is not None else ""
+    store[rid] = (time.time(), frame, domains, version, changed)
     while len(store) > MAX_RESULTS:
         store.popitem(last=False)
     rows = frame.head(SHOWN_ROWS).to_dict("records")
     tiers = frame["tier"].astype(str).value_counts().to_dict()
     return render(request, "score.html", text=text, error=None, errors=[], warnings=warnings,
-                  result={"id": rid, "rows": rows, "n": len(frame), "tiers": tiers})  # fmt: skip
+                  result={"id": rid, "rows": rows, "n": len(frame), "tiers": tiers,
+                          "changed": None if changed is None else int(changed.sum()), "since": since})  # fmt: skip
 
 
 @router.get("/score/results/{rid}.csv")
@@ -334,14 +360,35 @@ async def score_download(rid: str, request: Request) -> Response:
     if hit is None:
         raise NotFound("Those results have expired. Score the accounts again.")
     fmt = request.query_params.get("format", "csv")
-    _, frame, domains = hit
-    body = crm.to_csv(crm.export_frame(frame, fmt, domains))
+    scored_at, frame, domains, version, changed = hit
+    if request.query_params.get("changed"):
+        if changed is None:
+            raise InputError(
+                "these results were scored without a previous export",
+                hint="Score again and choose the previous export to write only what changed",
+            )
+        frame = frame[changed]
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(scored_at))
+    body = crm.to_csv(crm.export_frame(frame, fmt, domains, version=version, scored_at=when))
     name = {
         "csv": "icp-scores.csv",
         "hubspot": "icp-scores-hubspot.csv",
         "salesforce": "icp-scores-salesforce.csv",
     }[fmt]
     return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+@router.get("/score/crm/{name}")
+async def crm_definitions(name: str, request: Request) -> Response:
+    """The ICP properties to create in the CRM before the first import."""
+    await user(request)
+    files = {crm.property_definitions(f)[0]: f for f in crm.CRMS}
+    if name not in files:
+        raise NotFound(f"No such file: {name}. There are {', '.join(sorted(files))}.")
+    _, text = crm.property_definitions(files[name])
+    kind = "application/json" if name.endswith(".json") else "text/csv; charset=utf-8"
+    return Response(text, media_type=kind,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
