@@ -25,7 +25,6 @@ Webhooks
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,9 +61,10 @@ def export_frame(
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue()
+    """The export as CSV text, safe to open in a spreadsheet (see :mod:`icpkit.csvsafe`)."""
+    from .csvsafe import csv_text
+
+    return csv_text(frame)
 
 
 # -- webhook payloads -------------------------------------------------------------------
