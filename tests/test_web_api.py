@@ -85,7 +85,7 @@ def server(tmp_path_factory, sample):
     app = create_app(ws_dir, setup_code=CODE)
     svc = app.state.service
     with svc.read() as ws:
-        token = auth.create_token(ws, "tests")
+        token = auth.create_token(ws, "tests", scope="admin")
     c = Client(app, token)
     for table in ("accounts", "deals", "conversations"):
         with open(sample[table], "rb") as f:
@@ -147,7 +147,7 @@ def test_malformed_and_revoked_tokens(server):
         assert_error(c.get("/api/v1/icp", headers={"Authorization": header}), 401)
     svc = app.state.service
     with svc.read() as ws:
-        t2 = auth.create_token(ws, "short-lived")
+        t2 = auth.create_token(ws, "short-lived", scope="admin")
     assert c.get("/api/v1/icp", headers={"Authorization": f"Bearer {t2}"}).status_code == 200
     with svc.read() as ws:
         token_id = t2.split("_")[1]
@@ -189,7 +189,7 @@ def test_unexpected_errors_are_500_without_a_trace(server, monkeypatch):
 def test_request_size_limits(tmp_path):
     app = create_app(tmp_path / "ws", max_body=2000, max_upload=3000)
     with app.state.service.read() as ws:
-        token = auth.create_token(ws)
+        token = auth.create_token(ws, scope="admin")
     c = Client(app, token)
     big = {"accounts": [{"account_id": str(i), "industry": "x" * 50} for i in range(100)]}
     assert_error(c.post("/api/v1/score", json=big), 413, "at most")
@@ -281,7 +281,7 @@ def test_fast_lane_answers_like_the_route(server):
 
 def test_score_batch_limits_and_input_errors(server):
     app, c, *_ = server
-    assert_error(c.post("/api/v1/score", json={"accounts": [{"industry": "x"}] * 10_001}), 422)
+    assert_error(c.post("/api/v1/score", json={"accounts": [{"industry": "x"}] * 10_001}), 413)
     body = assert_error(
         c.post(
             "/api/v1/score",
@@ -367,7 +367,7 @@ def test_icp_and_versions(server):
 def test_no_icp_yet_is_a_clear_409(tmp_path):
     app = create_app(tmp_path / "empty")
     with app.state.service.read() as ws:
-        token = auth.create_token(ws)
+        token = auth.create_token(ws, scope="admin")
     c = Client(app, token)
     assert_error(c.get("/api/v1/icp"), 409, "no ICP yet")
     assert_error(c.post("/api/v1/score", json={"account": {"industry": "x"}}), 409)
@@ -641,7 +641,7 @@ def test_score_page_and_crm_downloads(web, sample):
 
 def test_settings_tokens(web, server):
     app, *_ = server
-    r = web.post("/settings/tokens", data={"name": "crm"})
+    r = web.post("/settings/tokens", data={"name": "crm", "scope": "admin"})
     token = r.text.split('id="new-token" class="select">')[1].split("<")[0]
     assert Client(app, token).get("/api/v1/icp").status_code == 200
     web.post(f"/settings/tokens/{token.split('_')[1]}/revoke")
@@ -654,7 +654,17 @@ def test_cli_token_create(tmp_path):
     from icpkit.cli import app as cli
 
     res = CliRunner().invoke(
-        cli, ["token", "create", "--workspace", str(tmp_path / "ws"), "--name", "crm"]
+        cli,
+        [
+            "token",
+            "create",
+            "--workspace",
+            str(tmp_path / "ws"),
+            "--name",
+            "crm",
+            "--scope",
+            "admin",
+        ],
     )
     assert res.exit_code == 0, res.output
     token = res.stdout.strip().splitlines()[0]

@@ -59,6 +59,50 @@ def sniff_delimiter(sample: str) -> str:
     return delim
 
 
+def table_shape(path: str | Path, *, chunk: int = 1 << 20) -> tuple[int, int]:
+    """(rows, columns) of a data file without loading it: Parquet from its footer,
+    CSV and JSON lines by reading 1 MiB at a time.
+
+    For CSV the row count is the number of line ends after the header, an upper
+    bound when quoted cells span lines (then the records are counted properly,
+    still in batches). Used to refuse files too large for memory before reading.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception as exc:  # pyarrow raises several types
+            raise InputError(f"not a readable Parquet file ({exc})", file=str(path)) from exc
+        return int(meta.num_rows), int(meta.num_columns)
+    lines, last, head = 0, b"", b""
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            if len(head) < 65536:
+                head += block[:65536]
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last and last != b"\n":
+        lines += 1  # the last line has no line end
+    first = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+    if suffix in JSON_SUFFIXES:
+        return lines, max(1, first.count('":'))
+    delim = "\t" if suffix == ".tsv" else sniff_delimiter(head.decode("utf-8", "replace"))
+    columns = len(next(csv.reader([first], delimiter=delim), [])) or 1
+    rows = max(0, lines - 1)
+    if b'"' in head or rows == 0:
+        rows = _count_records(path, delim)
+    return rows, columns
+
+
+def _count_records(path: Path, delim: str) -> int:
+    """CSV records after the header, counted by the CSV reader one line at a time."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        return max(0, sum(1 for _ in csv.reader(f, delimiter=delim)) - 1)
+
+
 def read_frame(path: str | Path, *, encoding: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Read one file into a frame of strings (missing cells are ``None``).
 
