@@ -78,6 +78,18 @@ def test_workspace_files_are_private_and_the_key_is_not_in_the_database(srv):
     assert key_hex.encode() not in raw and bytes.fromhex(key_hex) not in raw
 
 
+def test_a_new_workspace_is_private_and_an_old_one_is_tightened(tmp_path):
+    with Workspace(tmp_path / "a" / "ws") as ws:
+        ws.set_meta({"k": "v"})
+    assert stat.S_IMODE((tmp_path / "a" / "ws").stat().st_mode) == 0o700
+    db = tmp_path / "a" / "ws" / "workspace.duckdb"
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    db.chmod(0o644)  # as older versions left it
+    with Workspace(tmp_path / "a" / "ws") as ws:
+        ws.set_meta({"k": "w"})
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
 def test_a_key_left_in_an_old_workspace_is_removed_and_no_longer_signs(tmp_path):
     """An older workspace kept the key in _meta; a copy of that file must not forge a session."""
     old_key = "ab" * 32

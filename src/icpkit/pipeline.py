@@ -405,12 +405,14 @@ def run_all(
 
     if not atomic:
         return run_in(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if not out.exists():  # private: the folder holds the workspace's CRM data
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.mkdir(mode=0o700, exist_ok=True)
     with _exclusive(out):
         recover(out)
         stage = staging_dir(out)
         try:
-            stage.mkdir()
+            stage.mkdir(mode=0o700)
         except OSError as exc:
             raise WorkspaceError(
                 f"Cannot create the staging folder {stage} next to {out}: {exc.strerror}. "

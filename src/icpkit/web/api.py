@@ -489,7 +489,7 @@ def _check_batch(records: list[Any], limit: int = MAX_BATCH) -> None:
         raise TooLarge(
             f"at most {limit:,} accounts per request; got {len(records):,}. Score large lists "
             "in bulk: `icp score --accounts FILE` (or --engine duckdb), the Score page's file "
-            "upload, or batches of at most {limit:,}".replace("{limit:,}", f"{limit:,}")
+            f"upload, or batches of at most {limit:,}"
         )
 
 

@@ -1,7 +1,7 @@
 """The icpkit server: ``create_app(workspace_dir)`` returns the FastAPI application.
 
-Every error, from any route or from the framework itself (404, 405, 413, 422,
-500), is answered with one JSON body::
+Every error, from any route or from the framework itself (401, 403, 404, 405,
+413, 415, 422, 429, 500), is answered with one JSON body::
 
     {"ok": false, "error": "message", "errors": [{"message": ...}], "status": 422}
 
