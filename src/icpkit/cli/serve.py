@@ -41,23 +41,30 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         max_upload_rows: Annotated[
-            int, typer.Option(min=1, help="most rows in one uploaded file")
-        ] = 2_000_000,
+            int | None,
+            typer.Option(min=1, help="most rows in one uploaded file [default: 1,000,000]"),
+        ] = None,
         max_upload_cells: Annotated[
-            int, typer.Option(min=1, help="most cells (rows x columns) in one uploaded file")
-        ] = 50_000_000,
+            int | None,
+            typer.Option(
+                min=1, help="most cells (rows x columns) in one uploaded file [default: 20,000,000]"
+            ),
+        ] = None,
         max_accounts: Annotated[
-            int, typer.Option(min=1, help="most accounts in one JSON scoring request")
-        ] = 10_000,
+            int | None,
+            typer.Option(min=1, help="most accounts in one JSON scoring request [default: 10,000]"),
+        ] = None,
         session_hours: Annotated[
-            float, typer.Option(min=0.1, help="how long a web login lasts")
-        ] = 12.0,
+            float | None, typer.Option(min=0.1, help="how long a web login lasts [default: 12]")
+        ] = None,
     ) -> None:
         """Start the web workspace and the scoring API (FastAPI on uvicorn) for one workspace.
 
-        Every endpoint but /api/v1/health needs a token from `icp token create`;
-        the web page logs in with a token or with a password set on first start
-        (the setup link is printed below). The API schema is at /api/v1/docs.
+        Every endpoint but /api/v1/health needs a token from `icp token create`
+        (scope `score` scores and answers webhooks; `admin` does everything); the
+        web page logs in with an admin token or with a password set on first
+        start (the setup link is printed below). The API schema is at
+        /api/v1/docs; docs/security.md covers scopes, limits and HTTPS.
 
         Example:
 
@@ -72,9 +79,11 @@ def register(app: typer.Typer) -> None:
             raise ServerMissing() from exc
         loopback = host in ("127.0.0.1", "localhost", "::1")
         secure = (not loopback) if secure_cookies is None else secure_cookies
-        app_ = create_app(workspace, secure_cookies=secure, max_upload_rows=max_upload_rows,
-                          max_upload_cells=max_upload_cells, max_accounts=max_accounts,
-                          session_hours=session_hours)  # fmt: skip
+        limits = {"max_upload_rows": max_upload_rows, "max_upload_cells": max_upload_cells,
+                  "max_accounts": max_accounts, "session_hours": session_hours}  # fmt: skip
+        app_ = create_app(
+            workspace, secure_cookies=secure, **{k: v for k, v in limits.items() if v is not None}
+        )
         base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
         with app_.state.service.read() as ws:
             first = not has_password(ws)

@@ -48,8 +48,8 @@ UPLOADS = "uploads"
 SUFFIXES = CSV_SUFFIXES | PARQUET_SUFFIXES | JSON_SUFFIXES
 REQUIRED = ("accounts", "deals")
 MAX_JOBS = 20
-MAX_ROWS = 2_000_000
-MAX_CELLS = 50_000_000
+MAX_ROWS = 1_000_000
+MAX_CELLS = 20_000_000  # a cell read as text takes about 60-150 bytes in memory
 MAX_NAME = 120
 
 
