@@ -95,10 +95,16 @@ def test_a_key_left_in_an_old_workspace_is_removed_and_no_longer_signs(tmp_path)
     old_key = "ab" * 32
     with Workspace(tmp_path / "ws") as ws:
         ws.set_meta({"web_session_key": old_key})
+        ws.execute("""CREATE TABLE _web_tokens (token_id VARCHAR PRIMARY KEY, name VARCHAR,
+                      salt VARCHAR, hash VARCHAR, created_at TIMESTAMP, revoked BOOLEAN)""")
+        ws.execute("INSERT INTO _web_tokens VALUES ('old1', 'legacy', '00', '00', now(), false)")
     app = create_app(tmp_path / "ws")
     try:
         with app.state.service.read() as ws:
             assert ws.meta("web_session_key") is None
+            assert (
+                auth.list_tokens(ws)[0]["scope"] == "admin"
+            )  # a token from before scopes keeps its rights
         forged = Client(app)
         for payload in ({"sub": "user", "exp": 4102444800}, {"sid": "x", "exp": 4102444800}):
             body = auth._b64(json.dumps(payload).encode())

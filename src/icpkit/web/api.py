@@ -434,9 +434,12 @@ def parse_json(raw: bytes) -> Any:
     return data
 
 
-async def _payload(request: Request) -> Any:
+async def _records(request: Request, extract: Any) -> Any:
+    """The webhook's records: parsed and mapped on the event loop when small, else in a worker thread."""
     raw = await _json_body(request)
-    return parse_json(raw) if len(raw) < 8192 else await run_in_threadpool(parse_json, raw)
+    if len(raw) < 8192:
+        return extract(parse_json(raw))
+    return await run_in_threadpool(lambda: extract(parse_json(raw)))
 
 
 WEBHOOK_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -464,7 +467,7 @@ def _coverage(svc: Service, records: list[dict[str, Any]]) -> list[str]:
              openapi_extra=WEBHOOK_BODY, responses=ERRORS)  # fmt: skip
 async def hubspot_webhook(request: Request, who: ScoreAuth) -> Response:
     svc = service(request)
-    records = crm.hubspot_records(await _payload(request))
+    records = await _records(request, crm.hubspot_records)
     _check_batch(records, request.app.state.max_accounts)
     scored, version = await score_many(svc, records)
     return json_response({"ok": True, "icp_version": version, **crm.hubspot_answer(scored),
@@ -475,7 +478,7 @@ async def hubspot_webhook(request: Request, who: ScoreAuth) -> Response:
              openapi_extra=WEBHOOK_BODY, responses=ERRORS)  # fmt: skip
 async def salesforce_webhook(request: Request, who: ScoreAuth) -> Response:
     svc = service(request)
-    records, kind = crm.salesforce_records(await _payload(request))
+    records, kind = await _records(request, crm.salesforce_records)
     _check_batch(records, request.app.state.max_accounts)
     scored, version = await score_many(svc, records)
     return json_response({"ok": True, "icp_version": version, **crm.salesforce_answer(scored, kind),
