@@ -401,6 +401,13 @@ def test_hostile_bodies_are_4xx_not_500(srv):
     r = a.post("/api/v1/uploads/market", files={"file": (long, b"account_id,industry\n1,x\n")})
     assert r.status_code == 200, r.text
     assert len(r.json()["file"]) <= 120 and r.json()["file"].endswith(".csv")
+    body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="m\xff\xed\xb2\x80.csv"\r\n'
+            b"Content-Type: text/csv\r\n\r\naccount_id\n1\n\r\n--b--\r\n")  # fmt: skip
+    r = a.post("/api/v1/uploads/market", content=body,
+               headers={"content-type": "multipart/form-data; boundary=b"})  # fmt: skip
+    assert r.status_code < 500, r.text
+    if r.status_code == 200:
+        json.dumps(r.json(), ensure_ascii=False).encode("utf-8")  # valid text, however it was sent
     web = login(app)
     r = web.post(
         "/score", files={"file": (long, b"account_id\n1\n")}, data={"text": ""}, headers=SAME

@@ -43,7 +43,6 @@ MAX_BODY = 32 * 1024 * 1024
 MAX_UPLOAD = 512 * 1024 * 1024
 MAX_UPLOAD_ROWS = MAX_ROWS
 MAX_UPLOAD_CELLS = MAX_CELLS
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self' "
      b"'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -174,9 +173,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = {k: v for k, v in scope.get("headers", [])}
-        if scope["method"] in ("POST", "PUT", "PATCH", "DELETE") and not _same_origin(
-            scope, headers
-        ):
+        if scope["method"] in ("POST", "PUT", "PATCH", "DELETE") and not _same_origin(headers):
             await _send_json(send, 403, error_body(
                 403, "Cross-site request refused: the Origin of this request is not this server."))  # fmt: skip
             return
@@ -192,7 +189,7 @@ class Guard:
         await self.app(scope, receive, with_headers)
 
 
-def _same_origin(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+def _same_origin(headers: dict[bytes, bytes]) -> bool:
     if b"authorization" in headers:
         return True  # another site's page cannot send a bearer token
     source = headers.get(b"origin") or headers.get(b"referer")

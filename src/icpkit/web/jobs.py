@@ -107,7 +107,8 @@ class Job:
 
 
 def short_name(name: str) -> str:
-    """An uploaded file's name, shortened to fit any file system (the suffix is kept)."""
+    """An uploaded file's name as valid text, shortened to fit any file system (the suffix is kept)."""
+    name = name.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
     if len(name.encode("utf-8")) <= MAX_NAME:
         return name
     suffix = Path(name).suffix[:16]
