@@ -17,6 +17,8 @@ import pytest
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from icpkit import icpfile  # noqa: E402
@@ -539,3 +541,35 @@ def test_sessions_and_tokens_survive_a_build_swap_and_a_restart(srv):
         assert Client(again, admin).get("/api/v1/icp").status_code == 200
     finally:
         again.state.service.close()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cells=st.lists(
+        st.lists(st.text(alphabet='ab,;"\n\r x', max_size=6), min_size=2, max_size=2),
+        min_size=1,
+        max_size=30,
+    ),
+    suffix=st.sampled_from([".csv", ".parquet", ".jsonl"]),
+)
+def test_the_shape_counted_before_reading_is_the_shape_read(tmp_path, cells, suffix):
+    """The limit check counts rows as the reader will: never fewer (nothing slips past the cap)."""
+    from icpkit.ingest.read import read_frame, table_shape
+
+    frame = pd.DataFrame(
+        [[f"id{i}", *r] for i, r in enumerate(cells)], columns=["account_id", "a", "b"]
+    )
+    path = tmp_path / f"t{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_json(path, orient="records", lines=True)
+    rows, cols = table_shape(path)
+    got, _ = read_frame(path)
+    assert rows >= len(got) and cols >= 1
+    if suffix != ".jsonl":
+        assert (rows, cols) == got.shape
