@@ -318,14 +318,3 @@ def save_audit(ws: Workspace, audit: Audit) -> int:
     return ws.save_audit(
         audit.as_of, json.dumps({"as_of": audit.as_of, "summary": audit.summary}, default=str)
     )
-
-
-def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula (``= + - @``) get a leading ``'``."""
-    out = frame.copy()
-    for c in out.columns:
-        if out[c].dtype == object:
-            out[c] = out[c].map(
-                lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
-            )
-    return out

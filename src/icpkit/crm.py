@@ -38,7 +38,6 @@ Webhooks
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -148,9 +147,10 @@ def export_frame(
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue()
+    """The export as CSV text, safe to open in a spreadsheet (see :mod:`icpkit.csvsafe`)."""
+    from .csvsafe import csv_text
+
+    return csv_text(frame)
 
 
 def property_definitions(fmt: str) -> tuple[str, str]:

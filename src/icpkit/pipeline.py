@@ -35,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import icpfile, leakage
+from .csvsafe import write_csv
 from .errors import InputError, WorkspaceError
 from .health import HealthResult, compute_health
 from .icpfile import ICP
@@ -261,9 +262,7 @@ def export_outputs(ws: Workspace, out_dir: str | Path) -> dict[str, Path]:
     for name in ("scores", "segments", "health"):
         if ws.has(name):
             p = out / f"{name}.csv"
-            tmp = p.with_suffix(".csv.tmp")
-            ws.table(name).to_csv(tmp, index=False)
-            tmp.replace(p)
+            write_csv(ws.table(name), p)
             files[f"{name}.csv"] = p
     return files
 
@@ -440,12 +439,14 @@ def run_all(
 
     if not atomic:
         return run_in(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if not out.exists():  # private: the folder holds the workspace's CRM data
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.mkdir(mode=0o700, exist_ok=True)
     with _exclusive(out):
         recover(out)
         stage = staging_dir(out)
         try:
-            stage.mkdir()
+            stage.mkdir(mode=0o700)
         except OSError as exc:
             raise WorkspaceError(
                 f"Cannot create the staging folder {stage} next to {out}: {exc.strerror}. "
@@ -542,7 +543,7 @@ def _run_in(
             )
             result.warnings.extend(market.warnings)
             p = folder / "market_scores.csv"
-            market.frame.to_csv(p, index=False)
+            write_csv(market.frame, p)
             result.files["market_scores.csv"] = p
         result.files["workspace.duckdb"] = ws.file
     return result

@@ -88,7 +88,9 @@ class Workspace:
                 raise NoWorkspaceData(
                     f"No workspace at {self.file}. Run `icp ingest` or `icp run` first."
                 )
-            self.dir.mkdir(parents=True, exist_ok=True)
+            if not self.dir.exists():
+                self.dir.parent.mkdir(parents=True, exist_ok=True)
+                self.dir.mkdir(mode=0o700, exist_ok=True)  # private: the workspace holds CRM data
             try:
                 self._con = duckdb.connect(str(self.file), read_only=self.read_only)
             except duckdb.IOException as exc:
@@ -96,6 +98,7 @@ class Workspace:
                     f"Cannot open the workspace {self.file}: {exc}. Is another icp process using it?"
                 ) from exc
             if not self.read_only:
+                self._private()
                 for ddl in _META_DDL:
                     self._con.execute(ddl)
         return self._con
@@ -250,6 +253,16 @@ class Workspace:
                 raise
             else:
                 con.execute("COMMIT")
+                self._private()
+
+    def _private(self) -> None:
+        """Only the owner may read the workspace file and its write-ahead log (0600)."""
+        for f in (self.file, self.file.with_name(self.file.name + ".wal")):
+            try:
+                if f.exists() and f.stat().st_mode & 0o077:
+                    f.chmod(0o600)
+            except OSError:  # not ours to change
+                pass
 
     @staticmethod
     def _put(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:

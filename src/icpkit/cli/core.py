@@ -346,7 +346,9 @@ def register(app: typer.Typer) -> None:
             )
             out.print(f"{label} ({len(part)}): {', '.join(names)}{' …' if len(part) > 10 else ''}")
         if out_csv:
-            t.to_csv(out_csv, index=False)
+            from ..csvsafe import write_csv
+
+            write_csv(t, out_csv)
             out.print(f"wrote {out_csv}")
 
     @app.command()
@@ -387,7 +389,9 @@ def register(app: typer.Typer) -> None:
         out.print(t)
         out.print(build.icp.evidence.message, soft_wrap=True)
         if out_csv:
-            seg.to_csv(out_csv, index=False)
+            from ..csvsafe import write_csv
+
+            write_csv(seg, out_csv)
             out.print(f"wrote {out_csv}")
 
     @app.command()

@@ -147,7 +147,8 @@ def register(app: typer.Typer) -> None:
         """
         import pandas as pd
 
-        from ..audit import audit_pipeline, excel_safe, save_audit
+        from ..audit import audit_pipeline, save_audit
+        from ..csvsafe import write_csv
         from ..errors import InputError, NoWorkspaceData
         from ..ingest import load_mapping, read_table
         from ..workspace import Workspace
@@ -179,7 +180,7 @@ def register(app: typer.Typer) -> None:
         print_audit(a)
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
-            excel_safe(a.deals).to_csv(out_dir / "audit.csv", index=False)
+            write_csv(a.deals, out_dir / "audit.csv")
             import json
 
             (out_dir / "audit.json").write_text(

@@ -155,9 +155,9 @@ def register(app: typer.Typer) -> None:
         roles, w = contact_roles(frame, deal_frame)
         warn_all(warnings + w)
         table = titles_table(roles)
-        tmp = out_csv.with_suffix(out_csv.suffix + ".tmp")
-        table.to_csv(tmp, index=False)
-        tmp.replace(out_csv)
+        from ..csvsafe import write_csv
+
+        write_csv(table, out_csv)
         out.print(f"wrote {len(table):,} contacts → {out_csv}")
         for col in ("function", "seniority", "dmu_role"):
             counts = table[col].value_counts()

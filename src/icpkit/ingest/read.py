@@ -81,6 +81,52 @@ def sniff_delimiter(sample: str) -> str:
     return delim
 
 
+def table_shape(path: str | Path, *, chunk: int = 1 << 20) -> tuple[int, int]:
+    """(rows, columns) of a data file without loading it: Parquet from its footer,
+    CSV and JSON lines by reading 1 MiB at a time.
+
+    For CSV the row count is the number of line ends after the header, an upper
+    bound when quoted cells span lines (then the records are counted properly,
+    still in batches). Used to refuse files too large for memory before reading.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception as exc:  # pyarrow raises several types
+            raise InputError(f"not a readable Parquet file ({exc})", file=str(path)) from exc
+        return int(meta.num_rows), int(meta.num_columns)
+    if suffix in EXCEL_SUFFIXES:
+        return _excel_shape(path)
+    lines, last, head = 0, b"", b""
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            if len(head) < 65536:
+                head += block[:65536]
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last and last != b"\n":
+        lines += 1  # the last line has no line end
+    first = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+    if suffix in JSON_SUFFIXES:
+        return lines, max(1, first.count('":'))
+    delim = "\t" if suffix == ".tsv" else sniff_delimiter(head.decode("utf-8", "replace"))
+    columns = len(next(csv.reader([first], delimiter=delim), [])) or 1
+    rows = max(0, lines - 1)
+    if b'"' in head or rows == 0:
+        rows = _count_records(path, delim)
+    return rows, columns
+
+
+def _count_records(path: Path, delim: str) -> int:
+    """CSV records after the header, counted by the CSV reader one line at a time."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        return max(0, sum(1 for _ in csv.reader(f, delimiter=delim)) - 1)
+
+
 def read_frame(path: str | Path, *, encoding: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Read one file into a frame of strings (missing cells are ``None``).
 
@@ -198,8 +244,8 @@ def _cell_text(v: Any) -> str | None:
     return None if text.strip() == "" else text
 
 
-def _read_excel(path: Path, warnings: list[str]) -> pd.DataFrame:
-    """The first sheet with data of a workbook, header in its first row, cells as text."""
+def _workbook(path: Path) -> Any:
+    """The workbook opened with python-calamine (the ``excel`` extra), or a clear error."""
     try:
         from python_calamine import CalamineWorkbook
     except ImportError:
@@ -210,14 +256,40 @@ def _read_excel(path: Path, warnings: list[str]) -> pd.DataFrame:
             "(or save the sheet as CSV UTF-8)",
         ) from None
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types
+        raise _unreadable_workbook(path, exc) from exc
+
+
+def _unreadable_workbook(path: Path, exc: Exception) -> InputError:
+    return InputError(
+        f"not a readable Excel workbook ({exc})",
+        file=str(path),
+        hint="Open and save it again in Excel, or export the sheet as CSV UTF-8",
+    )
+
+
+def _excel_shape(path: Path) -> tuple[int, int]:
+    """(rows below the header, columns) of the largest sheet, from the sheets' dimensions."""
+    book = _workbook(path)
+    try:
+        dims = [
+            (sheet.height, sheet.width)
+            for sheet in (book.get_sheet_by_name(n) for n in book.sheet_names)
+        ]
+    except Exception as exc:  # calamine raises its own error types
+        raise _unreadable_workbook(path, exc) from exc
+    height, width = max(dims, default=(0, 0), key=lambda d: d[0] * d[1])
+    return max(0, int(height) - 1), int(width)
+
+
+def _read_excel(path: Path, warnings: list[str]) -> pd.DataFrame:
+    """The first sheet with data of a workbook, header in its first row, cells as text."""
+    book = _workbook(path)
+    try:
         sheets = [(name, book.get_sheet_by_name(name).to_python()) for name in book.sheet_names]
     except Exception as exc:  # calamine raises its own error types
-        raise InputError(
-            f"not a readable Excel workbook ({exc})",
-            file=str(path),
-            hint="Open and save it again in Excel, or export the sheet as CSV UTF-8",
-        ) from exc
+        raise _unreadable_workbook(path, exc) from exc
     filled = [(name, rows) for name, rows in sheets if any(any(c != "" for c in r) for r in rows)]
     if not filled:
         raise InputError("the workbook has no data", file=str(path))

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..csvsafe import write_csv
 from .accounts import draw_accounts
 from .contacts import draw_contacts
 from .conversations import draw_conversations
@@ -135,6 +136,6 @@ def write_sample(out_dir: str | Path, seed: int = 7, n_accounts: int = 3000) -> 
             elif pd.api.types.is_bool_dtype(df[col]):
                 df[col] = np.where(df[col], "true", "false")
         path = out / f"{name}.csv"
-        df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        write_csv(df, path, atomic=False, encoding="utf-8", lineterminator="\n")
         paths[name] = path
     return paths

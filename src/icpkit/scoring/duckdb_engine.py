@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from ..csvsafe import safe_select
 from ..errors import InputError
 from ..icpfile import ICP
 from ..schema import ColumnMapping
@@ -22,7 +23,7 @@ from .inputs import (
     _numeric_text_attrs,
     _plan_columns,
 )
-from .output import PARQUET_SUFFIXES, EngineResult
+from .output import OUT_COLUMNS, PARQUET_SUFFIXES, TEXT_COLUMNS, EngineResult
 from .progress import ProgressFn, _progress_fn
 from .scorer import absent_warnings, number_attributes
 from .sql import compile_sql
@@ -265,6 +266,8 @@ def _duckdb_attempt(
             if parquet
             else [("FORMAT", "CSV"), ("HEADER", "TRUE")]
         )
+        if not parquet:  # text cells that a spreadsheet would run as formulas get an apostrophe
+            sql = safe_select(sql, TEXT_COLUMNS, OUT_COLUMNS, "duckdb")
         copy = exp.Copy(
             this=exp.Subquery(this=exp.maybe_parse(sql, dialect="duckdb")),
             kind=False,

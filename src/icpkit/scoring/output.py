@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..csvsafe import write_csv
 from ..errors import IcpkitError
 
 OUT_COLUMNS = ["account_id", "score", "tier", "route", "reasons"]
+TEXT_COLUMNS = ["account_id", "tier", "route", "reasons"]
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -58,7 +60,7 @@ def _write_frame(frame: pd.DataFrame, out: Path) -> None:
         if out.name.lower().endswith(PARQUET_SUFFIXES):
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_csv(tmp, index=False)
+            write_csv(frame, tmp, atomic=False)
         tmp.replace(out)
     finally:
         if tmp.exists():

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..csvsafe import safe_columns
 from ..errors import InputError
 from ..icpfile import ICP
 from ..schema import ColumnMapping
@@ -25,7 +26,7 @@ from .inputs import (
     _numeric_text_attrs,
     _plan_columns,
 )
-from .output import OUT_COLUMNS, EngineResult, EngineUnavailable
+from .output import OUT_COLUMNS, TEXT_COLUMNS, EngineResult, EngineUnavailable
 from .scorer import absent_warnings, number_attributes
 from .sql import compile_sql
 
@@ -202,6 +203,8 @@ def _spark_write(session: Any, scored: Any, out: str, result: EngineResult) -> N
         folder = str(target.with_name(f"{target.name}.{uuid.uuid4().hex[:8]}.tmp"))
     else:
         folder = out
+    if as_csv:  # text cells that a spreadsheet would run as formulas get an apostrophe
+        scored = scored.selectExpr(*safe_columns(list(scored.columns), TEXT_COLUMNS, "spark"))
     writer = scored.write.mode("overwrite")
     if as_csv:
         # RFC 4180 quoting; header written once below when the parts become one file

@@ -672,7 +672,23 @@ def build_query(
     return final
 
 
+_NAME_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_BIGQUERY_PART = re.compile(r"[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*")  # project ids hold hyphens
+
+
 def _table_name(name: str, dialect: str) -> exp.Table:
+    """``name`` (``table``, ``schema.table`` or ``catalog.schema.table``) as a table, checked.
+
+    Each part must be a plain identifier (letters, digits, ``_``, ``$``; ``-`` for
+    BigQuery project ids), so no name can carry SQL of its own (``a;b``).
+    """
+    parts = str(name).split(".")
+    rule = _BIGQUERY_PART if dialect == "bigquery" else _NAME_PART
+    if not 1 <= len(parts) <= 3 or not all(rule.fullmatch(p) for p in parts):
+        raise InputError(
+            f"'{name}' is not a valid table or view name",
+            hint="Use letters, digits and _ (optionally schema.table), e.g. crm.accounts",
+        )
     try:
         return exp.to_table(name, dialect=dialect)
     except SqlglotError as exc:

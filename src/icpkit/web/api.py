@@ -13,23 +13,30 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .. import __version__, crm, icpfile
-from ..errors import InputError, WorkspaceError
+from ..errors import IcpkitError, InputError, WorkspaceError
 from ..schema import TABLES
 from . import auth
-from .jobs import NotAvailable, NotFound, Service
+from .jobs import NotAvailable, NotFound, Service, TooLarge
 from .rowscore import frame_records, score_records
 
 MAX_BATCH = 10_000
 SESSION_COOKIE = "icp_session"
+
+
+class UnsupportedMedia(IcpkitError):
+    """Send the body as JSON (415)."""
+
 
 Scalar = str | int | float | bool | None
 AttrValue = Scalar | list[Scalar]
@@ -39,24 +46,41 @@ def service(request: Request) -> Service:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
-def session_key(svc: Service) -> bytes:
-    key = getattr(svc, "_session_key", None)
-    if key is None:
-        with svc.read() as ws:
-            key = auth.session_key(ws)
-        svc._session_key = key  # type: ignore[attr-defined]
-    return key  # type: ignore[no-any-return]
-
-
 def _token_alive(svc: Service, token_id: str) -> bool:
     def build(ws: Any) -> set[str]:
-        return {t["token_id"] for t in auth.list_tokens(ws) if not t["revoked"]}
+        return {
+            t["token_id"]
+            for t in auth.list_tokens(ws)
+            if not t["revoked"] and t["scope"] == "admin"
+        }
 
     return token_id in svc.cached("live_tokens", build)
 
 
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def check_bearer(svc: Service, token: str) -> auth.Principal | None:
+    """The token's principal: from the cache, else looked up under the lock and verified outside it."""
+    who = svc.tokens.get(token)
+    if who is not None:
+        return who
+
+    def lookup() -> dict[str, Any] | None:
+        with svc.read() as ws:
+            return auth.token_record(ws, token)
+
+    rec = auth.verify_token(await run_in_threadpool(lookup))
+    if rec is None:
+        return None
+    who = auth.Principal("token", rec["name"], rec["token_id"], rec["scope"])
+    svc.tokens.put(token, who)
+    return who
+
+
 async def principal(request: Request) -> auth.Principal | None:
-    """Who is calling: a bearer token, or a signed session cookie from the web page."""
+    """Who is calling: a bearer token, or a live session cookie from the web page."""
     svc = service(request)
     header = request.headers.get("authorization")
     if header:
@@ -64,23 +88,16 @@ async def principal(request: Request) -> auth.Principal | None:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return None
-        who = svc.tokens.get(token)
-        if who is not None:
-            return who
-
-        def verify() -> dict[str, Any] | None:
-            with svc.read() as ws:
-                return auth.check_token(ws, token)
-
-        rec = await run_in_threadpool(verify)
-        if rec is None:
-            return None
-        who = auth.Principal("token", rec["name"], rec["token_id"])
-        svc.tokens.put(token, who)
+        throttle = request.app.state.api_throttle
+        client = client_of(request)
+        throttle.check(client)
+        who = await check_bearer(svc, token)
+        if who is None and auth._split(token) is not None:
+            throttle.failed(client)  # only guesses that cost a scrypt count
         return who
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        sub = auth.read_session(session_key(svc), cookie)
+        sub = svc.session_subject(cookie)
         if sub == "user":
             return auth.Principal("user", "web user")
         if sub and sub.startswith("token:") and _token_alive(svc, sub[6:]):
@@ -97,7 +114,16 @@ async def require_auth(request: Request) -> auth.Principal:
     return who
 
 
-Auth = Annotated[auth.Principal, Depends(require_auth)]
+async def require_admin(request: Request) -> auth.Principal:
+    """Any authenticated caller but a ``score`` token (403 for that one)."""
+    who = await require_auth(request)
+    if who.scope != "admin":
+        raise auth.ScopeError()
+    return who
+
+
+Auth = Annotated[auth.Principal, Depends(require_admin)]
+ScoreAuth = Annotated[auth.Principal, Depends(require_auth)]
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
 
@@ -150,9 +176,7 @@ class ScoreRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     account: dict[str, AttrValue] | None = None
-    accounts: list[dict[str, AttrValue]] | None = Field(
-        default=None, min_length=1, max_length=MAX_BATCH
-    )
+    accounts: list[dict[str, AttrValue]] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _one(self) -> ScoreRequest:
@@ -207,8 +231,15 @@ async def score_many(
         one = snap.scorer.score(records[0])
         if one is not None:
             return [one], snap.version
-    frame = await run_in_threadpool(score_records, snap.icp, records)
-    return frame_records(frame), snap.version
+    return await run_in_threadpool(score_sync, svc, records)
+
+
+def score_sync(
+    svc: Service, records: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The batch path, for a worker thread."""
+    snap = _snapshot(svc)
+    return frame_records(score_records(snap.icp, records)), snap.version
 
 
 # -- endpoints ----------------------------------------------------------------------
@@ -220,14 +251,39 @@ async def health(request: Request) -> dict[str, Any]:
     return {"ok": True, "status": "ok", "version": __version__, "icp_version": snap.version}
 
 
-@router.post(
-    "/score", summary="Score one account or a batch", response_model=ScoreResponse, responses=ERRORS
-)
-async def score(body: ScoreRequest, request: Request, who: Auth) -> Response:
+SCORE_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": ScoreRequest.model_json_schema()}}}}  # fmt: skip
+
+
+@router.post("/score", summary="Score one account or a batch", response_model=ScoreResponse,
+             openapi_extra=SCORE_BODY, responses=ERRORS)  # fmt: skip
+async def score(request: Request, who: ScoreAuth) -> Response:
     svc = service(request)
+    limit = request.app.state.max_accounts
+    raw = await _json_body(request)
+
+    def parse() -> ScoreRequest:
+        data = parse_json(raw)
+        if isinstance(data, dict) and isinstance(data.get("accounts"), list):
+            _check_batch(data["accounts"], limit)
+        try:
+            return ScoreRequest.model_validate(data)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+
+    # a large batch is parsed, validated and scored off the event loop
+    body = parse() if len(raw) < 8192 else await run_in_threadpool(parse)
     records = [body.account] if body.account is not None else list(body.accounts or [])
-    scored, version = await score_many(svc, records)
-    shaped = [_shape(r) for r in scored]
+    if len(records) == 1:
+        scored, version = await score_many(svc, records)
+        shaped = [_shape(r) for r in scored]
+    else:
+
+        def work() -> tuple[list[dict[str, Any]], int | None]:
+            scored, version = score_sync(svc, records)
+            return [_shape(r) for r in scored], version
+
+        shaped, version = await run_in_threadpool(work)
     if body.account is not None:
         return json_response({"ok": True, "icp_version": version, "result": shaped[0]})
     return json_response({"ok": True, "icp_version": version, "results": shaped})
@@ -307,6 +363,17 @@ class AskRequest(BaseModel):
         description="the day 'last month' counts from (default: the archive's latest date)",
     )
 
+    @field_validator("question")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                "the question holds a lone UTF-16 surrogate, which is not text"
+            ) from None
+        return v
+
 
 def voc_module() -> Any:
     from .. import voc
@@ -339,12 +406,56 @@ def run_ask(
         return voc.ask(ws, question, limit=limit, speaker=speaker, as_of=as_of)
 
 
-async def _payload(request: Request) -> Any:
-    raw = await request.body()
+def is_json_type(content_type: str | None) -> bool:
+    """The body may be read as JSON: no Content-Type (as curl sends) or a JSON media type."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+async def _json_body(request: Request) -> bytes:
+    if not is_json_type(request.headers.get("content-type")):
+        raise UnsupportedMedia(
+            f"send the body as JSON (Content-Type: application/json), not {request.headers['content-type'][:80]}"
+        )
+    return await request.body()
+
+
+_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def parse_json(raw: bytes) -> Any:
+    """The request body as JSON, or a 4xx error: not JSON, nested too deeply, or a lone surrogate."""
     try:
-        return json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise InputError("the request body is not valid JSON") from None
+        data = json.loads(raw or b"null")
+    except RecursionError:
+        raise InputError(
+            "the request body is nested too deeply", hint="Send accounts as flat objects"
+        ) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"the request body is not valid JSON ({exc})") from None
+    if _SURROGATE.search(raw):
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(
+                "the request body holds a lone UTF-16 surrogate (such as \\ud800), which is not text",
+                hint="Send valid Unicode text",
+            ) from None
+        except RecursionError:
+            raise InputError("the request body is nested too deeply") from None
+    return data
+
+
+async def _records(request: Request, extract: Any) -> Any:
+    """The webhook's records: parsed and mapped on the event loop when small, else in a worker thread."""
+    raw = await _json_body(request)
+    if len(raw) < 8192:
+        return extract(parse_json(raw))
+    return await run_in_threadpool(lambda: extract(parse_json(raw)))
 
 
 WEBHOOK_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -370,10 +481,10 @@ def _coverage(svc: Service, records: list[dict[str, Any]]) -> list[str]:
 
 @router.post("/webhooks/hubspot", summary="Score HubSpot company records; answer with the properties to write back",
              openapi_extra=WEBHOOK_BODY, responses=ERRORS)  # fmt: skip
-async def hubspot_webhook(request: Request, who: Auth) -> Response:
+async def hubspot_webhook(request: Request, who: ScoreAuth) -> Response:
     svc = service(request)
-    records = crm.hubspot_records(await _payload(request))
-    _check_batch(records)
+    records = await _records(request, crm.hubspot_records)
+    _check_batch(records, request.app.state.max_accounts)
     scored, version = await score_many(svc, records)
     return json_response({"ok": True, "icp_version": version, **crm.hubspot_answer(scored),
                           "warnings": _coverage(svc, records)})  # fmt: skip
@@ -381,20 +492,24 @@ async def hubspot_webhook(request: Request, who: Auth) -> Response:
 
 @router.post("/webhooks/salesforce", summary="Score Salesforce Account records; answer with the fields to write back",
              openapi_extra=WEBHOOK_BODY, responses=ERRORS)  # fmt: skip
-async def salesforce_webhook(request: Request, who: Auth) -> Response:
+async def salesforce_webhook(request: Request, who: ScoreAuth) -> Response:
     svc = service(request)
-    records, kind = crm.salesforce_records(await _payload(request))
-    _check_batch(records)
+    records, kind = await _records(request, crm.salesforce_records)
+    _check_batch(records, request.app.state.max_accounts)
     scored, version = await score_many(svc, records)
     return json_response({"ok": True, "icp_version": version, **crm.salesforce_answer(scored, kind),
                           "warnings": _coverage(svc, records)})  # fmt: skip
 
 
-def _check_batch(records: list[dict[str, Any]]) -> None:
+def _check_batch(records: list[Any], limit: int = MAX_BATCH) -> None:
     if not records:
         raise InputError("the payload holds no records")
-    if len(records) > MAX_BATCH:
-        raise InputError(f"at most {MAX_BATCH:,} records per call; got {len(records):,}")
+    if len(records) > limit:
+        raise TooLarge(
+            f"at most {limit:,} accounts per request; got {len(records):,}. Score large lists "
+            "in bulk: `icp score --accounts FILE` (or --engine duckdb), the Score page's file "
+            f"upload, or batches of at most {limit:,}"
+        )
 
 
 # -- data and builds (used by the web page; scriptable too) ---------------------------

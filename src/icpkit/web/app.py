@@ -1,7 +1,7 @@
 """The icpkit server: ``create_app(workspace_dir)`` returns the FastAPI application.
 
-Every error, from any route or from the framework itself (404, 405, 413, 422,
-500), is answered with one JSON body::
+Every error, from any route or from the framework itself (401, 403, 404, 405,
+413, 415, 422, 429, 500), is answered with one JSON body::
 
     {"ok": false, "error": "message", "errors": [{"message": ...}], "status": 422}
 
@@ -22,6 +22,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,12 +35,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import __version__
 from ..errors import IcpFileError, IcpkitError, InputError, InputErrors, WorkspaceError
 from . import auth
-from .jobs import Busy, NotAvailable, NotFound, Service, error_items
+from .jobs import MAX_CELLS, MAX_ROWS, Busy, NotAvailable, NotFound, Service, error_items
 
 log = logging.getLogger("icpkit.web")
 
 MAX_BODY = 32 * 1024 * 1024
 MAX_UPLOAD = 512 * 1024 * 1024
+MAX_UPLOAD_ROWS = MAX_ROWS
+MAX_UPLOAD_CELLS = MAX_CELLS
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self' "
+     b"'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+     b"form-action 'self'; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]  # fmt: skip
 SESSION_COOKIE = "icp_session"
 UPLOAD_PATHS = ("/api/v1/uploads/", "/score")
 
@@ -51,8 +62,19 @@ def error_body(
 
 
 def _status(exc: Exception) -> int:
+    from .api import UnsupportedMedia
+    from .jobs import TooLarge
+
     if isinstance(exc, auth.AuthError):
         return 401
+    if isinstance(exc, auth.ScopeError):
+        return 403
+    if isinstance(exc, auth.TooManyAttempts):
+        return 429
+    if isinstance(exc, TooLarge):
+        return 413
+    if isinstance(exc, UnsupportedMedia):
+        return 415
     if isinstance(exc, NotAvailable):
         return 501
     if isinstance(exc, NotFound):
@@ -130,10 +152,66 @@ class BodyLimit:
                 raise
 
 
+class Guard:
+    """Security headers on every response; a same-origin check on state-changing browser requests.
+
+    A POST, PUT, PATCH or DELETE without a bearer token (so: the session
+    cookie, or a login form) must come from a page of this server: its
+    ``Origin`` (else its ``Referer``) must name this host (the ``Host`` or,
+    behind a proxy, ``X-Forwarded-Host`` header). Browsers send ``Origin`` on
+    every cross-site form or script request, so a page on another port or
+    host cannot act with the user's session (SameSite alone treats every
+    port of a host as the same site). Requests without either header do not
+    come from a browser page and pass.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k: v for k, v in scope.get("headers", [])}
+        if scope["method"] in ("POST", "PUT", "PATCH", "DELETE") and not _same_origin(headers):
+            await _send_json(send, 403, error_body(
+                403, "Cross-site request refused: the Origin of this request is not this server."))  # fmt: skip
+            return
+
+        async def with_headers(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                have = {k.lower() for k, _ in msg.get("headers", [])}
+                msg["headers"] = list(msg.get("headers", [])) + [
+                    (k, v) for k, v in SECURITY_HEADERS if k not in have
+                ]
+            await send(msg)
+
+        await self.app(scope, receive, with_headers)
+
+
+def _same_origin(headers: dict[bytes, bytes]) -> bool:
+    if b"authorization" in headers:
+        return True  # another site's page cannot send a bearer token
+    source = headers.get(b"origin") or headers.get(b"referer")
+    if source is None:
+        return True
+    hosts = {
+        headers[h].decode("latin-1").split(",")[0].strip().lower()
+        for h in (b"host", b"x-forwarded-host")
+        if h in headers
+    }
+    try:
+        parts = urlsplit(source.decode("latin-1"))
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and parts.netloc.lower() in hosts - {""}
+
+
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
     data = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})  # fmt: skip
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                            *SECURITY_HEADERS]})  # fmt: skip
     await send({"type": "http.response.body", "body": data})
 
 
@@ -149,6 +227,10 @@ def create_app(
     setup_code: str | None = None,
     max_body: int = MAX_BODY,
     max_upload: int = MAX_UPLOAD,
+    max_upload_rows: int = MAX_UPLOAD_ROWS,
+    max_upload_cells: int = MAX_UPLOAD_CELLS,
+    max_accounts: int = 10_000,
+    session_hours: float = auth.SESSION_SECONDS / 3600,
     secure_cookies: bool = False,
 ) -> FastAPI:
     """The server for one workspace folder (created if missing).
@@ -162,10 +244,18 @@ def create_app(
         (``icp serve`` prints it). Generated when not given.
     max_body, max_upload : int
         Largest accepted request body, for JSON requests and for file uploads.
+    max_upload_rows, max_upload_cells : int
+        Most rows, and most cells (rows times columns), in one uploaded file.
+    max_accounts : int
+        Most accounts in one JSON scoring request or webhook call.
+    session_hours : float
+        Lifetime of a web session, enforced by the server.
     secure_cookies : bool
         Mark the session cookie ``Secure`` (behind HTTPS).
     """
     service = Service(workspace_dir)
+    service.session_seconds = int(session_hours * 3600)
+    service.max_rows, service.max_cells = max_upload_rows, max_upload_cells
     app = FastAPI(
         title="icpkit",
         version=__version__,
@@ -179,6 +269,9 @@ def create_app(
     app.state.service = service
     app.state.setup_code = setup_code or secrets.token_urlsafe(9)
     app.state.secure_cookies = secure_cookies
+    app.state.max_accounts = max_accounts
+    app.state.login_throttle = auth.Throttle(free=5)
+    app.state.api_throttle = auth.Throttle(free=30)
     app.state.templates = Environment(
         loader=PackageLoader("icpkit", "web/templates"),
         autoescape=select_autoescape(["html"]),
@@ -229,6 +322,8 @@ def create_app(
     async def icpkit_error(request: Request, exc: IcpkitError) -> Response:
         status = _status(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, auth.TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
         msg = str(exc).splitlines()[0] if isinstance(exc, InputErrors) else str(exc)
         return respond(request, status, msg, error_items(exc), headers)
 
@@ -251,4 +346,5 @@ def create_app(
 
     app.add_middleware(FastLane, service=service)
     app.add_middleware(BodyLimit, max_body=max_body, max_upload=max_upload)
+    app.add_middleware(Guard)
     return app

@@ -6,7 +6,8 @@ body of ``{"account": {...}}`` whose values are plain JSON scalars or lists,
 with the compiled :class:`~icpkit.web.rowscore.RowScorer`, skipping the
 framework's per-request routing, dependency and model work. It produces the
 same bytes as the ``/api/v1/score`` route. Anything else (no or new token,
-a batch, odd values, errors) is handed to the route unchanged, body replayed,
+a batch, odd values, a body not sent as JSON, errors) is handed to the route
+unchanged, body replayed,
 so validation, error bodies and the OpenAPI schema have one home.
 """
 
@@ -44,14 +45,24 @@ class FastLane:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
             await self.app(scope, receive, send)
             return
+        from .api import is_json_type
+
         token = None
+        content_type = None
         for k, v in scope["headers"]:
             if k == b"authorization":
                 scheme, _, rest = v.decode("latin-1").partition(" ")
                 if scheme.lower() == "bearer":
                     token = rest.strip()
+            elif k == b"content-type":
+                content_type = v.decode("latin-1")
         snap = self.service.snapshot
-        if not token or snap.scorer is None or self.service.tokens.get(token) is None:
+        if (
+            not token
+            or snap.scorer is None
+            or not is_json_type(content_type)  # the route answers that with its 415
+            or self.service.tokens.get(token) is None
+        ):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -91,12 +102,15 @@ class FastLane:
 
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return None
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return None  # the route answers with its 4xx
         if not isinstance(data, dict) or list(data) != ["account"] or not _plain(data["account"]):
             return None
         result = snap.scorer.score(data["account"])
         if result is None:
             return None
         out = {"ok": True, "icp_version": snap.version, "result": _shape(result)}
-        return json.dumps(out, ensure_ascii=False, default=str).encode()
+        try:
+            return json.dumps(out, ensure_ascii=False, default=str).encode()
+        except UnicodeEncodeError:  # a lone surrogate: the route answers with its 422
+            return None

@@ -32,7 +32,13 @@ from .. import icpfile
 from ..errors import IcpkitError, InputError, InputErrors
 from ..icpfile import ICP
 from ..ingest import read_table
-from ..ingest.read import CSV_SUFFIXES, EXCEL_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES
+from ..ingest.read import (
+    CSV_SUFFIXES,
+    EXCEL_SUFFIXES,
+    JSON_SUFFIXES,
+    PARQUET_SUFFIXES,
+    table_shape,
+)
 from ..pipeline import export_outputs, run_all
 from ..report import collect, write_report
 from ..schema import TABLES
@@ -48,6 +54,9 @@ UPLOADS = "uploads"
 SUFFIXES = CSV_SUFFIXES | PARQUET_SUFFIXES | JSON_SUFFIXES | EXCEL_SUFFIXES
 REQUIRED = ("accounts", "deals")
 MAX_JOBS = 20
+MAX_ROWS = 1_000_000
+MAX_CELLS = 20_000_000  # a cell read as text takes about 60-150 bytes in memory
+MAX_NAME = 120
 
 
 class Busy(IcpkitError):
@@ -60,6 +69,10 @@ class NotAvailable(IcpkitError):
 
 class NotFound(IcpkitError):
     """Not found."""
+
+
+class TooLarge(IcpkitError):
+    """The request is larger than this server accepts (413)."""
 
 
 @dataclass
@@ -99,6 +112,18 @@ class Job:
         }
 
 
+def short_name(name: str) -> str:
+    """An uploaded file's name as valid text, shortened to fit any file system (the suffix is kept)."""
+    name = name.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
+    if len(name.encode("utf-8")) <= MAX_NAME:
+        return name
+    suffix = Path(name).suffix[:16]
+    stem = name[: len(name) - len(Path(name).suffix)] if Path(name).suffix else name
+    while len((stem + suffix).encode("utf-8")) > MAX_NAME:
+        stem = stem[:-1]
+    return stem + suffix
+
+
 def error_items(exc: Exception) -> list[dict[str, Any]]:
     """An error (or each of several input errors) as dicts with file, row, column and message."""
     errs = exc.errors if isinstance(exc, InputErrors) else [exc]
@@ -123,6 +148,9 @@ class Service:
 
     def __init__(self, workspace_dir: str | Path) -> None:
         self.dir = Path(workspace_dir).resolve()
+        if not self.dir.exists():
+            self.dir.parent.mkdir(parents=True, exist_ok=True)
+            self.dir.mkdir(mode=0o700)
         self.uploads = self.dir / UPLOADS
         self.db_guard = threading.RLock()
         self.writer = threading.Lock()
@@ -133,6 +161,14 @@ class Service:
         self._cache: dict[str, tuple[int, Any]] = {}
         self.snapshot = Snapshot(0)
         self.fast_hits = 0
+        self.max_rows, self.max_cells = MAX_ROWS, MAX_CELLS
+        self._key: bytes | None = None
+        self._sessions: dict[str, tuple[str, float]] | None = None
+        self.session_seconds = auth.SESSION_SECONDS
+        # a build that died with the process leaves its staging folder behind
+        shutil.rmtree(self.dir / STAGE, ignore_errors=True)
+        with self.read() as ws:
+            auth.ensure_tables(ws)
         self.refresh()
 
     # -- reading -------------------------------------------------------------------
@@ -152,6 +188,47 @@ class Service:
             if self._ws is not None:
                 self._ws.close()
                 self._ws = None
+
+    # -- sessions ------------------------------------------------------------------
+    def session_key(self) -> bytes:
+        if self._key is None:
+            self._key = auth.session_key(self.dir)
+        return self._key
+
+    def _live(self) -> dict[str, tuple[str, float]]:
+        if self._sessions is None:
+            with self.read() as ws:
+                self._sessions = auth.live_sessions(ws)
+        return self._sessions
+
+    def open_session(self, subject: str) -> str:
+        """Start a session for ``subject``; returns the signed cookie value."""
+        with self.read() as ws:
+            sid, expires = auth.start_session(ws, subject, self.session_seconds)
+        self._live()[sid] = (subject, expires)
+        return auth.sign_session(self.session_key(), sid, expires)
+
+    def session_subject(self, cookie: str | None) -> str | None:
+        """Who the session cookie belongs to, while the session is live on the server."""
+        sid = auth.read_session(self.session_key(), cookie)
+        hit = self._live().get(sid) if sid else None
+        if hit is None or hit[1] < time.time():
+            return None
+        return hit[0]
+
+    def close_session(self, cookie: str | None) -> None:
+        sid = auth.read_session(self.session_key(), cookie)
+        if sid:
+            with self.read() as ws:
+                auth.end_session(ws, sid)
+            self._live().pop(sid, None)
+
+    def set_password(self, password: str) -> None:
+        """Set the web password: a new session key, every session ended."""
+        with self.read() as ws:
+            auth.set_password(ws, password)
+        self._key = None
+        self._sessions = None
 
     def refresh(self) -> Snapshot:
         """Publish the workspace's current ICP to the API."""
@@ -206,18 +283,21 @@ class Service:
         if table not in TABLES:
             raise InputError(f"unknown table '{table}'", hint=f"Use one of {', '.join(TABLES)}")
         name = Path(filename or f"{table}.csv").name.replace("\x00", "") or f"{table}.csv"
+        name = short_name(name)
         if Path(name).suffix.lower() not in SUFFIXES:
             raise InputError(
                 "only CSV, TSV, Parquet, JSON lines or Excel files can be uploaded",
                 file=name,
                 hint="Export the table as CSV (UTF-8) or Parquet",
             )
+        self.uploads.mkdir(mode=0o700, exist_ok=True)
         incoming = self.uploads / f".incoming-{secrets.token_hex(6)}"
-        incoming.mkdir(parents=True)
+        incoming.mkdir()
         try:
             path = incoming / name
             with open(path, "wb") as f:
                 shutil.copyfileobj(data, f, 1 << 20)
+            self.check_shape(path, name)
             try:
                 frame, _kinds, warnings = read_table(table, path)
             except (InputError, InputErrors) as exc:
@@ -237,6 +317,20 @@ class Service:
             }
         finally:
             shutil.rmtree(incoming, ignore_errors=True)
+
+    def check_shape(self, path: Path, name: str) -> None:
+        """Refuse a file with more rows or cells than this server accepts (413), before reading it."""
+        try:
+            rows, cols = table_shape(path)
+        except InputError as exc:
+            raise self._clean_exc(exc, path.parent) from None
+        if rows > self.max_rows or rows * cols > self.max_cells:
+            raise TooLarge(
+                f"{name} has {rows:,} rows x {cols:,} columns; this server accepts at most "
+                f"{self.max_rows:,} rows and {self.max_cells:,} cells per file "
+                "(icp serve --max-upload-rows / --max-upload-cells). Score larger lists with "
+                "`icp score --engine duckdb`."
+            )
 
     def remove_upload(self, table: str) -> bool:
         with self.uploads_guard:
@@ -343,13 +437,20 @@ class Service:
                 tokens = (
                     self.ws.query("SELECT * FROM _web_tokens") if auth._has_table(self.ws) else None
                 )
+                sessions = (
+                    self.ws.query("SELECT * FROM _web_sessions")
+                    if auth._has_table(self.ws, "_web_sessions")
+                    else None
+                )
                 meta = self.ws.query("SELECT * FROM _meta WHERE key LIKE 'web_%'")
             else:
-                tokens, meta = None, pd.DataFrame()
+                tokens, sessions, meta = None, None, pd.DataFrame()
             with Workspace(stage) as sws:
-                sws.execute(auth.TOKENS_DDL)
+                auth.ensure_tables(sws)
                 if tokens is not None:
                     sws.replace_rows("_web_tokens", tokens)
+                if sessions is not None:
+                    sws.replace_rows("_web_sessions", sessions)
                 sws.set_meta(dict(zip(meta.get("key", []), meta.get("value", []), strict=True)))
                 sws.checkpoint()
             self.ws.replace_with(stage / FILENAME)

@@ -13,8 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from . import auth
-from .api import SESSION_COOKIE, session_key
-from .pages import render, svc_of, user
+from .api import SESSION_COOKIE, client_of, require_admin
+from .pages import render, svc_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,11 +26,15 @@ def _safe_next(target: str | None) -> str:
 
 
 def _login(request: Request, subject: str, target: str) -> Response:
+    svc = svc_of(request)
     resp = RedirectResponse(_safe_next(target), status_code=303)
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        svc.close_session(old)
     resp.set_cookie(
         SESSION_COOKIE,
-        auth.sign_session(session_key(svc_of(request)), subject),
-        max_age=auth.SESSION_SECONDS,
+        svc.open_session(subject),
+        max_age=svc.session_seconds,
         httponly=True,
         samesite="strict",
         secure=bool(request.app.state.secure_cookies),
@@ -60,27 +64,43 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     form = await request.form()
     svc = svc_of(request)
+    throttle: auth.Throttle = request.app.state.login_throttle
+    client = client_of(request)
+    try:
+        throttle.check(client)
+    except auth.TooManyAttempts as exc:
+        resp = _login_page(request, str(exc), 429)
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
     target = str(form.get("next") or "/")
     token = str(form.get("token") or "").strip()
     password = str(form.get("password") or "")
     if token:
 
-        def check() -> dict[str, Any] | None:
+        def lookup() -> dict[str, Any] | None:
             with svc.read() as ws:
-                return auth.check_token(ws, token)
+                return auth.token_record(ws, token)
 
-        rec = await run_in_threadpool(check)
-        if rec is not None:
+        # scrypt runs outside the workspace lock
+        rec = auth.verify_token(await run_in_threadpool(lookup))
+        if rec is not None and rec["scope"] == "admin":
+            throttle.succeeded(client)
             return _login(request, f"token:{rec['token_id']}", target)
+        throttle.failed(client)
+        if rec is not None:
+            return _login_page(request, "That token may only score accounts (scope 'score'); "
+                               "log in with the password or an admin token.", 403)  # fmt: skip
         return _login_page(request, "That token is not valid or has been revoked.", 401)
     if password:
 
-        def check_pw() -> bool:
+        def stored() -> str | None:
             with svc.read() as ws:
-                return auth.check_password(ws, password)
+                return auth.password_record(ws)
 
-        if await run_in_threadpool(check_pw):
+        if auth.verify_password(await run_in_threadpool(stored), password):
+            throttle.succeeded(client)
             return _login(request, "user", target)
+    throttle.failed(client)
     return _login_page(request, "Wrong password.", 401)
 
 
@@ -101,17 +121,18 @@ async def setup(request: Request) -> Response:
     code, pw, pw2 = (str(form.get(k) or "") for k in ("code", "password", "confirm"))
     error = None
     with svc.read() as ws:
-        if auth.has_password(ws):
-            error = "A password is already set. Log in, then change it under Settings."
-        elif not hmac.compare_digest(code.encode(), str(request.app.state.setup_code).encode()):
-            error = "The setup code is not right. Use the link `icp serve` printed when it started."
-        elif pw != pw2:
-            error = "The two passwords differ."
-        else:
-            try:
-                auth.set_password(ws, pw)
-            except auth.PasswordError as exc:
-                error = str(exc)
+        done = auth.has_password(ws)
+    if done:
+        error = "A password is already set. Log in, then change it under Settings."
+    elif not hmac.compare_digest(code.encode(), str(request.app.state.setup_code).encode()):
+        error = "The setup code is not right. Use the link `icp serve` printed when it started."
+    elif pw != pw2:
+        error = "The two passwords differ."
+    else:
+        try:
+            svc.set_password(pw)
+        except auth.PasswordError as exc:
+            error = str(exc)
     if error is None:
         return _login(request, "user", "/")
     tpl = request.app.state.templates.get_template("setup.html")
@@ -123,6 +144,7 @@ async def setup(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    svc_of(request).close_session(request.cookies.get(SESSION_COOKIE))
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE)
     return resp
@@ -145,25 +167,28 @@ def _settings(request: Request, status: int = 200, **ctx: Any) -> HTMLResponse:
 
 @router.get("/settings")
 async def settings(request: Request) -> Response:
-    await user(request)
+    await require_admin(request)
     return _settings(request)
 
 
 @router.post("/settings/tokens")
 async def token_create(request: Request) -> Response:
-    await user(request)
+    await require_admin(request)
     form = await request.form()
     name = str(form.get("name") or "").strip()[:100]
+    scope = str(form.get("scope") or auth.DEFAULT_SCOPE)
+    if scope not in auth.SCOPES:
+        return _settings(request, 422, error=f"Unknown scope '{scope[:20]}'.")
     svc = svc_of(request)
     with svc.read() as ws:
-        token = auth.create_token(ws, name)
+        token = auth.create_token(ws, name, scope)
     svc._cache.pop("live_tokens", None)
     return _settings(request, new_token=token)
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
 async def token_revoke(token_id: str, request: Request) -> Response:
-    await user(request)
+    await require_admin(request)
     svc = svc_of(request)
     with svc.read() as ws:
         auth.revoke_token(ws, token_id)
@@ -174,14 +199,34 @@ async def token_revoke(token_id: str, request: Request) -> Response:
 
 @router.post("/settings/password")
 async def password_change(request: Request) -> Response:
-    await user(request)
+    await require_admin(request)
     form = await request.form()
+    svc = svc_of(request)
+    current = str(form.get("current") or "")
     pw, pw2 = str(form.get("password") or ""), str(form.get("confirm") or "")
+    throttle: auth.Throttle = request.app.state.login_throttle
+    client = client_of(request)
+    try:
+        throttle.check(client)
+    except auth.TooManyAttempts as exc:
+        return _settings(request, 429, error=str(exc))
+
+    def stored() -> str | None:
+        with svc.read() as ws:
+            return auth.password_record(ws)
+
+    record = await run_in_threadpool(stored)
+    if record and not auth.verify_password(record, current):
+        throttle.failed(client)
+        return _settings(request, 422, error="The current password is not right.")
     if pw != pw2:
         return _settings(request, 422, error="The two passwords differ.")
-    with svc_of(request).read() as ws:
-        try:
-            auth.set_password(ws, pw)
-        except auth.PasswordError as exc:
-            return _settings(request, 422, error=str(exc))
-    return _settings(request, message="Password changed.")
+    try:
+        await run_in_threadpool(svc.set_password, pw)
+    except auth.PasswordError as exc:
+        return _settings(request, 422, error=str(exc))
+    # every session ended with the old key; this one continues under the new key
+    resp = _settings(request, message="Password changed. Every other session has been logged out.")
+    resp.set_cookie(SESSION_COOKIE, svc.open_session("user"), max_age=svc.session_seconds,
+                    httponly=True, samesite="strict", secure=bool(request.app.state.secure_cookies))  # fmt: skip
+    return resp

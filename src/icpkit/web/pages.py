@@ -33,7 +33,7 @@ from .api import (
     version_text,
     voc_module,
 )
-from .jobs import REQUIRED, NotFound, Service, error_items
+from .jobs import REQUIRED, NotFound, Service, TooLarge, error_items, short_name
 
 router = APIRouter(include_in_schema=False)
 MAX_RESULTS = 30
@@ -48,9 +48,12 @@ def svc_of(request: Request) -> Service:
 
 
 async def user(request: Request) -> auth.Principal:
+    """The web user (a session, the password or an admin token); a ``score`` token gets 403."""
     who = await principal(request)
     if who is None:
         raise auth.AuthError()
+    if who.scope != "admin":
+        raise auth.ScopeError()
     return who
 
 
@@ -253,11 +256,14 @@ def score_text_or_file(
         raise InputError(
             "there is no ICP yet", hint="Upload accounts and deals and run a build first"
         )
+    svc.uploads.mkdir(mode=0o700, exist_ok=True)
     tmp = svc.uploads / f".score-{secrets.token_hex(6)}"
-    tmp.mkdir(parents=True)
+    tmp.mkdir()
     try:
-        path = tmp / (Path(name).name or "pasted.csv")
+        name = short_name(Path(name.replace("\x00", "")).name or "pasted.csv")
+        path = tmp / name
         path.write_bytes(data)
+        svc.check_shape(path, name)
         try:
             frame, _kinds, warnings = read_table("market", path)
         except (InputError, InputErrors) as exc:
@@ -337,7 +343,7 @@ async def score_submit(request: Request) -> Response:
                 changed_since_upload, svc, since, await previous.read(), frame
             )
     except IcpkitError as exc:
-        return render(request, "score.html", status=422, text=text, result=None, error=str(exc).splitlines()[0],
+        return render(request, "score.html", status=413 if isinstance(exc, TooLarge) else 422, text=text, result=None, error=str(exc).splitlines()[0],
                       errors=error_items(exc))  # fmt: skip
     rid = secrets.token_hex(8)
     store = _results(request)
