@@ -12,10 +12,11 @@ Cells are read by the rules of :mod:`icpkit.scoring.clean`, whose SQL forms
 the query uses, so every engine reads ``"$1,200"``, ``"n/a"`` or ``" ; "``
 as the Python scorer does.
 
-- **Text.** Category tests compare ``LOWER(TRIM(CAST(col AS text)))``, where
-  ``TRIM`` removes exactly the whitespace Python's ``str.strip()`` removes
-  (Unicode spaces included); a blank value or a null word (``n/a``, ``-``,
-  ``null``, ``none`` …) counts as missing.
+- **Text.** Category tests compare the cell's word: cast to text, trimmed of
+  exactly the whitespace Python's ``str.strip()`` removes (Unicode spaces
+  included; one ``REGEXP_REPLACE``, see :func:`~icpkit.scoring.clean.sql_trim`)
+  and lower-cased, computed once per cell; a blank value or a null word
+  (``n/a``, ``-``, ``null``, ``none`` …) counts as missing.
 - **Numbers.** A number attribute (tested with ``between``, or a canonical
   number column) reads a numeric column as is (``NaN`` and infinities are
   unknown). Any other column is read as text by the number rule: trimmed,
@@ -42,6 +43,9 @@ as the Python scorer does.
   criteria and (``match: definition``) the tier's or a better tier's
   definitions, best tier first; reasons rank the non-zero contributions by
   absolute points then feature order, keep five, and put the veto first.
+  Each contribution has a unique key (``|points| * n + n - 1 - feature``);
+  the five largest are found with ``GREATEST``, one per step, and
+  ``reasons=False`` leaves this part out.
 
 Columns
 -------
