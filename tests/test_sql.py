@@ -534,6 +534,9 @@ def test_spark_sql_matches_python_scorer(spark) -> None:  # type: ignore[no-unty
     assert_same(python_scores(icp, rows), _tidy(got))
 
 
+_TRIM_DB = duckdb.connect()
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.text(alphabet=st.sampled_from([*WHITESPACE, "a", "B", " ", "\u0301", "é", "|"]), max_size=8)
@@ -541,4 +544,4 @@ def test_spark_sql_matches_python_scorer(spark) -> None:  # type: ignore[no-unty
 def test_trim_removes_what_str_strip_removes(text: str) -> None:
     """The SQL trim (one regular expression) gives str.strip() for any mix of whitespace."""
     q = exp.select(clean.sql_trim(exp.Literal.string(text))).sql("duckdb")
-    assert duckdb.connect().execute(q).fetchone()[0] == text.strip()
+    assert _TRIM_DB.execute(q).fetchone()[0] == text.strip()
