@@ -241,6 +241,38 @@ def test_duckdb_over_csv_streams_to_a_file(
     assert res.bad_values == {"employees": 1}
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_no_reasons_leaves_out_only_the_reasons(icp: ICP, tmp_path: Path, engine: str) -> None:
+    """--no-reasons: the same score, tier and route, and no reasons column."""
+    csv = tmp_path / "clean.csv"  # the python engine refuses the market's bad values
+    market().assign(employees=["1200", None, "12", "49", "8000", "", "50", "70"]).to_csv(
+        csv, index=False
+    )
+    full = score_with_engine(icp, csv, tmp_path / "full.csv", engine)
+    bare = score_with_engine(icp, csv, tmp_path / "bare.csv", engine, reasons=False)
+    want = read_scores(tmp_path / "full.csv").drop(columns=["reasons"])
+    want["tier"] = want["tier"].astype(str)
+    got = pd.read_csv(tmp_path / "bare.csv", dtype={"account_id": str, "tier": str})
+    assert "reasons" not in got.columns  # the python engine also writes its points_* columns
+    got = got[["account_id", "score", "tier", "route"]].sort_values("account_id")
+    got = got.reset_index(drop=True)
+    assert got.to_dict("records") == want.to_dict("records")
+    assert (bare.tiers, bare.routes) == (full.tiers, full.routes)
+    r = CliRunner().invoke(
+        app,
+        ["score", "--icp", str(write_icp(icp, tmp_path)), "--accounts", str(csv),
+         "--out", str(tmp_path / "cli.csv"), "--no-reasons"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert pd.read_csv(tmp_path / "cli.csv").columns.tolist() == ["account_id", "score", "tier", "route"]  # fmt: skip
+
+
+def write_icp(icp: ICP, folder: Path) -> Path:
+    path = folder / "icp.yaml"
+    icpfile.save(icp, path)
+    return path
+
+
 def test_text_late_in_a_numeric_csv_column_is_counted_not_fatal(icp: ICP, tmp_path: Path) -> None:
     n = 30_000  # past DuckDB's type-detection sample
     rng = np.random.default_rng(4)

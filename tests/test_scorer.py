@@ -216,3 +216,10 @@ def test_a_better_bin_never_lowers_a_score(points, bonus, industry, employees, s
     a = score_accounts(icpfile.from_dict(lo), frame).frame["score"][0]
     b = score_accounts(icpfile.from_dict(hi), frame).frame["score"][0]
     assert b >= a
+
+
+def test_whitespace_is_what_str_strip_removes():
+    """The written-out WHITESPACE is exactly the characters str.isspace() accepts."""
+    from icpkit.scoring.clean import WHITESPACE
+
+    assert WHITESPACE == "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())

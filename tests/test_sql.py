@@ -11,10 +11,13 @@ import pytest
 import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlglot import exp
 
 from icpkit.errors import IcpkitError, InputError
 from icpkit.icpfile import ICP, Feature
 from icpkit.schema import FAMILIES
+from icpkit.scoring import clean
+from icpkit.scoring.clean import WHITESPACE
 from icpkit.scoring.scorer import score_accounts
 from icpkit.scoring.sql import DIALECTS, UnsupportedDialect, compile_sql
 
@@ -537,3 +540,16 @@ def test_spark_sql_matches_python_scorer(spark) -> None:  # type: ignore[no-unty
     sql = compile_sql(icp, dialect="spark", columns=dict(sdf.dtypes))
     got = pd.DataFrame([r.asDict() for r in spark.sql(sql).collect()], columns=OUT)
     assert_same(python_scores(icp, rows), _tidy(got))
+
+
+_TRIM_DB = duckdb.connect()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from([*WHITESPACE, "a", "B", " ", "\u0301", "é", "|"]), max_size=8)
+)
+def test_trim_removes_what_str_strip_removes(text: str) -> None:
+    """The SQL trim (one regular expression) gives str.strip() for any mix of whitespace."""
+    q = exp.select(clean.sql_trim(exp.Literal.string(text))).sql("duckdb")
+    assert _TRIM_DB.execute(q).fetchone()[0] == text.strip()

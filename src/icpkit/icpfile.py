@@ -734,7 +734,8 @@ def from_dict(data: Any, source: str = "icp.yaml") -> ICP:
 
 def loads(text: str, source: str = "icp.yaml") -> ICP:
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader where PyYAML has it: the same documents, about 10x faster
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError as exc:
         raise IcpFileError(f"{source}: not valid YAML ({exc})") from exc
     return from_dict(data, source)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import stats
 
@@ -27,14 +29,75 @@ def wilson(
 
 
 def binom_pvalues(wins: np.ndarray, n: np.ndarray, p0: float) -> np.ndarray:
-    """Two-sided exact binomial test of each group's rate against ``p0``."""
-    w = np.asarray(wins, dtype=int)
-    m = np.asarray(n, dtype=int)
+    """Two-sided exact binomial test of each group's rate against ``p0``.
+
+    The p-values of :func:`scipy.stats.binomtest` (the same steps, with the
+    same floating-point operations), computed for all groups at once instead
+    of one call per group. Groups with ``n == 0`` get 1.
+    """
+    w = np.asarray(wins, dtype=np.int64)
+    m = np.asarray(n, dtype=np.int64)
     out = np.ones(len(w))
-    for i, (k, nn) in enumerate(zip(w, m, strict=True)):
-        if nn > 0:
-            out[i] = stats.binomtest(int(k), int(nn), p0).pvalue
+    ok = np.flatnonzero(m > 0)
+    if len(ok) == 0:
+        return out
+    if not 0 <= p0 <= 1:
+        raise ValueError(f"p0 ({p0}) must be in range [0,1]")
+    k = w[ok].astype(float)
+    nn = m[ok].astype(float)
+    binom = stats.binom
+    d = binom.pmf(k, nn, p0)
+    rerr = 1 + 1e-7
+    pv = np.ones(len(ok))
+    low = np.flatnonzero(k < p0 * nn)
+    if len(low):  # the other tail lies above the mode
+        kl, nl, dl = k[low], nn[low], d[low]
+        ix = _search_pmf(lambda x, i: -binom.pmf(x, nl[i], p0), -dl * rerr, np.ceil(p0 * nl), nl)
+        y = nl - ix + (dl * rerr == binom.pmf(ix, nl, p0))
+        pv[low] = binom.cdf(kl, nl, p0) + binom.sf(nl - y, nl, p0)
+    high = np.flatnonzero(k > p0 * nn)
+    if len(high):  # the other tail lies below the mode
+        kh, nh, dh = k[high], nn[high], d[high]
+        ix = _search_pmf(
+            lambda x, i: binom.pmf(x, nh[i], p0), dh * rerr, np.zeros(len(high)), np.floor(p0 * nh)
+        )
+        y = ix + 1
+        pv[high] = binom.cdf(y - 1, nh, p0) + binom.sf(kh - 1, nh, p0)
+    out[ok] = np.minimum(1.0, pv)
     return out
+
+
+def _search_pmf(
+    a: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    d: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> np.ndarray:
+    """scipy's binary search for the two-sided binomial test, for many groups at once.
+
+    For each group ``g`` the index ``i`` in ``lo[g]..hi[g]`` with
+    ``a(i) <= d[g] < a(i + 1)``; ``a(x, idx)`` evaluates the groups ``idx``.
+    """
+    lo = lo.astype(float).copy()
+    hi = hi.astype(float).copy()
+    res = np.zeros(len(lo))
+    done = np.zeros(len(lo), dtype=bool)
+    while True:
+        idx = np.flatnonzero(~done & (lo < hi))
+        if len(idx) == 0:
+            break
+        mid = lo[idx] + (hi[idx] - lo[idx]) // 2
+        val = a(mid, idx)
+        less, more = val < d[idx], val > d[idx]
+        lo[idx[less]] = mid[less] + 1
+        hi[idx[more]] = mid[more] - 1
+        hit = ~less & ~more
+        res[idx[hit]] = mid[hit]
+        done[idx[hit]] = True
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        res[rest] = np.where(a(lo[rest], rest) <= d[rest], lo[rest], lo[rest] - 1)
+    return res
 
 
 def bh(pvalues: np.ndarray) -> np.ndarray:

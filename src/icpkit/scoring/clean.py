@@ -51,8 +51,12 @@ import numpy as np
 import pandas as pd
 from sqlglot import exp
 
-# what str.strip() removes
-WHITESPACE = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
+# what str.strip() removes (every character whose str.isspace() is true; written out
+# because scanning all of Unicode for them costs a tenth of a second at every start)
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 NULL_WORDS = ("-", "--", "n/a", "#n/a", "null", "none", "nan", "nil")
 NUMBER_NULL_WORDS = ("na", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 # currency codes and symbols, removed wherever they are in a number cell (longest first)
@@ -258,8 +262,14 @@ def sql_text(e: exp.Expression) -> exp.Expression:
 
 
 def sql_trim(e: exp.Expression) -> exp.Expression:
-    """``TRIM`` of :data:`WHITESPACE`, as ``str.strip()``."""
-    return exp.Trim(this=e, expression=_s(WHITESPACE))
+    """``e`` without leading and trailing :data:`WHITESPACE`, as ``str.strip()``.
+
+    One regular expression, ``^[ws]+|[ws]+$`` replaced by nothing (every
+    match): ``TRIM`` with a set of characters gives the same text but is
+    about ten times slower in DuckDB.
+    """
+    ws = regex_class(WHITESPACE)
+    return exp.RegexpReplace(this=e, expression=_s(f"^{ws}+|{ws}+$"), replacement=_s(""))
 
 
 def sql_word(e: exp.Expression) -> exp.Expression:
@@ -269,8 +279,13 @@ def sql_word(e: exp.Expression) -> exp.Expression:
 
 def sql_is_null_text(e: exp.Expression) -> exp.Expression:
     """Text cell ``e`` is missing: NULL, blank or a null word (never NULL itself)."""
+    return sql_is_null_word(sql_word(e))
+
+
+def sql_is_null_word(word: exp.Expression) -> exp.Expression:
+    """:func:`sql_is_null_text` of a cell already read by :func:`sql_word`."""
     return exp.Coalesce(
-        this=exp.In(this=sql_word(e), expressions=[_s(w) for w in sorted(_NULLS)]),
+        this=exp.In(this=word, expressions=[_s(w) for w in sorted(_NULLS)]),
         expressions=[exp.true()],
     )
 

@@ -93,6 +93,7 @@ def score_python(
     as_of: str | pd.Timestamp | None = None,
     mapping: Mapping[str, ColumnMapping] | None = None,
     encoding: str | None = None,
+    reasons: bool = True,
 ) -> EngineResult:
     """The pandas path: read and check the file as ``icp ingest`` does, then score it.
 
@@ -119,6 +120,8 @@ def score_python(
         except ValueError:
             raise InputError(f"--as-of {as_of!r} is not a date", hint="Use YYYY-MM-DD") from None
     res = score_with_timing(icp, frame, ev, as_of=when)
+    if not reasons:
+        res.frame = res.frame.drop(columns=["reasons"])
     result = EngineResult(
         engine="python",
         rows=len(res.frame),
@@ -162,6 +165,7 @@ def score_with_engine(
     encoding: str | None = None,
     master: str | None = None,
     progress: ProgressFn | bool | None = None,
+    reasons: bool = True,
 ) -> EngineResult:
     """Score an account file with the named engine (what ``icp score --engine`` runs).
 
@@ -169,6 +173,7 @@ def score_with_engine(
     pandas: with ``events`` the ``duckdb`` engine hands over to ``python``
     (and says so in ``notes``); ``spark`` with ``events`` is an error.
     ``out`` ending in ``.parquet`` writes Parquet, anything else CSV.
+    ``reasons=False`` leaves out the ``reasons`` column.
     """
     from ..ingest import load_mapping
 
@@ -203,14 +208,16 @@ def score_with_engine(
                 "the python engine reads one file", hint="Use --engine duckdb for several files"
             )
         res = score_python(
-            icp, paths[0], out, events=events, as_of=as_of, mapping=maps, encoding=encoding
-        )
+            icp, paths[0], out, events=events, as_of=as_of, mapping=maps, encoding=encoding,
+            reasons=reasons,
+        )  # fmt: skip
     elif name == "spark":
-        res = score_spark(icp, accounts, out=out, master=master, mapping=table_map)
+        res = score_spark(icp, accounts, out=out, master=master, mapping=table_map, reasons=reasons)
     else:
         res = score_duckdb(
-            icp, accounts, out=out, mapping=table_map, encoding=encoding, progress=progress
-        )
+            icp, accounts, out=out, mapping=table_map, encoding=encoding, progress=progress,
+            reasons=reasons,
+        )  # fmt: skip
         if icp.timing and icp.timing.get("triggers"):
             notes.append(
                 "the ICP has timing triggers: pass --events (python engine) to add timing columns"

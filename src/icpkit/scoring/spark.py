@@ -93,6 +93,7 @@ def score_spark(
     master: str | None = None,
     id_column: str | None = None,
     mapping: ColumnMapping | None = None,
+    reasons: bool = True,
 ) -> EngineResult:
     """Score Parquet data with the compiled Spark SQL on a SparkSession.
 
@@ -130,7 +131,7 @@ def score_spark(
         raise InputError("no input files were given")
     with warnings.catch_warnings():  # PySpark's notice about pandas 3 is not the user's concern
         warnings.filterwarnings("ignore", "PySpark does not yet", FutureWarning)
-        return _score_spark(icp, sources, out, master, id_column, mapping, started)
+        return _score_spark(icp, sources, out, master, id_column, mapping, started, reasons)
 
 
 def _score_spark(
@@ -141,6 +142,7 @@ def _score_spark(
     id_column: str | None,
     mapping: ColumnMapping | None,
     started: float,
+    reasons: bool = True,
 ) -> EngineResult:
     label = sources[0]
     session, created = spark_session(master)
@@ -170,14 +172,17 @@ def _score_spark(
             counts, w = _bad_value_warnings(numeric, list(row))
             bad.update(counts)
             warnings += w
-        sql = compile_sql(icp, table=view, dialect="spark", columns=columns, pretty=False)
+        sql = compile_sql(
+            icp, table=view, dialect="spark", columns=columns, pretty=False, reasons=reasons
+        )
         scored = session.sql(sql)
         result = EngineResult(
             engine="spark", rows=0, unknown_attributes=absent, bad_values=bad, warnings=warnings
         )
         if out is None:
             rows = scored.collect()
-            frame = pd.DataFrame([r.asDict() for r in rows], columns=OUT_COLUMNS)
+            names = OUT_COLUMNS if reasons else [c for c in OUT_COLUMNS if c != "reasons"]
+            frame = pd.DataFrame([r.asDict() for r in rows], columns=names)
             frame["score"] = frame["score"].astype("int32")
             result.frame = frame
             result.rows = len(frame)

@@ -12,10 +12,11 @@ Cells are read by the rules of :mod:`icpkit.scoring.clean`, whose SQL forms
 the query uses, so every engine reads ``"$1,200"``, ``"n/a"`` or ``" ; "``
 as the Python scorer does.
 
-- **Text.** Category tests compare ``LOWER(TRIM(CAST(col AS text)))``, where
-  ``TRIM`` removes exactly the whitespace Python's ``str.strip()`` removes
-  (Unicode spaces included); a blank value or a null word (``n/a``, ``-``,
-  ``null``, ``none`` …) counts as missing.
+- **Text.** Category tests compare the cell's word: cast to text, trimmed of
+  exactly the whitespace Python's ``str.strip()`` removes (Unicode spaces
+  included; one ``REGEXP_REPLACE``, see :func:`~icpkit.scoring.clean.sql_trim`)
+  and lower-cased, computed once per cell; a blank value or a null word
+  (``n/a``, ``-``, ``null``, ``none`` …) counts as missing.
 - **Numbers.** A number attribute (tested with ``between``, or a canonical
   number column) reads a numeric column as is (``NaN`` and infinities are
   unknown). Any other column is read as text by the number rule: trimmed,
@@ -42,6 +43,9 @@ as the Python scorer does.
   criteria and (``match: definition``) the tier's or a better tier's
   definitions, best tier first; reasons rank the non-zero contributions by
   absolute points then feature order, keep five, and put the veto first.
+  Each contribution has a unique key (``|points| * n + n - 1 - feature``);
+  the five largest are found with ``GREATEST``, one per step, and
+  ``reasons=False`` leaves this part out.
 
 Columns
 -------
@@ -69,8 +73,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError, UnsupportedError
@@ -265,6 +270,7 @@ class _Attr:
     source: exp.Expression
     kind: str
     absent: bool = False
+    word: bool = False  # plain text, read once as a<i>_w (see icp_val)
 
     def src(self) -> exp.Expression:
         return self.source.copy()
@@ -428,6 +434,10 @@ def _attribute_columns(
         missing = _or(_is_null(x()), _isnan(x(), dialect))
     elif kind in (_NUMBER, _BOOL):
         missing = _is_null(x())
+    elif not listy and not ops & {"has", "lacks"}:
+        # plain text: read the word once here; icp_val derives a<i>_m and a<i>_t from it
+        a.word = True
+        return [_alias(clean.sql_word(x()), f"a{a.index}_w")]
     else:
         missing = clean.sql_is_null_text(x())
         if listy:  # a list with no item is missing
@@ -484,6 +494,7 @@ def build_query(
     list_columns: set[str] | None = None,
     columns: Iterable[str] | Mapping[str, str] | None = None,
     absent: Iterable[str] | None = None,
+    reasons: bool = True,
 ) -> exp.Select:
     """The scoring query as a sqlglot expression (see :func:`compile_sql`)."""
     dialect = _check_dialect(dialect)
@@ -530,23 +541,32 @@ def build_query(
         src_cols += _attribute_columns(a, ops[a.name], dialect, a.name in numbers, a.name in lists)
     src_q = _select(src_cols, _table_name(table, dialect))
 
-    # 2. icp_feat: points and reason text per feature, veto reason, pinned criteria per tier
+    # 1b. icp_val: missing flag and category text of the plain text attributes, from
+    #     their word (read once, not once per use)
+    val_cols: list[exp.Expression] = []
+    for src_col in src_cols:
+        name = src_col.alias_or_name
+        a_word = next((a for a in attrs.values() if a.word and name == f"a{a.index}_w"), None)
+        if a_word is None:
+            val_cols.append(_col(name))
+            continue
+        val_cols.append(_alias(clean.sql_is_null_word(_col(name)), f"a{a_word.index}_m"))
+        if ops[a_word.name] & {"in", "not_in"}:
+            val_cols.append(
+                _alias(exp.Nullif(this=_col(name), expression=_s("")), f"a{a_word.index}_t")
+            )
+    val_q = _select(val_cols, _cte_ref("icp_src"))
+
+    # 2. icp_feat: which bin of each feature holds (first match), veto reason,
+    #    pinned criteria per tier; each condition is tested once
     feats = icp.scorecard.features
     nf = len(feats)
     feat_cols: list[exp.Expression] = [_col("account_id")]
     for j, f in enumerate(feats):
-        points = _case([(_condition(b, attrs[b.attribute]), _i(b.points)) for b in f.bins], _i(0))
-        reason = _case(
-            [
-                (
-                    _condition(b, attrs[b.attribute]),
-                    _s(f"{b.text()} {_fmt_points(b.points)}") if b.points != 0 else _null_text(),
-                )
-                for b in f.bins
-            ],
-            _null_text(),
+        which = _case(
+            [(_condition(b, attrs[b.attribute]), _i(i)) for i, b in enumerate(f.bins)], _i(-1)
         )
-        feat_cols += [_alias(points, f"p{j}"), _alias(reason, f"r{j}")]
+        feat_cols.append(_alias(which, f"b{j}"))
     veto = _case(
         [
             (
@@ -571,27 +591,44 @@ def build_query(
             )
             pinned = _and(pinned, defined)
         feat_cols.append(_alias(pinned, f"pin{t.tier}"))
-    feat_q = _select(feat_cols, _cte_ref("icp_src"))
+    feat_q = _select(feat_cols, _cte_ref("icp_val"))
 
-    # 3. icp_score: total points, and a sort key per non-zero contribution:
-    #    larger |points| first, then earlier feature (Python's (-|p|, j) order)
-    keep = ["account_id", "veto", *[f"r{j}" for j in range(nf)], *[f"pin{t.tier}" for t in tiers]]
+    # 3. icp_score: total points; per feature its reason text and a sort key for
+    #    its contribution, unique per feature: larger |points| first, then the
+    #    earlier feature (Python's (-|p|, j) order); -1 for no contribution
+    def by_bin(
+        j: int, value: Callable[[Any], exp.Expression | None]
+    ) -> list[tuple[exp.Expression, exp.Expression]]:
+        """(bin j's index is i, value(bin)) for each bin of feature j with a value."""
+        out: list[tuple[exp.Expression, exp.Expression]] = []
+        for i, b in enumerate(feats[j].bins):
+            v = value(b)
+            if v is not None:
+                out.append((exp.EQ(this=_col(f"b{j}"), expression=_i(i)), v))
+        return out
+
+    def key_of(j: int) -> Callable[[Any], exp.Expression | None]:
+        return lambda b: _i(abs(b.points) * nf + nf - 1 - j) if b.points else None
+
+    keep = ["account_id", "veto", *[f"pin{t.tier}" for t in tiers]]
+    explain = range(nf) if reasons else range(0)
+    score_cols: list[exp.Expression] = [_col(c) for c in keep]
     total: exp.Expression = _i(icp.scorecard.base)
     for j in range(nf):
-        total = exp.Add(this=total, expression=_col(f"p{j}"))
-    score_cols: list[exp.Expression] = [_col(c) for c in keep]
+        points = _case(by_bin(j, lambda b: _i(b.points) if b.points else None), _i(0))
+        total = exp.Add(this=total, expression=_p(points))
     score_cols.append(_alias(total, "total"))
-    for j in range(nf):
-        key = exp.Add(
-            this=exp.Mul(this=exp.Abs(this=_col(f"p{j}")), expression=_i(nf)),
-            expression=_i(nf - 1 - j),
+    for j in explain:
+        reason = _case(
+            by_bin(j, lambda b: _s(f"{b.text()} {_fmt_points(b.points)}") if b.points else None),
+            _null_text(),
         )
-        nonzero = exp.NEQ(this=_col(f"p{j}"), expression=_i(0))
-        score_cols.append(_alias(_case([(nonzero, key)], _i(-1)), f"k{j}"))
+        key = _case(by_bin(j, key_of(j)), _i(-1))
+        score_cols += [_alias(reason, f"r{j}"), _alias(key, f"k{j}")]
     score_q = _select(score_cols, _cte_ref("icp_feat"))
 
     # 4. icp_rank: score = clamp(total, 0, 100), lowered to veto_score by a veto;
-    #    n<j> = how many contributions rank before contribution j
+    #    top1 = the largest key; icp_top<i>: top<i> = the largest key below top<i-1>
     def vetoed() -> exp.Expression:
         return _not(_is_null(_col("veto")))
 
@@ -604,16 +641,27 @@ def build_query(
         ],
         _col("total"),
     )
-    rank_cols: list[exp.Expression] = [_col(c) for c in keep]
+    carried = [*keep, *[f"r{j}" for j in explain], *[f"k{j}" for j in explain]]
+    top = min(MAX_REASONS, len(explain))
+    rank_cols: list[exp.Expression] = [_col(c) for c in carried]
     rank_cols.append(_alias(score, "score"))
-    for j in range(nf):
-        rank: exp.Expression = _i(0)
-        for k in range(nf):
-            if k != j:
-                above = exp.GT(this=_col(f"k{k}"), expression=_col(f"k{j}"))
-                rank = exp.Add(this=rank, expression=_case([(above, _i(1))], _i(0)))
-        rank_cols += [_col(f"k{j}"), _alias(rank, f"n{j}")]
-    rank_q = _select(rank_cols, _cte_ref("icp_score"))
+    if top:
+        first = exp.Greatest(this=_i(-1), expressions=[_col(f"k{j}") for j in range(nf)])
+        rank_cols.append(_alias(first, "top1"))
+    stages: list[tuple[str, exp.Select]] = [("icp_rank", _select(rank_cols, _cte_ref("icp_score")))]
+    for pos in range(2, top + 1):
+        below = [
+            _case(
+                [(exp.LT(this=_col(f"k{j}"), expression=_col(f"top{pos - 1}")), _col(f"k{j}"))],
+                _i(-1),
+            )
+            for j in range(nf)
+        ]
+        cols: list[exp.Expression] = [
+            _col(c) for c in [*carried, "score", *[f"top{i}" for i in range(1, pos)]]
+        ]
+        cols.append(_alias(exp.Greatest(this=_i(-1), expressions=below), f"top{pos}"))
+        stages.append((f"icp_top{pos}", _select(cols, _cte_ref(stages[-1][0]))))
 
     # 5. tier, route, reasons
     tier = _case(
@@ -637,12 +685,12 @@ def build_query(
         _s("deprioritize"),
     )
     parts: list[exp.Expression] = [_col("veto")]
-    for pos in range(min(MAX_REASONS, nf)):
+    for pos in range(1, top + 1):
         at_pos = [
             (
                 _and(
                     exp.GTE(this=_col(f"k{j}"), expression=_i(0)),
-                    exp.EQ(this=_col(f"n{j}"), expression=_i(pos)),
+                    exp.EQ(this=_col(f"k{j}"), expression=_col(f"top{pos}")),
                 ),
                 _col(f"r{j}"),
             )
@@ -651,22 +699,22 @@ def build_query(
         parts.append(_case(at_pos, _null_text()))
     # '; ' before each present part, then drop the first two characters
     joined = _concat(*[_coalesce(_concat(_s("; "), _p(part)), _s("")) for part in parts])
-    reasons = exp.Substring(this=joined, start=_i(3))
-    final = _select(
-        [
-            _col("account_id"),
-            _alias(_cast(_col("score"), _T.INT), "score"),
-            _alias(tier, "tier"),
-            _alias(route, "route"),
-            _alias(reasons, "reasons"),
-        ],
-        _cte_ref("icp_rank"),
-    )
+    because = exp.Substring(this=joined, start=_i(3))
+    outputs = [
+        _col("account_id"),
+        _alias(_cast(_col("score"), _T.INT), "score"),
+        _alias(tier, "tier"),
+        _alias(route, "route"),
+    ]
+    if reasons:
+        outputs.append(_alias(because, "reasons"))
+    final = _select(outputs, _cte_ref(stages[-1][0]))
     for name, query in (
         ("icp_src", src_q),
+        ("icp_val", val_q),
         ("icp_feat", feat_q),
         ("icp_score", score_q),
-        ("icp_rank", rank_q),
+        *stages,
     ):
         final = final.with_(name, as_=query, copy=False)
     return final
@@ -718,6 +766,7 @@ def compile_sql(
     absent: Iterable[str] | None = None,
     replace: bool = False,
     pretty: bool = True,
+    reasons: bool = True,
 ) -> str:
     """SQL that scores every row of ``table`` exactly as ``score_accounts`` does.
 
@@ -734,6 +783,8 @@ def compile_sql(
     - ``absent``: attributes the table does not have (when ``columns`` is
       not given): they score neutral. Without ``columns`` or ``absent`` the
       table must have every attribute the ICP uses.
+    - ``reasons=False``: leave out the ``reasons`` column (and the ranking
+      of contributions behind it); the other columns are unchanged.
 
     Raises :class:`UnsupportedDialect` for an unknown dialect or a construct
     the dialect cannot express, and :class:`~icpkit.errors.InputError` when
@@ -748,6 +799,7 @@ def compile_sql(
         list_columns=list_columns,
         columns=columns,
         absent=absent,
+        reasons=reasons,
     )
     if view:
         tree = exp.Create(

@@ -1,0 +1,108 @@
+"""Benchmark small runs, whole process: ``icp run`` on ~450 deals x 22 attributes, ``icp demo``.
+
+    python benchmarks/run.py                 # 3 runs of each, best kept
+    python benchmarks/run.py --repeat 5 --deals 450
+
+Writes a synthetic CRM (``--deals`` accounts with one closed deal each,
+22 categorical attributes, a planted pattern) and times, each as its own
+process from the outside (start-up, imports, work, writing):
+
+- ``icp run``: the whole chain (ingest, build, personas, validation, report);
+- ``icp run --no-validate``: the same without the backtest;
+- ``icp demo``: the chain on the bundled sample company (3,000 accounts);
+- ``import floor``: ``python -c "import pandas, sklearn.linear_model, scipy.stats"``,
+  the libraries any Python tool doing this work loads before it starts.
+
+Targets: ``icp run`` under 5 s, ``icp demo`` under 15 s (wall time, idle machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CLI = "import sys; from icpkit.cli import main; sys.argv[0] = 'icp'; main()"
+
+
+def write_crm(folder: Path, n: int) -> dict[str, Path]:
+    """``n`` accounts x 22 categorical attributes, one closed deal each; two attributes matter."""
+    import numpy as np
+    import pandas as pd
+
+    r = np.random.default_rng(11)
+    cols = {
+        f"attr_{k:02d}": r.choice([f"v{k}_{j}" for j in range(3 + k % 6)], n) for k in range(22)
+    }
+    acc = pd.DataFrame({"account_id": [f"A{i}" for i in range(n)], "name": [f"Co {i}" for i in range(n)], **cols})  # fmt: skip
+    p = 0.2 + 0.4 * (acc["attr_00"] == "v0_0") + 0.2 * (acc["attr_05"] == "v5_1")
+    won = r.random(n) < p
+    created = pd.Timestamp("2024-01-01") + pd.to_timedelta(r.integers(0, 500, n), unit="D")
+    closed = created + pd.to_timedelta(r.integers(10, 120, n), unit="D")
+    deals = pd.DataFrame(
+        {
+            "deal_id": [f"D{i}" for i in range(n)],
+            "account_id": acc["account_id"],
+            "created_at": created.strftime("%Y-%m-%d"),
+            "closed_at": closed.strftime("%Y-%m-%d"),
+            "outcome": np.where(won, "Closed Won", "Closed Lost"),
+            "amount": r.integers(1000, 50000, n),
+        }
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    acc.to_csv(folder / "accounts.csv", index=False)
+    deals.to_csv(folder / "deals.csv", index=False)
+    return {"accounts": folder / "accounts.csv", "deals": folder / "deals.csv"}
+
+
+def timed(cmd: list[str], out: Path | None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one process; ``out`` is removed first."""
+    if out is not None and out.exists():
+        shutil.rmtree(out)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd[3:])} failed:\n{err[-3000:]}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap.add_argument("--deals", type=int, default=450)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/icpkit-bench-run"))
+    a = ap.parse_args()
+    files = write_crm(a.workdir / "crm", a.deals)
+    out = a.workdir / "out"
+    py = sys.executable
+    run = [py, "-c", CLI, "run", "--accounts", str(files["accounts"]), "--deals", str(files["deals"]), "--out", str(out)]  # fmt: skip
+    cases = {
+        "icp run": (run, out),
+        "icp run --no-validate": ([*run, "--no-validate"], out),
+        "icp demo": ([py, "-c", CLI, "demo", "--out", str(a.workdir / "demo")], a.workdir / "demo"),
+        "import floor": ([py, "-c", "import pandas, sklearn.linear_model, scipy.stats"], None),
+    }
+    best: dict[str, tuple[float, float]] = {}
+    for rep in range(a.repeat):
+        for name, (cmd, target) in cases.items():
+            wall, cpu = timed(cmd, target)
+            print(
+                f"{rep + 1}/{a.repeat} {name:>22}: {wall:6.2f} s wall  {cpu:6.2f} s CPU", flush=True
+            )
+            if name not in best or wall < best[name][0]:
+                best[name] = (wall, cpu)
+    print(f"\nbest of {a.repeat} ({a.deals} deals x 22 attributes for icp run):")
+    print("| command | wall time | CPU time (user + system) |\n|---|---:|---:|")
+    for name, (wall, cpu) in best.items():
+        print(f"| {name} | {wall:.2f} s | {cpu:.2f} s |")
+
+
+if __name__ == "__main__":
+    main()
