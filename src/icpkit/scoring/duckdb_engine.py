@@ -23,7 +23,7 @@ from .inputs import (
     _numeric_text_attrs,
     _plan_columns,
 )
-from .output import OUT_COLUMNS, PARQUET_SUFFIXES, TEXT_COLUMNS, EngineResult
+from .output import PARQUET_SUFFIXES, TEXT_COLUMNS, EngineResult
 from .progress import ProgressFn, _progress_fn
 from .scorer import absent_warnings, number_attributes
 from .sql import build_query
@@ -272,16 +272,16 @@ def _duckdb_attempt(
             if parquet
             else [("FORMAT", "CSV"), ("HEADER", "TRUE")]
         )
+        body = sql  # the query's text, built once (a large query is not parsed again)
         if not parquet:  # text cells that a spreadsheet would run as formulas get an apostrophe
-            sql = safe_select(sql, TEXT_COLUMNS, OUT_COLUMNS, "duckdb")
-        copy = exp.Copy(
-            this=exp.Subquery(this=query),  # the tree, not its text parsed again
-            kind=False,
-            files=[exp.Literal.string(str(tmp))],
-            params=[exp.CopyParameter(this=exp.var(k), expression=exp.var(v)) for k, v in params],
+            cols = list(query.named_selects)
+            body = safe_select(sql, [c for c in TEXT_COLUMNS if c in cols], cols, "duckdb")
+        copy = (
+            f"COPY ({body}) TO {exp.Literal.string(str(tmp)).sql('duckdb')} "
+            f"({', '.join(f'{k} {v}' for k, v in params)})"
         )
         try:
-            rows = _duckdb_run(con, copy.sql("duckdb"), update).fetchone()[0]
+            rows = _duckdb_run(con, copy, update).fetchone()[0]
             tmp.replace(target)
         finally:
             if tmp.exists():
