@@ -271,6 +271,7 @@ class _Attr:
     kind: str
     absent: bool = False
     word: bool = False  # plain text, read once as a<i>_w (see icp_val)
+    number: bool = False  # a number, read once as a<i>_n (see icp_val)
 
     def src(self) -> exp.Expression:
         return self.source.copy()
@@ -422,7 +423,9 @@ def _attribute_columns(
         return clean.sql_number(x())
 
     if numeric:
-        missing = _is_null(number())
+        # read the number once here; icp_val derives a<i>_m and a<i>_t from it
+        a.number = True
+        out.append(_alias(number(), f"a{a.index}_n"))
     elif kind == _LIST:
         size = _coalesce(exp.ArraySize(this=x()), _i(0))
         missing = _or(
@@ -447,21 +450,17 @@ def _attribute_columns(
                 _no_items(_text(x()), last),
             )
             missing = _or(missing, empty)
-    out.append(_alias(_coalesce(missing, exp.true()), f"a{a.index}_m"))
+    if not numeric:
+        out.append(_alias(_coalesce(missing, exp.true()), f"a{a.index}_m"))
 
-    if ops & {"in", "not_in"} and kind != _LIST:
-        if numeric:
-            txt = _number_text(number())
-        elif kind == _FLOAT:  # Python writes a whole float without ".0"
+    if ops & {"in", "not_in"} and kind != _LIST and not numeric:
+        if kind == _FLOAT:  # Python writes a whole float without ".0"
             txt = _number_text(x())
         else:
             txt = _text(x())
         out.append(
             _alias(exp.Nullif(this=exp.Lower(this=_trim(txt)), expression=_s("")), f"a{a.index}_t")
         )
-
-    if numeric:
-        out.append(_alias(number(), f"a{a.index}_n"))
 
     if ops & {"has", "lacks"}:
         if kind == _LIST:
@@ -541,11 +540,26 @@ def build_query(
         src_cols += _attribute_columns(a, ops[a.name], dialect, a.name in numbers, a.name in lists)
     src_q = _select(src_cols, _table_name(table, dialect))
 
-    # 1b. icp_val: missing flag and category text of the plain text attributes, from
-    #     their word (read once, not once per use)
+    # 1b. icp_val: missing flag and category text of the plain text and number
+    #     attributes, from their word or number (read once, not once per use)
     val_cols: list[exp.Expression] = []
     for src_col in src_cols:
         name = src_col.alias_or_name
+        a_num = next((a for a in attrs.values() if a.number and name == f"a{a.index}_n"), None)
+        if a_num is not None:  # a number's missing flag and category text, from the number
+            val_cols.append(_col(name))
+            val_cols.append(
+                _alias(_coalesce(_is_null(_col(name)), exp.true()), f"a{a_num.index}_m")
+            )
+            if ops[a_num.name] & {"in", "not_in"} and a_num.kind != _LIST:
+                txt = _number_text(_col(name))
+                val_cols.append(
+                    _alias(
+                        exp.Nullif(this=exp.Lower(this=_trim(txt)), expression=_s("")),
+                        f"a{a_num.index}_t",
+                    )
+                )
+            continue
         a_word = next((a for a in attrs.values() if a.word and name == f"a{a.index}_w"), None)
         if a_word is None:
             val_cols.append(_col(name))
