@@ -213,7 +213,7 @@ def all_but_spark(icp: ICP, rows: pd.DataFrame, folder: Path) -> pd.DataFrame:
     return python
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(icp=icps(), rows=raw_rows())
 def test_every_scorer_reads_raw_cells_alike(
     icp: ICP, rows: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory

@@ -497,7 +497,7 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(icp=icps(), rows=frames())
 def test_duckdb_sql_matches_python_scorer(icp: ICP, rows: pd.DataFrame) -> None:
     assert_same(python_scores(icp, rows), duckdb_scores(icp, rows))
