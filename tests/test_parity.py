@@ -213,6 +213,7 @@ def all_but_spark(icp: ICP, rows: pd.DataFrame, folder: Path) -> pd.DataFrame:
     return python
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(icp=icps(), rows=raw_rows())
 def test_every_scorer_reads_raw_cells_alike(
@@ -248,6 +249,7 @@ def test_the_reported_cells_score_alike(tmp_path: Path) -> None:
     assert python.set_index("account_id")["score"].to_dict() == {"a": 54, "b": 43, "c": 40}
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # pyspark's notice about pandas 3
 def test_spark_reads_raw_cells_alike(spark, tmp_path_factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]
     @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), database=None)

@@ -506,6 +506,7 @@ def test_duckdb_sql_matches_python_scorer(icp: ICP, rows: pd.DataFrame) -> None:
 # -- Spark ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # pyspark's notice about pandas 3
 def test_spark_sql_matches_python_scorer(spark) -> None:  # type: ignore[no-untyped-def]
     icp, rows = sample_icp(), sample_rows()
