@@ -38,14 +38,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The files that hold slow tests first, each file's tests in their own order (some share
-    a module's server in sequence): started early, the longest runs overlap the rest on the
-    other workers instead of finishing alone at the end."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    items.sort(key=lambda item: item.path not in slow_files)
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for mark in item.iter_markers("dataset"):
         dataset(*mark.args)
