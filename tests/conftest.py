@@ -32,6 +32,19 @@ def dataset(*parts: str) -> Path:
     return p
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread_per_worker() -> Any:
+    """Under pytest-xdist each worker is a process of its own on a core of its own: one BLAS
+    and OpenMP thread each keeps the workers from competing for the same cores."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "dataset(*parts): needs a real dataset file (skipped when missing, fails in CI)"
