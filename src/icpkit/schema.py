@@ -127,6 +127,26 @@ _ACCOUNT_COLUMNS = (
     ),
 )
 
+# how a deal or a contact names its account: by the account's id in the CRM's words, or by
+# the company's name (matched to the accounts file's names when the values are not ids)
+ACCOUNT_ID_ALIASES = (
+    "account_id",
+    "accountid",
+    "company_id",
+    "associated_company_ids_primary",
+    "associated_company_id_primary",
+    "associated_company_id",
+    "associated_company_ids",
+    "account",
+)
+ACCOUNT_NAME_ALIASES = (
+    "associated_company_primary",
+    "associated_company",
+    "account_name",
+    "company_name",
+    "company",
+)
+
 _DEAL_COLUMNS = (
     Column(
         "deal_id",
@@ -138,21 +158,9 @@ _DEAL_COLUMNS = (
         "account_id",
         STR,
         (
-            "account_id",
-            "accountid",
-            "company_id",
-            "associated_company_ids_primary",
-            "associated_company_id_primary",
-            "associated_company_id",
-            "associated_company_ids",
-            "account",
+            *ACCOUNT_ID_ALIASES,
             "mql_id",
-            # company names, matched to the accounts file's names when they are not ids
-            "associated_company_primary",
-            "associated_company",
-            "account_name",
-            "company_name",
-            "company",
+            *ACCOUNT_NAME_ALIASES,
         ),
         required=True,
         doc="the account the deal belongs to (its id, or its name as in the accounts file)",
@@ -244,19 +252,8 @@ _CONTACT_COLUMNS = (
         "account_id",
         STR,
         (
-            "account_id",
-            "accountid",
-            "company_id",
-            "associated_company_ids_primary",
-            "associated_company_id_primary",
-            "associated_company_id",
-            "associated_company_ids",
-            "account",
-            "associated_company_primary",
-            "associated_company",
-            "account_name",
-            "company_name",
-            "company",
+            *ACCOUNT_ID_ALIASES,
+            *ACCOUNT_NAME_ALIASES,
         ),
         required=True,
     ),
