@@ -21,9 +21,9 @@ from icpkit.schema import FAMILIES
 from icpkit.scoring.engines import score_spark, score_with_engine
 from icpkit.web.rowscore import RowScorer, score_records
 
+from .test_engines import tidy
 from .test_sql import make_icp
 
-OUT = ["account_id", "score", "tier", "route", "reasons"]
 NUMBERS = ["employees", "annual_revenue"]  # canonical number columns
 TEXTS = ["industry", "country"]
 LISTS = ["tech_stack"]
@@ -136,15 +136,6 @@ def raw_rows(draw: st.DrawFn) -> pd.DataFrame:
     for col in LISTS:
         data[col] = [draw(st.sampled_from(LIST_CELLS)) for _ in range(n)]
     return pd.DataFrame(data, dtype=object)
-
-
-def tidy(df: pd.DataFrame) -> pd.DataFrame:
-    df = df[OUT].copy()
-    df["account_id"] = df["account_id"].astype(str)
-    df["score"] = df["score"].astype(int)
-    for c in ("tier", "route", "reasons"):
-        df[c] = df[c].astype(object).where(df[c].notna(), "")
-    return df.sort_values("account_id").reset_index(drop=True)
 
 
 def write_inputs(rows: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
