@@ -654,3 +654,12 @@ def test_verdict_weighs_the_3x_rule_and_tier_order():
     assert v["strength"] == "moderate" and "tiers are out of order" in v["message"]
     failed = {c["check"] for c in v["checks"] if not c["ok"]}
     assert any("tiers in order" in c for c in failed)
+
+
+def test_probability_score_inverts_score_probability():
+    from icpkit.validation.metrics import probability_score, score_probability
+
+    scores = np.arange(1, 100)
+    for base in (0.05, 0.3, 0.8):
+        back = probability_score(score_probability(scores, base), base)
+        assert (back == scores).all(), base

@@ -16,7 +16,6 @@ several deals, repeated with different seeds.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,7 +30,7 @@ from ..mining.segments import training_frame
 from ..profile import BuildResult, fit_icp
 from ..scoring.scorer import score_accounts
 from . import peers as peer_models
-from .metrics import score_probability
+from .metrics import probability_score, score_probability
 
 FitFn = Callable[..., BuildResult]
 SplitMethod = Literal["time", "cv"]
@@ -284,12 +283,10 @@ def training_scores(fold: Fold) -> pd.DataFrame:
     model = build.model
     data = build.training
     rows = np.asarray(getattr(model, "cv_rows_", np.arange(0)), dtype=int)
-    prob = np.clip(np.asarray(getattr(model, "cv_prob_", np.zeros(0)), dtype=float), 1e-6, 1 - 1e-6)
+    prob = np.asarray(getattr(model, "cv_prob_", np.zeros(0)), dtype=float)
     frame = data.frame.reset_index(drop=True).iloc[rows]
     scored = score_accounts(build.icp, frame).frame
-    p0 = min(max(float(model.p0_), 1e-6), 1 - 1e-6)
-    F = build.icp.scorecard.points_per_odds_tripling / math.log(3)
-    score = np.clip(np.rint(50 + F * (np.log(prob / (1 - prob)) - math.log(p0 / (1 - p0)))), 0, 100)
+    score = probability_score(prob, float(model.p0_), build.icp.scorecard.points_per_odds_tripling)
     tier = scored["tier"].astype(str).to_numpy()
     return pd.DataFrame(
         {

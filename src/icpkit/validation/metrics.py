@@ -222,6 +222,17 @@ def score_probability(
     return np.asarray(1 / (1 + np.exp(-z)))
 
 
+def probability_score(
+    prob: np.ndarray, base_rate: float, points_per_tripling: float = POINTS_PER_TRIPLING
+) -> np.ndarray:
+    """The 0-100 score a win probability stands for: the inverse of :func:`score_probability`,
+    rounded and clipped as scores are."""
+    p0 = min(max(base_rate, 1e-6), 1 - 1e-6)
+    p = np.clip(np.asarray(prob, dtype=float), 1e-6, 1 - 1e-6)
+    z = np.log(p / (1 - p)) - math.log(p0 / (1 - p0))
+    return np.asarray(np.clip(np.rint(50 + z * points_per_tripling / math.log(3)), 0, 100))
+
+
 def auc(won: np.ndarray, score: np.ndarray) -> float | None:
     w = np.asarray(won, dtype=bool)
     if w.all() or not w.any():
