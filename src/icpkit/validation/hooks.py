@@ -12,7 +12,7 @@ import pandas as pd
 from .. import icpfile
 from ..errors import IcpkitError
 from ..profile import BuildResult, fit_icp
-from ..retention import retention_inputs
+from ..retention import RetentionResult, retention_inputs
 from ..workspace import Workspace
 from . import to_json, validate
 from .report import ARTIFACT
@@ -70,6 +70,7 @@ def validation_step(
                 ws=ws,
                 value=icp.training is not None and icp.training.objective == "value",
                 churn_source=churn_source or "revenue",
+                retention={},
                 keep_columns=icp.kept_columns,
             ),
         )
@@ -77,12 +78,7 @@ def validation_step(
         return ValidationResult(None, [f"validation skipped: {exc}"])
     if result.get("drift") is not None and previous_version is not None:
         result["drift"]["previous_version"] = previous_version
-    text = to_json(result)
-    ws.write({}, artifacts={ARTIFACT: text})
-    p = ws.dir / ARTIFACT
-    tmp = p.with_suffix(".json.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(p)
+    _store(ws, to_json(result))
     v = result["verdict"]
     if v["strength"] == "weak":
         return ValidationResult(result, [f"validation: {v['strength']} evidence — {v['message']}"])
@@ -103,15 +99,19 @@ def _fit_as_built(
     ws: Workspace,
     value: bool,
     churn_source: str,
+    retention: dict[Any, RetentionResult | None],
     **options: Any,
 ) -> BuildResult:
     """A fold's fit under the ICP's own objective: under value, retention is read as it
-    stood when the fold's last training deal closed (nothing later is known to it)."""
+    stood when the fold's last training deal closed (nothing later is known to it).
+    ``retention`` keeps what was read per as-of date, for the folds that share one."""
     if not value:
         return fit_icp(accounts, deals, objective="win", **options)
     closed = pd.to_datetime(deals.get("closed_at"), errors="coerce")
     as_of = closed.max() if closed is not None and closed.notna().any() else None
-    ret = retention_inputs(ws, churn_source, as_of=as_of)
+    if as_of not in retention:
+        retention[as_of] = retention_inputs(ws, churn_source, as_of=as_of)
+    ret = retention[as_of]
     return fit_icp(
         accounts,
         deals,
@@ -130,7 +130,12 @@ SKIPPED_VALIDATION = (
 
 def skip_validation(ws: Workspace) -> None:
     """Record that this run was not validated, replacing the previous run's figures."""
-    text = json.dumps({"skipped": SKIPPED_VALIDATION})
+    _store(ws, json.dumps({"skipped": SKIPPED_VALIDATION}))
+
+
+def _store(ws: Workspace, text: str) -> None:
+    """The figures into the workspace (shown in the report) and into ``validation.json``
+    in the workspace folder, written whole or not at all."""
     ws.write({}, artifacts={ARTIFACT: text})
     p = ws.dir / ARTIFACT
     tmp = p.with_suffix(".json.tmp")
