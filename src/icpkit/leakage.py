@@ -270,6 +270,11 @@ def _levels(s: pd.Series, kind: str) -> pd.Series | None:
     return text.mask(text.isna() | (text == ""), _MISSING).astype(object)
 
 
+def _min_level_deals(n: int) -> int:
+    """Deals a value needs before it can count as seen (almost) only on one outcome."""
+    return max(MIN_LEVEL_DEALS, int(np.ceil(MIN_LEVEL_SHARE * n)))
+
+
 def _upper(k: int, n: int) -> float:
     """One-sided 95% Clopper-Pearson upper bound of a rate, k of n."""
     if k >= n:
@@ -334,7 +339,7 @@ def column_stats(
     if n == 0 or wins == 0 or lost == 0:
         return None
     p_won, p_lost = wins / n, lost / n
-    min_n = max(MIN_LEVEL_DEALS, int(np.ceil(MIN_LEVEL_SHARE * n)))
+    min_n = _min_level_deals(n)
     codes, uniques = pd.factorize(labels.to_numpy())
     k = len(uniques)
     lv_n = np.bincount(codes, minlength=k)
@@ -392,7 +397,7 @@ def _list_stats(
     for row in items:
         for it in set(row):
             counts[it] = counts.get(it, 0) + 1
-    min_n = max(MIN_LEVEL_DEALS, int(np.ceil(MIN_LEVEL_SHARE * n)))
+    min_n = _min_level_deals(n)
     worst: Leak | None = None
     for it, c in sorted(counts.items(), key=lambda kv: -kv[1])[:_MAX_LIST_ITEMS]:
         if c < min_n:
