@@ -401,6 +401,11 @@ def _number_text(n: exp.Expression) -> exp.Expression:
     return _case([(whole, _text(_cast(n.copy(), _T.BIGINT)))], _text(n.copy()))
 
 
+def _category(txt: exp.Expression) -> exp.Expression:
+    """A value's category text: trimmed, lower case, NULL when empty."""
+    return exp.Nullif(this=exp.Lower(this=_trim(txt)), expression=_s(""))
+
+
 def _attribute_columns(
     a: _Attr, ops: set[str], dialect: str, numeric: bool, listy: bool
 ) -> list[exp.Expression]:
@@ -458,9 +463,7 @@ def _attribute_columns(
             txt = _number_text(x())
         else:
             txt = _text(x())
-        out.append(
-            _alias(exp.Nullif(this=exp.Lower(this=_trim(txt)), expression=_s("")), f"a{a.index}_t")
-        )
+        out.append(_alias(_category(txt), f"a{a.index}_t"))
 
     if ops & {"has", "lacks"}:
         if kind == _LIST:
@@ -552,13 +555,7 @@ def build_query(
                 _alias(_coalesce(_is_null(_col(name)), exp.true()), f"a{a_num.index}_m")
             )
             if ops[a_num.name] & {"in", "not_in"} and a_num.kind != _LIST:
-                txt = _number_text(_col(name))
-                val_cols.append(
-                    _alias(
-                        exp.Nullif(this=exp.Lower(this=_trim(txt)), expression=_s("")),
-                        f"a{a_num.index}_t",
-                    )
-                )
+                val_cols.append(_alias(_category(_number_text(_col(name))), f"a{a_num.index}_t"))
             continue
         a_word = next((a for a in attrs.values() if a.word and name == f"a{a.index}_w"), None)
         if a_word is None:
