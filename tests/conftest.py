@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 # The real public datasets (read-only); ICP_DATASETS points elsewhere.
 DATASETS = Path(
@@ -188,22 +191,54 @@ def sample_frames() -> dict[str, pd.DataFrame]:
     return generate()
 
 
+def _built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder that ``build(folder)`` fills once for the whole test run: under pytest-xdist the
+    workers share it (the first one builds it while the others wait on a file lock). Read only."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the folder every worker's own temporary folder sits in
+    folder, done = root / f"shared-{name}", root / f"shared-{name}.done"
+    with FileLock(str(root / f"shared-{name}.lock")):
+        if not done.exists():
+            if folder.exists():
+                shutil.rmtree(folder)  # left by a build that failed
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The bundled sample company (seed 7, 3000 accounts) as CSV files. Read only."""
     from icpkit.sample import write_sample
 
-    return write_sample(tmp_path_factory.mktemp("sample") / "in")
+    folder = _built_once(tmp_path_factory, "sample_files", write_sample)
+    return {p.stem: p for p in sorted(folder.glob("*.csv"))}
 
 
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory: pytest.TempPathFactory, sample_files) -> SampleRun:
-    """The whole chain on the sample, once per session. Read only: use ``.copy()`` to change it."""
-    from icpkit.pipeline import run_all
+    """The whole chain on the sample, once per session. Read only: use ``.copy()`` to change it.
 
-    out = tmp_path_factory.mktemp("sample_run")
-    result = run_all({k: sample_files[k] for k in SAMPLE_TABLES}, out)
-    return SampleRun(inputs=sample_files, out=out, result=result)
+    Under pytest-xdist the first worker to need it runs the chain; every worker then works on
+    its own copy of the output folder (a workspace file is opened by one process at a time)."""
+    from icpkit.pipeline import StepResult, run_all
+
+    def build(folder: Path) -> None:
+        result = run_all({k: sample_files[k] for k in SAMPLE_TABLES}, folder / "out")
+        files = {k: str(Path(v).relative_to(folder / "out")) for k, v in result.files.items()}
+        (folder / "result.json").write_text(
+            json.dumps({"warnings": result.warnings, "files": files}), encoding="utf-8"
+        )
+
+    built = _built_once(tmp_path_factory, "sample_run", build)
+    out = Path(shutil.copytree(built / "out", tmp_path_factory.mktemp("sample_run") / "out"))
+    saved = json.loads((built / "result.json").read_text(encoding="utf-8"))
+    files = {k: out / v for k, v in saved["files"].items()}
+    return SampleRun(inputs=sample_files, out=out, result=StepResult(saved["warnings"], files))
 
 
 @pytest.fixture(scope="session")
@@ -211,7 +246,10 @@ def small_sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pa
     """The sample company at 1000 accounts as CSV files, for uploads and builds. Read only."""
     from icpkit.sample import write_sample
 
-    return write_sample(tmp_path_factory.mktemp("small_sample"), n_accounts=1000)
+    folder = _built_once(
+        tmp_path_factory, "small_sample_files", lambda f: write_sample(f, n_accounts=1000)
+    )
+    return {p.stem: p for p in sorted(folder.glob("*.csv"))}
 
 
 @pytest.fixture(scope="session")

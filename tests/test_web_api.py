@@ -507,6 +507,9 @@ def test_failed_build_keeps_the_previous_icp(server, tmp_path):
             time.sleep(0.1)
             job = c.get(f"/api/v1/builds/{job['id']}").json()
         assert job["status"] == "failed"
+        # a finished job has let go of the workspace: the next build may start at once
+        assert svc.writer.acquire(blocking=False)
+        svc.writer.release()
         assert "no deal matches an account" in job["error"]
         assert job["errors"][0]["file"] == "deals.csv"
         assert str(ws_dir) not in json.dumps(job)

@@ -251,7 +251,7 @@ def _duckdb_attempt(
         warnings += w
 
     query = build_query(icp, table=_RAW_VIEW, dialect="duckdb", columns=columns, reasons=reasons)
-    sql = query.sql("duckdb")
+    sql = query.sql("duckdb", copy=False)  # the tree is built for this call alone
     result = EngineResult(
         engine="duckdb", rows=0, unknown_attributes=absent, bad_values=bad, warnings=warnings
     )

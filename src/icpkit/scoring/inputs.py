@@ -136,7 +136,7 @@ def _bad_values_query(
         selects.append(exp.alias_(exp.Count(this=case_n), f"n{i}"))
         selects.append(exp.alias_(exp.Min(this=case_v), f"e{i}"))
     query = exp.select(*selects).from_(exp.to_table(table))
-    return query.sql(dialect=dialect)
+    return query.sql(dialect=dialect, copy=False)
 
 
 def _bad_value_warnings(

@@ -820,7 +820,9 @@ def compile_sql(
             replace=replace,
         )
     try:
-        return tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+        return tree.sql(
+            dialect=dialect, copy=False, pretty=pretty, unsupported_level=ErrorLevel.RAISE
+        )
     except UnsupportedError as exc:
         raise UnsupportedDialect(
             f"the {dialect} dialect cannot express part of this ICP's query: {exc}"

@@ -393,7 +393,10 @@ class Service:
         return job
 
     def _build(self, job: Job) -> None:
+        """Run the build; the job's final status is published only once the writer is free, so a
+        client that sees it finished can start the next build at once."""
         stage = self.dir / STAGE
+        status = "failed"
         try:
             shutil.rmtree(stage, ignore_errors=True)
             (stage / "inputs").mkdir(parents=True)
@@ -415,20 +418,20 @@ class Service:
             job.warnings = [self._clean(w) for w in result.warnings]
             self._swap_in(stage)
             job.version = self.snapshot.version
-            job.status = "done"
+            status = "done"
         except (IcpkitError, ValueError) as exc:
             clean = self._clean_exc(exc, stage / "inputs")
-            job.error, job.errors, job.status = str(clean), error_items(clean), "failed"
+            job.error, job.errors = str(clean), error_items(clean)
             for item in job.errors:
                 item["message"] = self._clean(item["message"])
         except Exception as exc:  # never lose the previous ICP, never show a trace
             log.exception("build %s failed", job.id)
             job.error = f"The build failed unexpectedly ({type(exc).__name__}); the previous ICP is still serving. See the server log."
-            job.status = "failed"
         finally:
             job.finished = time.time()
             shutil.rmtree(stage, ignore_errors=True)
             self.writer.release()
+            job.status = status
 
     def _swap_in(self, stage: Path) -> None:
         """Carry the web tables over, then replace the workspace file and outputs at once."""
