@@ -14,6 +14,14 @@ accounts vetoed, the in-ICP / out-of-ICP win-rate ratio and the score
 threshold that reaches 3x (if any), whether the tiers are in order held out,
 the ICP's share of won revenue against its share of accounts, Tier 1's share
 of held-out wins, and the null control's false discoveries.
+
+Two diagnostics refit the first repeat's folds (the same split ``icp validate``
+uses): an Explainable Boosting Machine on the same raw columns as the peers,
+additive and with 10 pairwise terms (the explainable frontier; needs
+``pip install interpret-core==0.7.8``, else the column reads n/a), and the gap
+to the best raw peer split by whether a held-out deal's account also has
+training deals (a peer that recognises an account recalls its earlier
+outcomes, which no account-fit score can).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import argparse
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -81,6 +90,68 @@ def _f(v: float | None, fmt: str = "{:.3f}") -> str:
     return "n/a" if v is None else fmt.format(v)
 
 
+def diagnostics(files: dict[str, Path], best: str | None) -> dict[str, str]:
+    """EBM peers and the gap by account novelty, on the first repeat's folds of the default split."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from icpkit.mining.segments import training_frame
+    from icpkit.validation import load_inputs
+    from icpkit.validation.backtest import closed_deals, plan_splits, run_fold
+    from icpkit.validation.metrics import auc
+    from icpkit.validation.peers import RawEncoder
+
+    acc, dl, kinds, families, _ = load_inputs(files["accounts"], files["deals"])
+    closed = closed_deals(dl)
+    plan = plan_splits(closed)
+    parts, ebm = [], {0: [], 10: []}
+    try:
+        from interpret.glassbox import ExplainableBoostingClassifier
+    except ImportError:
+        ExplainableBoostingClassifier = None
+    for split in (s for s in plan.splits if s.repeat == 0):
+        with threadpool_limits(limits=1):
+            fold = run_fold(acc, closed, split, kinds=kinds, families=families, peers=True)
+        scored = fold.scored.copy()
+        train_accounts = set(fold.build.training.account)
+        scored["seen"] = scored["account_id"].astype(str).isin(train_accounts).to_numpy()
+        parts.append(scored)
+        if ExplainableBoostingClassifier is None:
+            continue
+        left_out = {e.column for e in fold.build.icp.excluded_columns}
+        allowed = {c: k for c, k in kinds.items() if c not in left_out}
+        raw = training_frame(acc, closed.iloc[split.train].reset_index(drop=True))
+        enc = RawEncoder().fit(raw.frame, allowed)
+        Xtr, cat = enc.native(raw.frame)
+        Xte, _ = enc.native(fold.rows)
+        types = ["nominal" if c else "continuous" for c in cat]
+        for pairs in ebm:
+            model = ExplainableBoostingClassifier(
+                feature_types=types, interactions=pairs, n_jobs=1, random_state=0
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # interpret's note on missing values in plots
+                model.fit(Xtr, raw.won.astype(int))
+            ebm[pairs].append(model.predict_proba(Xte)[:, 1])
+    held = pd.concat(parts, ignore_index=True)
+    won = held["won"].to_numpy(dtype=bool)
+    out = {
+        "AUC EBM additive / pairs (raw)": "n/a"
+        if ExplainableBoostingClassifier is None
+        else " / ".join(_f(auc(won, np.concatenate(ebm[k]))) for k in ebm)
+    }
+    gaps = []
+    for label, mask in (("new", ~held["seen"].to_numpy()), ("seen", held["seen"].to_numpy())):
+        w = won[mask]
+        if best is None or mask.sum() < 30 or w.all() or not w.any():
+            gaps.append(f"{label} n/a (n={int(mask.sum()):,})")
+            continue
+        g = auc(w, held[f"p_{best}"].to_numpy()[mask]) - auc(w, held["score"].to_numpy()[mask])
+        gaps.append(f"{label} {g:+.3f} (n={int(mask.sum()):,})")
+    out["gap to best on accounts new / seen in training"] = ", ".join(gaps)
+    return out
+
+
 def row(name: str, files: dict[str, Path], permutations: int) -> dict[str, str]:
     from icpkit.validation import validate_files
 
@@ -108,6 +179,7 @@ def row(name: str, files: dict[str, Path], permutations: int) -> dict[str, str]:
             f" (best {best['ratio']:.2f}x at >= {best['threshold']:.0f})" if best else ""
         )
     icp_value = value["groups"][3] if value else None
+    diag = diagnostics(files, r["peers"]["best"])
     return {
         "dataset": name,
         "n": f"{r['data']['closed_deals']:,}",
@@ -127,6 +199,7 @@ def row(name: str, files: dict[str, Path], permutations: int) -> dict[str, str]:
             if r["peers"]["gap_ci"]
             else ""
         ),
+        **diag,
         "AUC icpkit before vetoes": _f(r["peers"].get("icpkit_unvetoed_auc")),
         "excluded share": _f(excl, "{:.1%}"),
         "in/out ratio": _f(io["ratio"], "{:.2f}x")
