@@ -189,6 +189,26 @@ def test_a_run_killed_while_swapping_in_is_finished_at_the_next_start(
     assert (out / "scores.csv").read_text(encoding="utf-8") == scores
 
 
+def test_build_finishes_a_run_killed_while_swapping_in(
+    company: dict[str, Path], first_run: Path, processes, tmp_path
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(first_run, out)
+    assert _killed_run(processes, _changed(company), out, "commit") == -signal.SIGKILL
+    assert staging_dir(out).exists()
+    r = CliRunner().invoke(app, ["build", "--workspace", str(out)])
+    assert r.exit_code == 0, r.output
+    assert not staging_dir(out).exists()  # nothing stale left to be swapped in over the build
+    assert recover(out) is None
+    with Workspace(out, read_only=True) as ws:
+        # the killed run's version 2 was finished before the build saved version 3
+        assert ws.icp_versions()["version"].tolist() == [1, 2, 3]
+        assert (out / "icp.yaml").read_text(encoding="utf-8") == ws.icp_version(3)
+        scores = ws.table("scores").to_csv(index=False)
+    assert (out / "scores.csv").read_text(encoding="utf-8") == scores
+    assert (out / "report.html").exists()  # the run's report, moved in with the rest
+
+
 def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(data)

@@ -381,11 +381,28 @@ def _exclusive(out: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise WorkspaceError(
-                f"Another icp run is writing to {out}. Wait for it to finish."
+                f"Another icp run or build is writing to {out}. Wait for it to finish."
             ) from None
         yield
     finally:
         os.close(fd)
+
+
+@contextmanager
+def output_folder(out_dir: str | Path) -> Iterator[Path]:
+    """Hold ``out_dir`` for writing: create it (private), lock it and finish or
+    remove a stage an interrupted ``icp run`` left beside it (:func:`recover`).
+
+    Every command that writes into an output folder opens it through this, so
+    a half-done swap is finished before new work lands on top of it.
+    """
+    out = Path(out_dir)
+    if not out.exists():  # private: the folder holds the workspace's CRM data
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.mkdir(mode=0o700, exist_ok=True)
+    with _exclusive(out):
+        recover(out)
+        yield out
 
 
 def run_all(
@@ -439,11 +456,7 @@ def run_all(
 
     if not atomic:
         return run_in(out)
-    if not out.exists():  # private: the folder holds the workspace's CRM data
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.mkdir(mode=0o700, exist_ok=True)
-    with _exclusive(out):
-        recover(out)
+    with output_folder(out):
         stage = staging_dir(out)
         try:
             stage.mkdir(mode=0o700)

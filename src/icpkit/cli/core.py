@@ -408,10 +408,10 @@ def register(app: typer.Typer) -> None:
 
             icp build --workspace ws
         """
-        from ..pipeline import export_outputs, settings, step_build
+        from ..pipeline import export_outputs, output_folder, settings, step_build
         from ..workspace import Workspace
 
-        with Workspace(workspace) as ws:
+        with output_folder(workspace), Workspace(workspace) as ws:
             res = step_build(
                 ws,
                 settings(ws, workspace / "icp.yaml"),
