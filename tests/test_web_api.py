@@ -631,6 +631,61 @@ def test_edit_preview_save_and_diff(web, server):
     assert yaml_edit.status_code == 422 and "not valid YAML" in yaml_edit.text
 
 
+def test_editor_adds_tiers_to_an_icp_without_any(web, server):
+    app, c, *_ = server
+    v0 = app.state.service.snapshot.version
+    data = icpfile.to_dict(app.state.service.snapshot.icp)
+    data["tiers"] = []
+    bare = {"mode": "yaml", "yaml": icpfile.dumps(icpfile.from_dict(data)), "action": "save"}
+    try:
+        r = web.post("/icp", data=bare)
+        assert r.status_code == 303, r.text[:500]
+        v1 = v0 + 1
+        assert c.get("/api/v1/icp").json()["icp"].get("tiers", []) == []
+        page = web.get("/icp", headers={"accept": "text/html"})
+        assert 'name="new_tier.tier"' in page.text and ">Tier 1</option>" in page.text
+        account = {"account": {"account_id": "a", "industry": "software", "employees": 300}}
+        assert c.post("/api/v1/score", json=account).json()["result"]["tier"] == "none"
+
+        add = {"base_version": str(v1), "new_tier.tier": "1", "new_tier.min_score": "0"}
+        r = web.post("/icp", data={**add, "action": "preview"})
+        assert r.status_code == 200, r.text[:500]
+        assert "added Tier 1 (Perfect fit)" in r.text and "accounts change tier" in r.text
+        r = web.post("/icp", data={**add, "action": "save", "note": "a tier by hand"})
+        assert r.status_code == 303, r.text[:500]
+        now = c.get("/api/v1/icp").json()
+        assert now["version"] == v1 + 1
+        assert [(t["tier"], t["min_score"], t["match"]) for t in now["icp"]["tiers"]] == [
+            (1, 0, "score")
+        ]
+        assert any("added Tier 1" in o for o in now["icp"]["overrides"])
+        # every account that is not excluded reaches score 0: it is in the new Tier 1
+        assert c.post("/api/v1/score", json=account).json()["result"]["tier"] == "1"
+
+        base = {"base_version": str(v1 + 1), "action": "preview"}
+        page = web.get("/icp", headers={"accept": "text/html"})
+        assert ">Tier 1</option>" not in page.text and ">Tier 3</option>" in page.text
+        again = web.post("/icp", data={**base, "new_tier.tier": "1", "new_tier.min_score": "5"})
+        assert again.status_code == 422 and "Tier 1 exists already" in again.text
+        above = web.post("/icp", data={**base, "new_tier.tier": "2", "new_tier.min_score": "40"})
+        assert above.status_code == 422 and "below tier 2 min_score" in above.text
+        blank = web.post("/icp", data={**base, "new_tier.tier": "3"})
+        assert blank.status_code == 422 and "needs a minimum score" in blank.text
+        r = web.post(
+            "/icp",
+            data={**base, "tier.1.min_score": "60", "new_tier.tier": "3",
+                  "new_tier.min_score": "20", "new_tier.name": "Worth a look", "action": "save"},
+        )  # fmt: skip
+        assert r.status_code == 303, r.text[:500]
+        tiers = c.get("/api/v1/icp").json()["icp"]["tiers"]
+        assert [(t["tier"], t["name"], t["min_score"]) for t in tiers] == [
+            (1, "Perfect fit", 60),
+            (3, "Worth a look", 20),
+        ]
+    finally:  # the other tests use the built ICP
+        assert c.post(f"/api/v1/icp/versions/{v0}/restore").status_code == 200
+
+
 def test_score_page_and_crm_downloads(server, web, sample):
     rows = pd.read_csv(sample["accounts"], dtype=str).head(3)
     r = web.post("/score", data={"text": rows.to_csv(index=False)})

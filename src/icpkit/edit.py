@@ -1,4 +1,4 @@
-"""Editing the ICP as a person would: thresholds, pins, drops, disqualifiers, points.
+"""Editing the ICP as a person would: thresholds, tiers, pins, drops, disqualifiers, points.
 
 ``apply_edits(icp, form)`` reads edit fields (the web ICP page's form, or any
 mapping with the same keys) and returns the edited ICP (validated by the
@@ -88,6 +88,31 @@ def new_disqualifier(form: Mapping[str, str]) -> dict[str, Any] | None:
     return d
 
 
+def new_tier(icp: ICP, form: Mapping[str, str]) -> dict[str, Any] | None:
+    """The tier described by the ``new_tier.*`` fields, or None when left empty.
+
+    A tier added by hand has no criteria yet, so accounts enter it on their
+    score alone (``match: score``): reaching ``min_score`` is enough.
+    """
+    raw = (form.get("new_tier.tier") or "").strip()
+    if not raw:
+        return None
+    if raw not in ("1", "2", "3"):
+        raise InputError(f"the new tier must be 1, 2 or 3; got {raw!r}")
+    n = int(raw)
+    if icp.tier(n) is not None:
+        raise InputError(
+            f"Tier {n} exists already", hint="Change its minimum score under Thresholds"
+        )
+    v = _int(form, "new_tier.min_score", f"Tier {n} minimum score")
+    if v is None:
+        raise InputError(f"the new Tier {n} needs a minimum score from 0 to 100")
+    from .profile import TIER_NAMES
+
+    name = (form.get("new_tier.name") or "").strip() or TIER_NAMES[n]
+    return {"tier": n, "name": name, "min_score": v, "match": "score"}
+
+
 def apply_edits(icp: ICP, form: Mapping[str, str]) -> tuple[ICP, list[str]]:
     """The ICP with the form's changes applied, and a sentence per change."""
     data = icpfile.to_dict(icp)
@@ -101,7 +126,7 @@ def apply_edits(icp: ICP, form: Mapping[str, str]) -> tuple[ICP, list[str]]:
     if v is not None and v != icp.veto_score:
         changes.append(f"score of excluded accounts {icp.veto_score} → {v}")
         data["veto_score"] = v
-    for t in data["tiers"]:
+    for t in data.setdefault("tiers", []):  # an ICP without tiers has no key
         n = t["tier"]
         v = _int(form, f"tier.{n}.min_score", f"Tier {n} minimum score")
         if v is not None and v != t["min_score"]:
@@ -124,6 +149,12 @@ def apply_edits(icp: ICP, form: Mapping[str, str]) -> tuple[ICP, list[str]]:
                 kept.append(c)
             t["criteria"][fam] = kept
         t["criteria"] = {f: cs for f, cs in t.get("criteria", {}).items() if cs}
+    nt = new_tier(icp, form)
+    if nt is not None:
+        data["tiers"] = sorted([*data["tiers"], nt], key=lambda t: t["tier"])
+        changes.append(
+            f"added Tier {nt['tier']} ({nt['name']}): accounts scoring {nt['min_score']} or more"
+        )
     kept_dq = []
     for i, d in enumerate(data.get("disqualifiers", [])):
         text = icp.disqualifiers[i].text()
