@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from icpkit.mining.stats import odds_ratio, shrink
 from icpkit.timing import clean_events, fit_timing, score_timing
 
 
@@ -55,6 +56,25 @@ def test_planted_trigger_is_recovered_and_noise_is_not():
     assert f["window_days"] in (60, 90, 180) and f["points"] > 10
     assert f["evidence"]["win_rate"] == pytest.approx(0.55, abs=0.06)
     assert f["evidence"]["rate_without"] == pytest.approx(0.25, abs=0.04)
+
+
+@pytest.mark.parametrize("every_win_funded", [False, True])
+def test_trigger_odds_ratio_is_the_segments_shrunk_odds_ratio(every_win_funded: bool) -> None:
+    """A trigger's odds ratio is the one segments report: the shrunk win rate's odds
+    against the rate without the event, also when no deal was won without it."""
+    deals, events = planted()
+    if every_win_funded:
+        funded = set(events.loc[events["type"] == "Funding_Round", "account_id"])
+        lost = ~deals["account_id"].isin(funded)
+        deals.loc[lost, "outcome"] = "lost"
+    ev, _ = clean_events(events, set(deals["account_id"]), today=pd.Timestamp("2026-01-01"))
+    tm = fit_timing(deals, ev, min_support=30)
+    assert tm.triggers
+    if every_win_funded:
+        assert any(t.rate_without == 0 for t in tm.triggers)
+    for t in tm.triggers:
+        shrunk = shrink(np.array([t.wins]), np.array([t.n]), t.rate_without, 20.0)
+        assert t.odds_ratio == float(odds_ratio(shrunk, t.rate_without)[0])
 
 
 def test_timing_decays_and_explains_why_now():

@@ -42,7 +42,7 @@ import pandas as pd
 from scipy import stats
 
 from .mining.segments import TIER_ODDS
-from .mining.stats import bh, shrink, wilson
+from .mining.stats import bh, odds_ratio, shrink, wilson
 
 WINDOWS = (30, 60, 90, 180)
 HALF_LIFE_DAYS = 45.0
@@ -244,9 +244,7 @@ def fit_timing(
             lo, hi = wilson(k, n)
             rate_wo = k0 / n0 if n0 else p0
             shr = float(shrink(np.array([k]), np.array([n]), rate_wo, 20.0)[0])
-            odds = (max(shr, 1e-6) / max(1 - shr, 1e-6)) / (
-                max(rate_wo, 1e-6) / max(1 - rate_wo, 1e-6)
-            )
+            odds = float(odds_ratio(shr, rate_wo))
             cw, cwo = cycle[hit & won], cycle[~hit & won]
             cw, cwo = cw[~np.isnan(cw)], cwo[~np.isnan(cwo)]
             stats_.append(
@@ -260,7 +258,7 @@ def fit_timing(
                     ci_high=float(hi),
                     rate_without=rate_wo,
                     lift=(shr / rate_wo) if rate_wo else 0.0,
-                    odds_ratio=float(odds),
+                    odds_ratio=odds,
                     p_value=float(p),
                     median_cycle_with=float(np.median(cw)) if len(cw) else None,
                     median_cycle_without=float(np.median(cwo)) if len(cwo) else None,
