@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from icpkit.icpfile import Condition
+from icpkit.labels import label, parse_condition, segment_label
 from icpkit.pipeline import run_all
 from icpkit.report import collect, render_html, render_markdown
 from icpkit.report.data import Section
@@ -210,3 +212,61 @@ def test_md_escape_keeps_comparisons_readable():
     assert md_escape("employees < 20; score >= 50") == "employees < 20; score >= 50"
     assert md_escape("a <b>bold</b> | c") == "a &lt;b>bold&lt;/b> \\| c"
     assert md_escape("> quoted") == "&gt; quoted"
+
+
+def _row_labels(svg: str) -> list[str]:
+    """The forest plot's row labels (the text of each row, its lines joined) and the
+    names its tooltips give the rows."""
+    rows = [
+        " ".join(re.findall(r"<tspan[^>]*>(.*?)</tspan>", t))
+        for t in re.findall(r'<text class="tick" text-anchor="end">(.*?)</text>', svg)
+    ]
+    return rows + re.findall(r"<title>(.*?): [\d.]+% \(n=", svg)
+
+
+def test_forest_plot_rows_read_in_words_not_column_names(hostile):
+    d = hostile["data"]
+    snake = sorted(a for a in d.icp.attributes if "_" in a)
+    assert "annual_revenue" in snake and "tech_stack" in snake  # names the labels must not show
+    seen = []
+    for chart in ("segments", "negative"):
+        labels = _row_labels(d.charts[chart])
+        assert labels, chart
+        for text in labels:
+            assert not any(a in text for a in snake), text
+            assert " AND " not in text and "=" not in text and ">=" not in text, text
+        seen += labels
+    assert len(_row_labels(d.charts["segments"])) == 2 * min(20, len(d.segments))
+    text = " | ".join(seen)
+    assert "companies" in text and "employees" in text and "annual revenue $" in text
+    assert re.search(r"\b(uses|does not use) [A-Z]", text)  # tech stack items read as tools
+    assert "logistics &lt;script&gt;" in text  # values are still escaped
+
+
+@st.composite
+def _conditions(draw: st.DrawFn) -> Condition:
+    attr = draw(st.sampled_from(["industry", "employees", "annual_revenue", "tech_stack", "x"]))
+    value = draw(st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=8))
+    number = st.sampled_from([0.0, 7.0, 45.0, 1200.0, 45_000.0, 3_500_000.0, 2.5e9, 12.5])
+    op = draw(
+        st.sampled_from(["in", "in2", "not_in", "between", "has", "lacks", "missing", "other"])
+    )
+    if op == "between":
+        lo, hi = sorted(draw(st.lists(number, min_size=2, max_size=2, unique=True)))
+        lo, hi = draw(st.sampled_from([(None, hi), (lo, None), (lo, hi)]))
+        return Condition(attribute=attr, between=(lo, hi))
+    if op == "in2":
+        return Condition(attribute=attr, **{"in": [value, value + "b"]})
+    if op in ("missing", "other"):
+        return Condition(attribute=attr, **{op: True})
+    return Condition(attribute=attr, **{op: [value] if op in ("in", "not_in") else value})
+
+
+@given(_conditions())
+def test_a_condition_is_read_back_from_its_text(c):
+    attrs = ["industry", "employees", "annual_revenue", "tech_stack", "x"]
+    back = parse_condition(c.text(), attrs)
+    assert back is not None and back.attribute == c.attribute and back.op == c.op
+    assert back.text() == c.text()
+    assert segment_label(f"{c.text()} AND {c.text()}", {}, attrs) == " and ".join([label(c)] * 2)
+    assert parse_condition("revenue > 5", attrs) is None

@@ -12,7 +12,8 @@ column name with its underscores dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .icpfile import Condition, fmt_number
 
@@ -250,3 +251,90 @@ def noun_phrase(c: Condition, labels: Mapping[str, str] | None = None, currency:
     if first in ("use", "have", "are", "do", "sell"):
         return f"companies that {text}"
     return f"companies with {text}"
+
+
+_SUFFIX = {"k": 1e3, "M": 1e6, "B": 1e9}
+
+
+def _read_number(text: str) -> float | None:
+    """The inverse of :func:`icpkit.icpfile.fmt_number`: '45k' -> 45000.0, '2.5B', '1200'."""
+    t = text.strip()
+    scale = _SUFFIX.get(t[-1:], 1.0) if t else 1.0
+    if scale != 1.0:
+        t = t[:-1]
+    try:
+        return float(t) * scale
+    except ValueError:
+        return None
+
+
+def _parse_on(text: str, a: str) -> Condition | None:
+    """``text`` as :func:`icpkit.icpfile.describe` writes a condition on column ``a``."""
+    ops: dict[str, Any] | None = None
+    if text == f"{a} (blank)":
+        ops = {"missing": True}
+    elif text == f"{a}=other":
+        ops = {"other": True}
+    elif text.startswith(f"{a}!="):
+        ops = {"not_in": [text[len(a) + 2 :]]}
+    elif text.startswith(f"{a}="):
+        ops = {"in": [text[len(a) + 1 :]]}
+    elif text.startswith(f"{a} not in (") and text.endswith(")"):
+        ops = {"not_in": text[len(a) + 9 : -1].split(", ")}
+    elif text.startswith(f"{a} in (") and text.endswith(")"):
+        ops = {"in": text[len(a) + 5 : -1].split(", ")}
+    elif text.startswith(f"{a} has "):
+        ops = {"has": text[len(a) + 5 :]}
+    elif text.startswith("no ") and text.endswith(f" in {a}") and len(text) > len(a) + 7:
+        ops = {"lacks": text[3 : -len(a) - 4]}
+    elif text.startswith(f"{a} < "):
+        hi = _read_number(text[len(a) + 3 :])
+        ops = {"between": (None, hi)} if hi is not None else None
+    elif text.startswith(f"{a} >= "):
+        lo = _read_number(text[len(a) + 4 :])
+        ops = {"between": (lo, None)} if lo is not None else None
+    elif text.startswith(f"{a} ") and " to <" in text:
+        lo_t, _, hi_t = text[len(a) + 1 :].partition(" to <")
+        lo, hi = _read_number(lo_t), _read_number(hi_t)
+        ops = {"between": (lo, hi)} if lo is not None and hi is not None and lo < hi else None
+    return Condition(attribute=a, **ops) if ops else None
+
+
+def parse_condition(text: str, attributes: Iterable[str]) -> Condition | None:
+    """The condition :func:`icpkit.icpfile.describe` wrote as ``text``, on one of
+    ``attributes`` (the longest name that reads first); None when it is not one."""
+    for a in sorted(set(attributes), key=len, reverse=True):
+        c = _parse_on(text, a)
+        if c is not None:
+            return c
+    return None
+
+
+def segment_label(
+    text: str,
+    known: Mapping[str, Condition],
+    attributes: Iterable[str] = (),
+    labels: Mapping[str, str] | None = None,
+    currency: str = "$",
+) -> str:
+    """A segment's text ('industry=logistics AND employees 250-579') in the report's
+    words ('logistics companies and 250-579 employees').
+
+    Each ``AND`` part is read as the condition it describes: from ``known``
+    (condition text -> condition, e.g. the ICP's criteria and scorecard bins),
+    else parsed on ``attributes``; a part that is neither keeps its text with
+    the column names in words.
+    """
+    names = sorted(set(attributes) | {c.attribute for c in known.values()}, key=len, reverse=True)
+    out = []
+    for part in text.split(" AND "):
+        c = known.get(part) or parse_condition(part, names)
+        if c is not None:
+            out.append(label(c, labels, currency))
+            continue
+        for a in names:
+            if a in part:
+                part = part.replace(a, column_words(a, labels))
+                break
+        out.append(part)
+    return " and ".join(out)

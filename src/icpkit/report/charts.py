@@ -134,6 +134,9 @@ def forest(
 ) -> str:
     """Win rate with 95% interval per segment against the base rate.
 
+    Each row is labelled with its ``label`` (the segment in words), else its
+    ``segment`` text.
+
     Labels wrap onto two lines inside the label column (never clipped at the
     chart's edge); the x axis is the win rate in percent.
     """
@@ -173,7 +176,8 @@ def forest(
     )
     for i, r in enumerate(rows):
         y = pad_t + i * row_h + row_h / 2
-        lines = _wrap(str(r["segment"]), chars)
+        name = str(r.get("label") or r["segment"])
+        lines = _wrap(name, chars)
         color = COLORS.get(
             str(r.get("tier", "")), "#d1495b" if r.get("tier") == "negative" else "#7a8aa0"
         )
@@ -187,7 +191,7 @@ def forest(
             f'<line x1="{x(r["ci_low"]):.1f}" y1="{y:.1f}" x2="{x(r["ci_high"]):.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="3"/>'
         )
         parts.append(
-            f'<circle cx="{x(r["win_rate"]):.1f}" cy="{y:.1f}" r="4" fill="{color}"><title>{escape(r["segment"])}: {r["win_rate"]:.1%} (n={r["n"]}, 95% interval {r["ci_low"]:.1%}-{r["ci_high"]:.1%})</title></circle>'
+            f'<circle cx="{x(r["win_rate"]):.1f}" cy="{y:.1f}" r="4" fill="{color}"><title>{escape(name)}: {r["win_rate"]:.1%} (n={r["n"]}, 95% interval {r["ci_low"]:.1%}-{r["ci_high"]:.1%})</title></circle>'
         )
         parts.append(
             f'<text x="{width - 4}" y="{y + 4:.1f}" class="tick" text-anchor="end">n={r["n"]:,}</text>'

@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from ..errors import WorkspaceError
-from ..icpfile import ICP
+from ..icpfile import ICP, Condition
+from ..labels import segment_label
 from ..profile import families_in
 from ..workspace import Workspace
 from . import charts
@@ -127,6 +128,22 @@ def _records(df: pd.DataFrame, n: int | None = None) -> list[dict[str, Any]]:
     ]
 
 
+def _labelled(rows: list[dict[str, Any]], icp: ICP) -> list[dict[str, Any]]:
+    """``rows`` (segments) with a ``label``: the segment in the words the report uses."""
+    known: dict[str, Condition] = {}
+    for c in (
+        *(b for f in icp.scorecard.features for b in f.bins),
+        *icp.disqualifiers,
+        *(c for t in icp.tiers for s in t.segments for c in s.conditions),
+        *(c for t in icp.tiers for cs in t.criteria.values() for c in cs),
+    ):
+        known[c.text()] = c
+    return [
+        {**r, "label": segment_label(str(r["segment"]), known, icp.attributes, icp.labels)}
+        for r in rows
+    ]
+
+
 def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportData:
     icp = ws.current_icp()
     if icp is None:
@@ -156,13 +173,15 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
         )
     if len(shown):
         ch["segments"] = charts.forest(
-            _records(shown.head(20)),
+            _labelled(_records(shown.head(20)), icp),
             base,
             title="Win rate of each segment, with its 95% interval",
         )
     if len(negative):
         ch["negative"] = charts.forest(
-            _records(negative.head(12)), base, title="Losing segments: win rate with 95% interval"
+            _labelled(_records(negative.head(12)), icp),
+            base,
+            title="Losing segments: win rate with 95% interval",
         )
     if len(health):
         ch["health"] = charts.histogram(
