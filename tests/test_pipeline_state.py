@@ -189,23 +189,67 @@ def test_a_run_killed_while_swapping_in_is_finished_at_the_next_start(
     assert (out / "scores.csv").read_text(encoding="utf-8") == scores
 
 
-def test_build_finishes_a_run_killed_while_swapping_in(
-    company: dict[str, Path], first_run: Path, processes, tmp_path
-) -> None:
-    out = tmp_path / "out"
+@pytest.fixture(scope="session")
+def half_swapped(
+    company: dict[str, Path], first_run: Path, processes, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A folder holding ``out``, a second run killed while swapping in, and its stage beside it."""
+    parent = tmp_path_factory.mktemp("half")
+    out = parent / "out"
     shutil.copytree(first_run, out)
     assert _killed_run(processes, _changed(company), out, "commit") == -signal.SIGKILL
     assert staging_dir(out).exists()
-    r = CliRunner().invoke(app, ["build", "--workspace", str(out)])
+    with Workspace(out, read_only=True) as ws:  # the workspace is in, the files not yet
+        assert ws.icp_versions()["version"].tolist() == [1, 2]
+        assert (out / "icp.yaml").read_text(encoding="utf-8") == ws.icp_version(1)
+    return parent
+
+
+# Every command that writes into an output folder, with its arguments after the folder.
+WRITERS = {
+    "ingest": lambda out, c: [
+        "ingest",
+        "-w",
+        out,
+        "--accounts",
+        c["accounts"],
+        "--deals",
+        c["deals_changed"],
+    ],
+    "health": lambda out, c: ["health", "-w", out],
+    "patterns": lambda out, c: ["patterns", "-w", out],
+    "build": lambda out, c: ["build", "-w", out],
+    "report": lambda out, c: ["report", "-w", out],
+    "export": lambda out, c: ["export", "-w", out, "--no-pdf"],
+    "personas": lambda out, c: ["personas", "-w", out],
+    "refresh --restore": lambda out, c: ["refresh", "--out", out, "--restore", "1"],
+    "audit": lambda out, c: ["audit", "-w", out],
+    "token create": lambda out, c: ["token", "create", "-w", out, "--name", "crm"],
+}
+
+
+@pytest.mark.parametrize("command", list(WRITERS))
+def test_every_writing_command_finishes_a_run_killed_while_swapping_in(
+    company: dict[str, Path], half_swapped: Path, tmp_path, command: str
+) -> None:
+    shutil.copytree(half_swapped, tmp_path / "p")
+    out = tmp_path / "p" / "out"
+    args = [str(a) for a in WRITERS[command](out, company)]
+    r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
-    assert not staging_dir(out).exists()  # nothing stale left to be swapped in over the build
+    assert not staging_dir(out).exists()  # nothing stale left to be swapped in over the command
     assert recover(out) is None
     with Workspace(out, read_only=True) as ws:
-        # the killed run's version 2 was finished before the build saved version 3
-        assert ws.icp_versions()["version"].tolist() == [1, 2, 3]
-        assert (out / "icp.yaml").read_text(encoding="utf-8") == ws.icp_version(3)
-        scores = ws.table("scores").to_csv(index=False)
-    assert (out / "scores.csv").read_text(encoding="utf-8") == scores
+        versions = ws.icp_versions()["version"].tolist()
+        # the killed run's version 2 was finished before the command did its work
+        assert versions[:2] == [1, 2]
+        exported = (out / "icp.yaml").read_text(encoding="utf-8")
+        assert exported in [ws.icp_version(v) for v in versions[1:]]
+        if command == "build":
+            assert versions == [1, 2, 3] and exported == ws.icp_version(3)
+            assert (out / "scores.csv").read_text(encoding="utf-8") == ws.table("scores").to_csv(
+                index=False
+            )
     assert (out / "report.html").exists()  # the run's report, moved in with the rest
 
 

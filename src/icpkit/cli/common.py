@@ -6,13 +6,17 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ..errors import IcpkitError, InputErrors
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 app = typer.Typer(
     name="icp",
@@ -90,3 +94,31 @@ def steps(total: int, enabled: bool | None = None) -> Iterator[Callable[[str], N
 
         yield advance
         progress.update(task, completed=total, description="done")
+
+
+@contextmanager
+def writing(folder: Path, *also: Path | None, read_only: bool = False) -> Iterator[Workspace]:
+    """The workspace in ``folder``, open for writing through :func:`icpkit.pipeline.output_folder`
+    (created, locked, and a swap an interrupted ``icp run`` left finished first).
+
+    ``also`` are further output folders the command writes into (``--out``), held the same way.
+    ``read_only`` opens the workspace for reading only, for a command that writes files
+    beside it but nothing into it. Every command that writes into an output folder opens
+    it through this.
+    """
+    from contextlib import ExitStack
+
+    from ..errors import NoWorkspaceData
+    from ..pipeline import output_folder
+    from ..workspace import Workspace
+
+    if read_only and not Workspace(folder).file.exists():
+        raise NoWorkspaceData()
+    with ExitStack() as held:
+        seen = {Path(folder).resolve()}
+        held.enter_context(output_folder(folder))
+        for extra in also:
+            if extra is not None and Path(extra).resolve() not in seen:
+                seen.add(Path(extra).resolve())
+                held.enter_context(output_folder(extra))
+        yield held.enter_context(Workspace(folder, read_only=read_only))

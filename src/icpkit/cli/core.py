@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from .common import console, handle_errors, out, steps, warn_all
+from .common import console, handle_errors, out, steps, warn_all, writing
 
 if TYPE_CHECKING:
     from ..icpfile import ICP
@@ -280,9 +280,8 @@ def register(app: typer.Typer) -> None:
             icp ingest --workspace ws --accounts accounts.csv --deals deals.csv
         """
         from ..ingest import ingest as ingest_files
-        from ..workspace import Workspace
 
-        with Workspace(workspace) as ws:
+        with writing(workspace) as ws:
             res = ingest_files(
                 ws,
                 _paths(
@@ -326,9 +325,8 @@ def register(app: typer.Typer) -> None:
             icp health --workspace ws --out health.csv
         """
         from ..pipeline import Settings, settings, step_health
-        from ..workspace import Workspace
 
-        with Workspace(workspace) as ws:
+        with writing(workspace) as ws:
             conf = settings(ws, workspace / "icp.yaml")
             res = step_health(ws, Settings(conf.weights, churn_source or conf.churn_source))
         warn_all(res.warnings)
@@ -368,9 +366,8 @@ def register(app: typer.Typer) -> None:
             icp patterns --workspace ws --out segments.csv
         """
         from ..pipeline import settings, step_build
-        from ..workspace import Workspace
 
-        with Workspace(workspace) as ws:
+        with writing(workspace) as ws:
             build = step_build(ws, settings(ws, workspace / "icp.yaml"), min_support=min_support)
         seg = build.segments
         t = Table(show_edge=False)
@@ -408,10 +405,9 @@ def register(app: typer.Typer) -> None:
 
             icp build --workspace ws
         """
-        from ..pipeline import export_outputs, output_folder, settings, step_build
-        from ..workspace import Workspace
+        from ..pipeline import export_outputs, settings, step_build
 
-        with output_folder(workspace), Workspace(workspace) as ws:
+        with writing(workspace) as ws:
             res = step_build(
                 ws,
                 settings(ws, workspace / "icp.yaml"),
@@ -450,14 +446,13 @@ def register(app: typer.Typer) -> None:
         """
         from ..report import collect, write_report
         from ..report.pdf import html_to_pdf
-        from ..workspace import Workspace
 
-        with Workspace(workspace) as ws:
+        with writing(workspace, out_dir) as ws:
             files = write_report(collect(ws), out_dir or workspace)
-        if pdf:
-            files["report.pdf"] = html_to_pdf(
-                files["report.html"], files["report.html"].with_suffix(".pdf")
-            )
+            if pdf:
+                files["report.pdf"] = html_to_pdf(
+                    files["report.html"], files["report.html"].with_suffix(".pdf")
+                )
         for p in files.values():
             out.print(f"wrote {p}")
 
@@ -489,11 +484,10 @@ def register(app: typer.Typer) -> None:
         """
         from ..export import write
         from ..report.pdf import find_browser
-        from ..workspace import Workspace
 
         if pdf is None:
             pdf = find_browser() is not None
-        with Workspace(workspace, read_only=True) as ws:
+        with writing(workspace, out_dir, read_only=True) as ws:
             files = write(ws, out_dir or workspace / "export", pdf=pdf)
         shown = sorted({p.parent for p in files.values()})
         out.print(f"wrote {len(files)} files into {', '.join(str(p) for p in shown)}")

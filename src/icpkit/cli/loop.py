@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from .common import console, handle_errors, out, steps, warn_all
+from .common import console, handle_errors, out, steps, warn_all, writing
 from .core import EncodingOpt, MappingOpt, PathOpt, WorkspaceOpt, _paths
 
 if TYPE_CHECKING:
@@ -172,7 +172,8 @@ def register(app: typer.Typer) -> None:
                 ) from None
         if not Workspace(workspace).file.exists():
             raise NoWorkspaceData()
-        with Workspace(workspace, read_only=not save) as ws:
+        held = writing(workspace) if save else Workspace(workspace, read_only=True)
+        with held as ws:
             a = audit_pipeline(ws, frame, accounts=acc, as_of=when)
             if save:
                 save_audit(ws, a)
@@ -237,7 +238,8 @@ def register(app: typer.Typer) -> None:
         if versions or restore is not None:
             if not Workspace(out_dir).file.exists():
                 raise NoWorkspaceData()
-            with Workspace(out_dir, read_only=restore is None) as ws:
+            held = writing(out_dir) if restore is not None else Workspace(out_dir, read_only=True)
+            with held as ws:
                 if restore is not None:
                     new = restore_version(ws, restore, out_dir)
                     out.print(

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..errors import WorkspaceError
-from .common import console, handle_errors, out, warn_all
+from .common import console, handle_errors, out, warn_all, writing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -187,9 +187,8 @@ def register(app: typer.Typer) -> None:
         """
         from ..personas.hooks import update_personas
         from ..pipeline import export_outputs
-        from ..workspace import Workspace
 
-        with Workspace(workspace) as ws:
+        with writing(workspace) as ws:
             if not ws.has("contacts"):
                 raise WorkspaceError(
                     "The workspace has no contacts. Ingest them with "

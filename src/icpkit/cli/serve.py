@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import IcpkitError
-from .common import console, handle_errors, out
+from .common import console, handle_errors, out, writing
 
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="workspace folder (holds workspace.duckdb)")
@@ -127,9 +127,8 @@ def register(app: typer.Typer) -> None:
             icp token create --workspace ws --name hubspot-workflow --scope score
         """
         from ..web.auth import create_token
-        from ..workspace import Workspace
 
-        with Workspace(workspace) as ws:
+        with writing(workspace) as ws:
             token = create_token(ws, name, scope)
         out.print(token)
         console.print(
@@ -170,9 +169,8 @@ def register(app: typer.Typer) -> None:
             icp token revoke --workspace ws 1a2b3c4d
         """
         from ..web.auth import revoke_token
-        from ..workspace import Workspace
 
-        with Workspace(workspace) as ws:
+        with writing(workspace) as ws:
             done = revoke_token(ws, token_id)
         if not done:
             raise UnknownToken(f"No active token '{token_id}'. See `icp token list`.")
