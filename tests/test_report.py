@@ -270,3 +270,121 @@ def test_a_condition_is_read_back_from_its_text(c):
     assert back.text() == c.text()
     assert segment_label(f"{c.text()} AND {c.text()}", {}, attrs) == " and ".join([label(c)] * 2)
     assert parse_condition("revenue > 5", attrs) is None
+
+
+# -- the report's tables read in words ---------------------------------------------------------
+
+# columns of the report's tables that name a segment, criterion, disqualifier, bin or attribute
+WORDS_COLUMNS = {
+    "segment",
+    "segment (all conditions together)",
+    "criterion",
+    "disqualifier",
+    "attribute",
+    "bin",
+    "what the ICP says",
+}
+
+
+class _Tables(HTMLParser):
+    """Every table's cells: (header, text, title attribute) per cell, the header from its column."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[tuple[str, str | None]]]] = []
+        self.cell: list[str] | None = None
+        self.title: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self.cell, self.title = [], dict(attrs).get("title")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self.cell is not None:
+            self.tables[-1][-1].append(("".join(self.cell).strip(), self.title))
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def _word_cells_html(html: str) -> list[tuple[str, str | None]]:
+    """The cells of the word columns (WORDS_COLUMNS) of every table in the report's body."""
+    parser = _Tables()
+    parser.feed(html)
+    cells = []
+    for table in parser.tables:
+        head = [h for h, _ in table[0]]
+        for row in table[1:]:
+            cells += [c for h, c in zip(head, row, strict=True) if h in WORDS_COLUMNS and c[0]]
+    return cells
+
+
+def _word_cells_md(md: str) -> list[tuple[str, str]]:
+    """(cell, its row's rule) of the word columns of every Markdown table."""
+    cells = []
+    for block in re.findall(r"(?:^\|.*\n?)+", md, flags=re.M):
+        rows = [re.split(r"(?<!\\)\|", line)[1:-1] for line in block.strip("\n").split("\n")]
+        head = [h.strip() for h in rows[0]]
+        for row in rows[2:]:
+            rule = row[head.index("rule")].strip() if "rule" in head else ""
+            cells += [
+                (c.strip(), rule)
+                for h, c in zip(head, row, strict=True)
+                if h in WORDS_COLUMNS and c.strip()
+            ]
+    return cells
+
+
+def _reads_in_words(text: str, snake: list[str]) -> None:
+    assert not any(a in text for a in snake), text
+    rule = re.sub(r"\bn=\d[\d,]*", "", text)  # a sample size ('n=452') is not a rule
+    assert " AND " not in rule and "=" not in rule, text
+
+
+def test_the_report_tables_read_in_words_as_the_plots_do(sample_run):
+    with Workspace(sample_run.out, read_only=True) as ws:
+        d = collect(ws)
+    snake = sorted(a for a in d.icp.attributes if "_" in a)
+    assert {"annual_revenue", "tech_stack", "current_solution"} <= set(snake)
+    html, md = render_html(d), render_markdown(d)
+    cells = _word_cells_html(html)
+    raw = {
+        *(s.text() for t in d.icp.tiers for s in t.segments),
+        *(c.text() for t in d.icp.tiers for cs in t.criteria.values() for c in cs),
+        *(q.text() for q in d.icp.disqualifiers),
+        *(b.text() for f in d.icp.scorecard.features for b in f.bins),
+        *(s["segment"] for s in d.segments),
+    }
+    titled = {title for _, title in cells if title}
+    assert raw <= titled  # every rule is in the table, as a tooltip on its words
+    for text, _ in cells:
+        _reads_in_words(text, snake)
+    shown = " | ".join(text for text, _ in cells)
+    for phrase in ("manufacturing companies", "200-999 employees", "annual revenue $", "uses "):
+        assert phrase in shown
+    assert len(cells) >= len(raw)
+    md_cells = _word_cells_md(md)
+    for text, _ in md_cells:
+        _reads_in_words(text, snake)
+    words = {text for text, _ in md_cells}
+    assert {d.words(s) for t in d.icp.tiers for s in t.segments} <= words
+    assert {d.words(q) for q in d.icp.disqualifiers} <= words
+    rules = {rule for _, rule in md_cells if rule}  # the appendix keeps each segment's rule
+    assert {s["segment"] for s in d.segments} <= rules
+    assert {s["label"] for s in d.segments} <= words
+
+
+def test_the_report_tables_in_words_keep_values_escaped(hostile):
+    html, md = hostile["html"], hostile["md"]
+    cells = _word_cells_html(html)
+    evil = "logistics <script>alert(1)</script>|x companies"
+    assert any(evil in text for text, _ in cells)  # read back from the escaped HTML
+    assert any(title and "<script>" in title for _, title in cells)  # the rule, escaped too
+    assert any(f"logistics {EVIL_MD} companies" in text for text, _ in _word_cells_md(md))
+    assert "<script" not in html.lower()

@@ -7,7 +7,7 @@ held-out deals can leak into bins, segments, shrinkage or thresholds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +19,7 @@ from .features import FeatureSpace, min_support_for
 from .health import HealthResult, compute_health
 from .icpfile import (
     ICP,
+    Condition,
     Criterion,
     EvidenceSummary,
     ExcludedColumn,
@@ -584,20 +585,30 @@ def small_deal_warning(icp: ICP, data: TrainingData) -> str:
     )
 
 
-def families_in(icp: ICP) -> dict[str, str]:
-    """For each family, what the ICP says or why it says nothing."""
+def families_in(
+    icp: ICP,
+    condition: Callable[[Condition], str] | None = None,
+    column: Callable[[str], str] | None = None,
+) -> dict[str, str]:
+    """For each family, what the ICP says or why it says nothing.
+
+    ``condition`` and ``column`` write a condition and a column name (default: the
+    condition's text, the name as is; the report passes them in words).
+    """
+    cond = condition or (lambda c: c.text())
+    col = column or (lambda a: a)
     out = {}
     for fam in FAMILIES:
-        crit = [c.text() for t in icp.tiers for c in t.criteria.get(fam, [])]
+        crit = [cond(c) for t in icp.tiers for c in t.criteria.get(fam, [])]
         crit += [
-            c.text()
+            cond(c)
             for t in icp.tiers[:1]
             for s in t.segments
             for c in s.conditions
             if (icp.attributes.get(c.attribute) or "firmographic") == fam
         ]
-        feats = [f.attribute for f in icp.scorecard.features if f.family == fam]
-        present = sorted(a for a, f in icp.attributes.items() if f == fam)
+        feats = [col(f.attribute) for f in icp.scorecard.features if f.family == fam]
+        present = sorted(col(a) for a, f in icp.attributes.items() if f == fam)
         if fam == "trigger" and icp.timing and icp.timing.get("triggers"):
             crit += [
                 f"{t['type']} {'due ' if t.get('when') == 'upcoming' else ''}within {t['window_days']} days (lift {t['evidence']['lift']:.1f}x, n={t['evidence']['n']})"

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from ..errors import WorkspaceError
-from ..icpfile import ICP, Condition
-from ..labels import segment_label
+from ..icpfile import ICP, Condition, SegmentRef
+from ..labels import column_words, label, segment_label
 from ..profile import families_in
 from ..workspace import Workspace
 from . import charts
@@ -119,6 +119,20 @@ class ReportData:
     excluded_columns: list[dict[str, Any]] = field(default_factory=list)
     executive: Executive | None = None
 
+    def words(self, item: Condition | SegmentRef | str) -> str:
+        """A condition, a segment or a segment's text in the report's words, as the forest
+        plots label it ('logistics companies and 250-579 employees'); ``item.text()`` (or
+        the segment's text) stays the exact rule."""
+        if isinstance(item, str):
+            return segment_label(item, _known(self.icp), self.icp.attributes, self.icp.labels)
+        if isinstance(item, SegmentRef):
+            return " and ".join(label(c, self.icp.labels) for c in item.conditions)
+        return label(item, self.icp.labels)
+
+    def column(self, attribute: str) -> str:
+        """An attribute's name in words (its source header when known)."""
+        return column_words(attribute, self.icp.labels)
+
 
 def _records(df: pd.DataFrame, n: int | None = None) -> list[dict[str, Any]]:
     d = df if n is None else df.head(n)
@@ -128,8 +142,8 @@ def _records(df: pd.DataFrame, n: int | None = None) -> list[dict[str, Any]]:
     ]
 
 
-def _labelled(rows: list[dict[str, Any]], icp: ICP) -> list[dict[str, Any]]:
-    """``rows`` (segments) with a ``label``: the segment in the words the report uses."""
+def _known(icp: ICP) -> dict[str, Condition]:
+    """The ICP's conditions by their text: the scorecard's bins, disqualifiers, tier segments and criteria."""
     known: dict[str, Condition] = {}
     for c in (
         *(b for f in icp.scorecard.features for b in f.bins),
@@ -138,6 +152,12 @@ def _labelled(rows: list[dict[str, Any]], icp: ICP) -> list[dict[str, Any]]:
         *(c for t in icp.tiers for cs in t.criteria.values() for c in cs),
     ):
         known[c.text()] = c
+    return known
+
+
+def _labelled(rows: list[dict[str, Any]], icp: ICP) -> list[dict[str, Any]]:
+    """``rows`` (segments) with a ``label``: the segment in the words the report uses."""
+    known = _known(icp)
     return [
         {**r, "label": segment_label(str(r["segment"]), known, icp.attributes, icp.labels)}
         for r in rows
@@ -171,9 +191,10 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
             title="Fit score of every account, by tier",
             order=["excluded", "none", "3", "2", "1"],
         )
+    shown_rows = _labelled(_records(shown), icp)
     if len(shown):
         ch["segments"] = charts.forest(
-            _labelled(_records(shown.head(20)), icp),
+            shown_rows[:20],
             base,
             title="Win rate of each segment, with its 95% interval",
         )
@@ -219,9 +240,11 @@ def collect(ws: Workspace, *, title: str = "Ideal Customer Profile") -> ReportDa
     data = ReportData(
         title=title,
         icp=icp,
-        families=families_in(icp),
-        segments=_records(shown),
-        negative_segments=_records(negative.head(15)),
+        families=families_in(
+            icp, lambda c: label(c, icp.labels), lambda a: column_words(a, icp.labels)
+        ),
+        segments=shown_rows,
+        negative_segments=_labelled(_records(negative.head(15)), icp),
         segment_counts={k: int((seg["tier"] == k).sum()) for k in ("1", "2", "3", "negative")}
         if len(seg)
         else {},
