@@ -223,6 +223,15 @@ WRITERS = {
     "export": lambda out, c: ["export", "-w", out, "--no-pdf"],
     "personas": lambda out, c: ["personas", "-w", out],
     "refresh --restore": lambda out, c: ["refresh", "--out", out, "--restore", "1"],
+    "refresh": lambda out, c: [
+        "refresh",
+        "--out",
+        out,
+        "--accounts",
+        c["accounts"],
+        "--deals",
+        c["deals"],
+    ],
     "audit": lambda out, c: ["audit", "-w", out],
     "token create": lambda out, c: ["token", "create", "-w", out, "--name", "crm"],
 }
@@ -245,6 +254,8 @@ def test_every_writing_command_finishes_a_run_killed_while_swapping_in(
         assert versions[:2] == [1, 2]
         exported = (out / "icp.yaml").read_text(encoding="utf-8")
         assert exported in [ws.icp_version(v) for v in versions[1:]]
+        if command == "refresh":  # compared with the finished run's version, not the first
+            assert json.loads(ws.artifact("refresh.json") or "{}")["previous_version"] == 2
         if command == "build":
             assert versions == [1, 2, 3] and exported == ws.icp_version(3)
             assert (out / "scores.csv").read_text(encoding="utf-8") == ws.table("scores").to_csv(

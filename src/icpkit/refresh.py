@@ -364,11 +364,12 @@ def refresh(
     ``run_options`` are passed to :func:`icpkit.pipeline.run_all`. Returns the
     run's result and the :class:`RefreshReport`.
     """
-    from .pipeline import run_all
+    from .pipeline import output_folder, run_all
     from .workspace import Workspace
 
     out = Path(out_dir)
-    with Workspace(out) as ws:
+    # through output_folder: the previous run is what a swap an interrupted run left makes it
+    with output_folder(out), Workspace(out) as ws:
         before = Snapshot.of(ws) if ws.file.exists() else Snapshot(None, None, None)
     if before.version is None:
         raise InputError(
@@ -376,11 +377,11 @@ def refresh(
             hint="Run `icp run --out DIR` once; `icp refresh` re-runs it on fresh exports later",
         )
     result = run_all(paths, out, **run_options)
-    with Workspace(out) as ws:
+    p = out / REPORT_FILE
+    with output_folder(out), Workspace(out) as ws:
         report = compare_runs(ws, before)
         ws.write({}, artifacts={"refresh.json": report.to_json()})
-    p = out / REPORT_FILE
-    p.write_text(report.to_markdown(), encoding="utf-8")
+        p.write_text(report.to_markdown(), encoding="utf-8")
     result.files[REPORT_FILE] = p
     return result, report
 
