@@ -222,6 +222,10 @@ WRITERS = {
     "report": lambda out, c: ["report", "-w", out],
     "export": lambda out, c: ["export", "-w", out, "--no-pdf"],
     "personas": lambda out, c: ["personas", "-w", out],
+    "validate": lambda out, c: [
+        *("validate", "--accounts", c["accounts"], "--deals", c["deals"], "--out", out),
+        *("--folds", 2, "--repeats", 1, "--permutations", 1),
+    ],
     "refresh --restore": lambda out, c: ["refresh", "--out", out, "--restore", "1"],
     "refresh": lambda out, c: [
         "refresh",

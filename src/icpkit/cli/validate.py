@@ -233,12 +233,14 @@ def register(app: typer.Typer) -> None:
 
             icp validate --icp hypothesis.yaml --accounts accounts.csv --deals deals.csv --out test
         """
-        if hypothesis is not None:
-            _test_hypothesis(hypothesis, accounts, deals, out_dir, events, mapping)
-            return
+        from ..pipeline import output_folder
         from ..validation import validate_files
 
-        with steps(4) as advance:
+        if hypothesis is not None:
+            with output_folder(out_dir):
+                _test_hypothesis(hypothesis, accounts, deals, out_dir, events, mapping)
+            return
+        with output_folder(out_dir), steps(4) as advance:
             result = validate_files(
                 accounts,
                 deals,
