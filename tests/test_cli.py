@@ -9,6 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from icpkit.cli import app
+from icpkit.workspace import Workspace
 
 runner = CliRunner()
 
@@ -106,6 +107,10 @@ def test_step_commands_compose(small_crm, tmp_path):
     assert r.exit_code == 0 and "best 20%" in r.output
     r = invoke("patterns", "--workspace", ws, "--out", tmp_path / "seg.csv")
     assert r.exit_code == 0 and "industry=government" in r.output
+    # the ICP version `icp patterns` learned is the one icp.yaml holds (no stale file to re-import)
+    with Workspace(ws, read_only=True) as w:
+        learned = w.icp_version()
+    assert learned is not None and (ws / "icp.yaml").read_text(encoding="utf-8") == learned
     assert invoke("build", "--workspace", ws).exit_code == 0
     assert invoke("report", "--workspace", ws).exit_code == 0
     assert (ws / "report.html").exists() and (ws / "icp.yaml").exists()

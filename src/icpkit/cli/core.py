@@ -365,10 +365,11 @@ def register(app: typer.Typer) -> None:
 
             icp patterns --workspace ws --out segments.csv
         """
-        from ..pipeline import settings, step_build
+        from ..pipeline import export_outputs, settings, step_build
 
-        with writing(workspace) as ws:
+        with writing(workspace) as ws:  # a build: its ICP version is exported like `icp build`'s
             build = step_build(ws, settings(ws, workspace / "icp.yaml"), min_support=min_support)
+            export_outputs(ws, workspace)
         seg = build.segments
         t = Table(show_edge=False)
         for c in ("segment", "n", "win_rate", "ci", "lift", "q_value", "tier"):
