@@ -68,7 +68,7 @@ def _duckdb_run(con: Any, sql: str, progress: ProgressFn | None) -> Any:
 # are cleaned and tested by the Python kernel and each cell holding one is read
 # by a hash lookup (see build_query's ``lookups``); other cells by the SQL.
 LOOKUP_ROWS = 100_000
-LOOKUP_VALUES = 5_000
+LOOKUP_VALUES = 1_000
 
 
 def _lookups(con: Any, columns: dict[str, str], conds: Sequence[Any]) -> dict[str, list[str]]:
