@@ -20,6 +20,7 @@ from icpkit.icpfile import ICP
 from icpkit.schema import FAMILIES
 from icpkit.scoring import duckdb_engine
 from icpkit.scoring.engines import score_duckdb, score_spark, score_with_engine
+from icpkit.scoring.sql import build_query
 from icpkit.web.rowscore import RowScorer, score_records
 
 from .test_engines import tidy
@@ -346,3 +347,30 @@ def test_lookups_and_the_per_cell_sql_read_alike(
     assert set(full) == set(COLUMNS)
     assert len(full["industry"]) > len(first["industry"])
     assert set(few) == {"country"}
+
+
+def test_more_contributions_than_bits_rank_alike(tmp_path: Path) -> None:
+    """Past 62 (feature, bin) contributions the DuckDB engine ranks them by passes, not
+    by one number's bits: the same reasons, in the same order."""
+    features = [
+        {"attribute": attr, "kind": "categorical", "bins": [
+            {"attribute": attr, "in": [WORDS[k % len(WORDS)]], "points": 1 + k % 7},
+            {"attribute": attr, "missing": True, "points": -(1 + k % 5)},
+            {"attribute": attr, "other": True, "points": 2 + k % 3}]}
+        for k, attr in enumerate(["industry", "country"] * 12)
+    ]  # fmt: skip
+    icp = make_icp(
+        tiers=[{"tier": 1, "name": "A", "min_score": 50, "match": "score"}],
+        scorecard={"base": 40, "features": features},
+    )
+    rows = pd.DataFrame(
+        {
+            "account_id": [f"a{i}" for i in range(len(TEXT_CELLS))],
+            "industry": TEXT_CELLS,
+            "country": TEXT_CELLS[::-1],
+        },
+        dtype=object,
+    )
+    engine_form = build_query(icp, lookups={}).sql("duckdb").lower()
+    assert "greatest" in engine_form and "log2" not in engine_form  # 72 contributions: passes
+    all_but_spark(icp, rows, tmp_path)
