@@ -18,7 +18,9 @@ from icpkit import icpfile
 from icpkit.cli import app
 from icpkit.icpfile import ICP
 from icpkit.schema import FAMILIES
-from icpkit.scoring.engines import score_spark, score_with_engine
+from icpkit.scoring import duckdb_engine
+from icpkit.scoring.engines import score_duckdb, score_spark, score_with_engine
+from icpkit.scoring.sql import build_query
 from icpkit.web.rowscore import RowScorer, score_records
 
 from .test_engines import tidy
@@ -198,6 +200,12 @@ def all_but_spark(icp: ICP, rows: pd.DataFrame, folder: Path) -> pd.DataFrame:
         "API single account": api_single(icp, rows),
         "icp sql in DuckDB": icp_sql_in_duckdb(icp, rows, folder),
     }
+    # a text value is read by a lookup (once per distinct value) where it is among the
+    # first rows' values, else by the SQL per cell: here most cells are read per cell
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(duckdb_engine, "LOOKUP_ROWS", 2)
+        got["duckdb over CSV, values after row 2 per cell"] = score_duckdb(icp, csv).frame
+        got["duckdb over Parquet, values after row 2 per cell"] = score_duckdb(icp, parquet).frame
     for name, frame in got.items():
         assert frame is not None
         assert_same(name, python, frame, rows)
@@ -253,3 +261,116 @@ def test_spark_reads_raw_cells_alike(spark, tmp_path_factory: pytest.TempPathFac
         assert_same("spark", python, got, rows)
 
     check()
+
+
+def test_lookups_and_the_per_cell_sql_read_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DuckDB engine reads a text column's values once each (a lookup) where the first
+    rows hold few of them, and per cell by the SQL otherwise: a value first seen after
+    those rows, or a column with many values (numbers held as text). Every way gives the
+    python engine's scores and reasons, and the rows come out in the input's order."""
+    n = 600
+    rows = pd.DataFrame(
+        {
+            "account_id": [f"a{i:04d}" for i in range(n)],
+            # many distinct values: amounts written in several ways, among the raw cells
+            "employees": [
+                NUMBER_CELLS[i % len(NUMBER_CELLS)] if i % 3 else f"${i * 7:,}" for i in range(n)
+            ],
+            "annual_revenue": [f"{i * 1.5e4:.0f}" if i % 5 else "n/a" for i in range(n)],
+            "industry": [
+                TEXT_CELLS[i % len(TEXT_CELLS)] if i < n // 2 else f" Retail{i % 40} "
+                for i in range(n)
+            ],
+            "country": [TEXT_CELLS[(i * 7) % len(TEXT_CELLS)] for i in range(n)],
+            "tech_stack": [
+                LIST_CELLS[i % len(LIST_CELLS)] if i % 4 else f"sap; x{i}|AWS" for i in range(n)
+            ],
+        },
+        dtype=object,
+    )
+    icp = make_icp(
+        routing={"high_touch": 60, "nurture": 45},
+        tiers=[
+            {"tier": 1, "name": "A", "min_score": 55, "criteria": {"firmographic": [
+                {"attribute": "industry", "in": ["retail7", "logistics"], "pinned": True}]}},
+            {"tier": 2, "name": "B", "min_score": 40, "segments": [{"conditions": [
+                {"attribute": "tech_stack", "has": "aws"},
+                {"attribute": "employees", "between": [100, None]}], "evidence": {"n": 40}}]},
+        ],
+        disqualifiers=[{"attribute": "country", "in": ["東京"], "reason": "test"}],
+        scorecard={"base": 45, "features": [
+            {"attribute": "employees", "kind": "numeric", "bins": [
+                {"attribute": "employees", "missing": True, "points": -5},
+                {"attribute": "employees", "between": [None, 300], "points": -3},
+                {"attribute": "employees", "between": [300, 2000], "points": 6},
+                {"attribute": "employees", "in": ["2100"], "points": 9}]},
+            {"attribute": "annual_revenue", "kind": "numeric", "bins": [
+                {"attribute": "annual_revenue", "between": [1e6, None], "points": 4}]},
+            {"attribute": "industry", "kind": "categorical", "bins": [
+                {"attribute": "industry", "in": ["retail", "retail3", "logistics"], "points": 8},
+                {"attribute": "industry", "not_in": ["évian"], "points": -2},
+                {"attribute": "industry", "missing": True, "points": -4}]},
+            {"attribute": "country", "kind": "categorical", "bins": [
+                {"attribute": "country", "in": ["1,200", "software"], "points": 3},
+                {"attribute": "country", "other": True, "points": 1}]},
+            {"attribute": "tech_stack", "kind": "flag", "bins": [
+                {"attribute": "tech_stack", "has": "sap", "points": 5}]},
+            {"attribute": "tech_stack", "kind": "flag", "bins": [
+                {"attribute": "tech_stack", "lacks": "aws", "points": -6}]},
+        ]},
+    )  # fmt: skip
+    csv, parquet = write_inputs(rows, tmp_path)
+    python = score_with_engine(icp, csv, engine="python").frame
+    assert python is not None
+    seen: list[dict[str, list[str]]] = []
+    lookups = duckdb_engine._lookups
+
+    def spy(*args: object) -> dict[str, list[str]]:
+        out = lookups(*args)  # type: ignore[arg-type]
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(duckdb_engine, "_lookups", spy)
+    for first_rows, most in ((100_000, 5_000), (250, 5_000), (100_000, 30)):
+        monkeypatch.setattr(duckdb_engine, "LOOKUP_ROWS", first_rows)
+        monkeypatch.setattr(duckdb_engine, "LOOKUP_VALUES", most)
+        for path in (csv, parquet):
+            got = score_duckdb(icp, path).frame
+            assert got is not None
+            assert list(got["account_id"]) == list(rows["account_id"])  # the input's order
+            assert_same(f"duckdb, {first_rows} rows, {most} values, {path.name}", python, got, rows)
+    # what each setting looked up (CSV): every text column in full; the first 250 rows'
+    # values; only the columns with at most 30 values
+    full, first, few = seen[0], seen[2], seen[4]
+    assert set(full) == set(COLUMNS)
+    assert len(full["industry"]) > len(first["industry"])
+    assert set(few) == {"country"}
+
+
+def test_more_contributions_than_bits_rank_alike(tmp_path: Path) -> None:
+    """Past 62 (feature, bin) contributions the DuckDB engine ranks them by passes, not
+    by one number's bits: the same reasons, in the same order."""
+    features = [
+        {"attribute": attr, "kind": "categorical", "bins": [
+            {"attribute": attr, "in": [WORDS[k % len(WORDS)]], "points": 1 + k % 7},
+            {"attribute": attr, "missing": True, "points": -(1 + k % 5)},
+            {"attribute": attr, "other": True, "points": 2 + k % 3}]}
+        for k, attr in enumerate(["industry", "country"] * 12)
+    ]  # fmt: skip
+    icp = make_icp(
+        tiers=[{"tier": 1, "name": "A", "min_score": 50, "match": "score"}],
+        scorecard={"base": 40, "features": features},
+    )
+    rows = pd.DataFrame(
+        {
+            "account_id": [f"a{i}" for i in range(len(TEXT_CELLS))],
+            "industry": TEXT_CELLS,
+            "country": TEXT_CELLS[::-1],
+        },
+        dtype=object,
+    )
+    engine_form = build_query(icp, lookups={}).sql("duckdb").lower()
+    assert "greatest" in engine_form and "log2" not in engine_form  # 72 contributions: passes
+    all_but_spark(icp, rows, tmp_path)

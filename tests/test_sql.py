@@ -19,7 +19,7 @@ from icpkit.schema import FAMILIES
 from icpkit.scoring import clean
 from icpkit.scoring.clean import WHITESPACE
 from icpkit.scoring.scorer import score_accounts
-from icpkit.scoring.sql import DIALECTS, UnsupportedDialect, compile_sql
+from icpkit.scoring.sql import DIALECTS, UnsupportedDialect, build_query, compile_sql
 
 OUT = ["account_id", "score", "tier", "route", "reasons"]
 
@@ -283,6 +283,14 @@ def test_unknown_dialect_lists_the_supported_ones() -> None:
     assert isinstance(info.value, IcpkitError)
     for d in DIALECTS:
         assert d in str(info.value)
+
+
+def test_lookups_are_the_duckdb_engines_form_only() -> None:
+    """The exported SQL never depends on a file's values: lookups are for DuckDB alone."""
+    with pytest.raises(UnsupportedDialect, match="DuckDB"):
+        build_query(sample_icp(), dialect="postgres", lookups={"industry": ["Logistics"]})
+    exported = compile_sql(sample_icp(), dialect="duckdb")
+    assert "ENUM" not in exported and "list_extract" not in exported.lower()
 
 
 def test_unsupported_construct_is_named() -> None:

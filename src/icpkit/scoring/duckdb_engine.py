@@ -25,7 +25,7 @@ from .inputs import (
 )
 from .output import PARQUET_SUFFIXES, TEXT_COLUMNS, EngineResult
 from .progress import ProgressFn, _progress_fn
-from .scorer import absent_warnings, number_attributes
+from .scorer import absent_warnings, conditions, number_attributes
 from .sql import build_query
 
 # CSV column types DuckDB may detect; dates and times stay text, as pandas reads them
@@ -62,6 +62,37 @@ def _duckdb_run(con: Any, sql: str, progress: ProgressFn | None) -> Any:
 
 
 # -- DuckDB ---------------------------------------------------------------------------
+
+# Text columns are read once per distinct value, not once per cell: the values
+# found in the first LOOKUP_ROWS rows, if there are at most LOOKUP_VALUES of them,
+# are cleaned and tested by the Python kernel and each cell holding one is read
+# by a hash lookup (see build_query's ``lookups``); other cells by the SQL.
+LOOKUP_ROWS = 100_000
+LOOKUP_VALUES = 1_000
+
+
+def _lookups(con: Any, columns: dict[str, str], conds: Sequence[Any]) -> dict[str, list[str]]:
+    """The distinct values of the tested text columns, in the first rows, where few."""
+    used = sorted({c.attribute for c in conds} & {k for k, v in columns.items() if v == "VARCHAR"})
+    if not used:
+        return {}
+    sample = exp.select(*[exp.column(c, quoted=True) for c in used]).from_(_RAW_VIEW)
+    sample = sample.limit(LOOKUP_ROWS)
+    parts = []
+    for c in used:
+        col = exp.column(c, quoted=True)
+        few = exp.LTE(
+            this=exp.Count(this=exp.Distinct(expressions=[col.copy()])),
+            expression=exp.Literal.number(LOOKUP_VALUES),
+        )
+        values = exp.Anonymous(this="list", expressions=[exp.Distinct(expressions=[col.copy()])])
+        parts.append(exp.Case(ifs=[exp.If(this=few, true=values)]))
+    row = con.execute(exp.select(*parts).from_(sample.subquery("s")).sql("duckdb")).fetchone()
+    return {
+        c: sorted(str(v) for v in values if v is not None)
+        for c, values in zip(used, row, strict=True)
+        if values is not None
+    }
 
 
 def _duckdb_reader(files: list[str], fmt: str, types: dict[str, str], encoding: str | None):
@@ -135,7 +166,8 @@ def score_duckdb(
     out : path, optional
         Write the scores here (``.parquet``/``.pq`` as Parquet, else CSV),
         streamed by ``COPY`` without holding the rows in memory. Without it
-        the scores are returned in ``EngineResult.frame``.
+        the scores are returned in ``EngineResult.frame``. Either way the rows
+        are in the input's order.
     id_column : str, optional
         The file's account id column (default: found by its usual names).
     mapping : ColumnMapping, optional
@@ -149,7 +181,11 @@ def score_duckdb(
         DuckDB settings (default: all cores, 80% of memory).
     reasons : bool
         ``False`` leaves out the ``reasons`` column (score, tier and route
-        only), which saves about a third of the scoring work.
+        only).
+
+    Text columns are read once per distinct value where the first
+    :data:`LOOKUP_ROWS` rows hold at most :data:`LOOKUP_VALUES` values (see
+    :func:`~icpkit.scoring.sql.build_query`'s ``lookups``).
 
     Returns
     -------
@@ -163,6 +199,9 @@ def score_duckdb(
     label = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} more)"
     con = duckdb.connect()
     try:
+        # DuckDB would run a long IN list (the null words) as a join: slower than the
+        # comparisons here, and a join does not keep the rows in the input's order
+        con.execute("SET disabled_optimizers = 'in_clause'")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         if memory_limit:
@@ -250,8 +289,11 @@ def _duckdb_attempt(
         bad.update(counts)
         warnings += w
 
-    query = build_query(icp, table=_RAW_VIEW, dialect="duckdb", columns=columns, reasons=reasons)
-    sql = query.sql("duckdb", copy=False)  # the tree is built for this call alone
+    lookups = _lookups(con, columns, conditions(icp))
+    query = build_query(
+        icp, table=_RAW_VIEW, dialect="duckdb", columns=columns, reasons=reasons, lookups=lookups
+    )
+    sql = query.sql("duckdb", copy=False)  # the tree is read again only for its column names
     result = EngineResult(
         engine="duckdb", rows=0, unknown_attributes=absent, bad_values=bad, warnings=warnings
     )

@@ -47,6 +47,20 @@ as the Python scorer does.
   the five largest are found with ``GREATEST``, one per step, and
   ``reasons=False`` leaves this part out.
 
+The DuckDB engine's form
+------------------------
+:func:`build_query` with ``lookups`` (what :func:`~icpkit.scoring.duckdb_engine.score_duckdb`
+runs, never the exported SQL) reads a text column once per distinct value
+instead of once per cell: the values found in the file's first rows are
+cleaned and tested by the Python kernel (:func:`~icpkit.scoring.scorer.evaluate`),
+each cell holding one of them gets its position in that list (its code, one
+comparison chain or ``ENUM`` lookup) and every condition on it is picked from a
+list by that code; any other cell is read by the SQL above. Bins' points and
+keys are picked by the bin's number, every (feature, bin) has its own key, so
+the reason text is picked by the key, and with at most 62 keys a row's
+contributions are the bits of one number whose five highest bits are the
+reasons (``floor(log2(m))``, checked with a shift), joined by ``concat_ws``.
+
 Columns
 -------
 Without ``columns`` the query names every attribute the ICP uses, so the table
@@ -84,7 +98,14 @@ from ..errors import IcpkitError, InputError
 from ..icpfile import ICP, Condition
 from ..schema import normalize_name
 from . import clean
-from .scorer import MAX_REASONS, conditions, list_attributes, number_attributes
+from .scorer import (
+    MAX_REASONS,
+    Columns,
+    conditions,
+    evaluate,
+    list_attributes,
+    number_attributes,
+)
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
 WHITESPACE = clean.WHITESPACE
@@ -272,12 +293,41 @@ class _Attr:
     absent: bool = False
     word: bool = False  # plain text, read once as a<i>_w (see icp_val)
     number: bool = False  # a number, read once as a<i>_n (see icp_val)
+    # the column's known raw values (DuckDB only, see build_query's ``lookups``):
+    # a cell holding one of them is read by its code a<i>_c, the others per cell
+    lookup: list[str] | None = None
+    numeric: bool = False  # a number attribute (scorer.number_attributes)
+    listy: bool = False  # a list attribute (scorer.list_attributes)
+    _cells: Any = None  # the kernel's view (scorer.Columns) of the known values and NULL
 
     def src(self) -> exp.Expression:
         return self.source.copy()
 
     def ref(self, part: str) -> exp.Column:
         return _col(f"a{self.index}_{part}")
+
+    def known(self) -> exp.Expression:
+        """The cell is one of the known values (or NULL), so its code reads it."""
+        return _not(_is_null(self.ref("c")))
+
+    def lazy(self, e: exp.Expression) -> exp.Expression:
+        """``e``, computed only for cells the code does not read (all cells without lookup)."""
+        if self.lookup is None:
+            return e
+        return _case([(_is_null(self.ref("c")), e)])
+
+    def holds(self, c: Condition) -> list[bool]:
+        """Whether ``c`` holds, per known value and (last) for NULL: the Python kernel's answer."""
+        if self._cells is None:
+            import pandas as pd
+
+            values = pd.Series([*(self.lookup or []), None], dtype=object)
+            self._cells = Columns(
+                pd.DataFrame({self.name: values}),
+                numeric=[self.name] if self.numeric else [],
+                lists=[self.name] if self.listy else [],
+            )
+        return [bool(x) for x in evaluate(c, self._cells)]
 
 
 def _kind_of(type_name: str | None, dialect: str) -> str:
@@ -324,8 +374,72 @@ def _resolve(
 # -- conditions -------------------------------------------------------------------
 
 
+def _pick(a: _Attr, per_value: Sequence[Any]) -> exp.Expression:
+    """The entry of ``per_value`` (one per known value, then NULL's) for the cell's code."""
+    lits = [v if isinstance(v, exp.Expression) else _literal(v) for v in per_value]
+    if all(x == lits[0] for x in lits[1:]):
+        return lits[0]
+    return exp.Anonymous(
+        this="list_extract",
+        expressions=[exp.Array(expressions=lits), exp.Add(this=a.ref("c"), expression=_i(1))],
+    )
+
+
+def _literal(v: Any) -> exp.Expression:
+    if isinstance(v, bool):
+        return exp.true() if v else exp.false()
+    if isinstance(v, int):
+        return _i(v)
+    if v is None:
+        return exp.Null()
+    return _s(str(v))
+
+
+_FEW_VALUES = 24
+
+
+def _highest_bit(m: exp.Expression) -> exp.Expression:
+    """1 + the position of the highest bit of ``m`` (a BIGINT >= 0), 0 for ``m = 0``.
+
+    ``floor(log2(m))`` is the position or one more (when the conversion to a double
+    rounds ``m`` up to the next power of two), so it is checked with a shift.
+    """
+    h = _cast(exp.Floor(this=exp.Anonymous(this="log2", expressions=[m.copy()])), _T.INT)
+    over = exp.GT(
+        this=exp.BitwiseLeftShift(this=_cast(_i(1), _T.BIGINT), expression=h.copy()),
+        expression=m.copy(),
+    )
+    exact = exp.Sub(this=h, expression=_cast(over, _T.INT))
+    return _case(
+        [(exp.GT(this=m.copy(), expression=_i(0)), exp.Add(this=exact, expression=_i(1)))], _i(0)
+    )
+
+
+def _code(a: _Attr) -> exp.Expression:
+    """The cell's position in ``a.lookup`` (NULL: ``len(a.lookup)``; another value: NULL)."""
+    values = a.lookup or []
+    whens: list[tuple[exp.Expression, exp.Expression]] = [(_is_null(a.src()), _i(len(values)))]
+    if len(values) <= _FEW_VALUES:  # a few comparisons cost less than a hash lookup
+        whens += [(exp.EQ(this=a.src(), expression=_s(v)), _i(i)) for i, v in enumerate(values)]
+        return _case(whens)
+    enum = exp.DataType(this=_T.ENUM, expressions=[_s(v) for v in values])
+    code = exp.Anonymous(this="enum_code", expressions=[exp.TryCast(this=a.src(), to=enum)])
+    return _case(whens, code)
+
+
 def _condition(c: Condition, a: _Attr) -> exp.Expression:
-    """A boolean expression, never NULL, that holds where ``c`` holds."""
+    """A boolean expression, never NULL, that holds where ``c`` holds.
+
+    With a lookup, a known value's answer comes from the Python kernel (one per
+    distinct value, picked by the cell's code); other cells are tested by the SQL.
+    """
+    if a.lookup is None or a.absent:
+        return _compiled_condition(c, a)
+    return _case([(a.known(), _pick(a, a.holds(c)))], _compiled_condition(c, a))
+
+
+def _compiled_condition(c: Condition, a: _Attr) -> exp.Expression:
+    """:func:`_condition` tested on the cell by the SQL forms of the cleaning rules."""
     if a.absent:  # an absent column scores neutral: no condition on it holds
         return exp.false()
     op = c.op
@@ -497,9 +611,22 @@ def build_query(
     columns: Iterable[str] | Mapping[str, str] | None = None,
     absent: Iterable[str] | None = None,
     reasons: bool = True,
+    lookups: Mapping[str, Sequence[str]] | None = None,
 ) -> exp.Select:
-    """The scoring query as a sqlglot expression (see :func:`compile_sql`)."""
+    """The scoring query as a sqlglot expression (see :func:`compile_sql`).
+
+    ``lookups`` (DuckDB only; the engine's form, see the module notes) gives,
+    for text columns of the table, raw values the column holds (distinct,
+    without NULL; ``{}`` for none). Each condition on such a column is then
+    answered once per value, by the Python kernel (:mod:`~icpkit.scoring.clean`,
+    :func:`~icpkit.scoring.scorer.evaluate`), and a cell holding one of them is
+    read by its code in that list instead of being trimmed, lower-cased and
+    tested; any other cell is read by the SQL as without ``lookups``. The
+    result is the same either way.
+    """
     dialect = _check_dialect(dialect)
+    if lookups and dialect != "duckdb":
+        raise UnsupportedDialect("lookups are a DuckDB form of the query")
     resolved = _resolve(columns)
     list_columns = set(list_columns or ())
     absent_names = {normalize_name(a) for a in absent or ()} | set(absent or ())
@@ -527,7 +654,10 @@ def build_query(
             attrs[name] = _Attr(name, i, _null_text(), _TEXT, absent=True)
             continue
         listed = name in list_columns or col.name in list_columns
-        attrs[name] = _Attr(name, i, col, _LIST if listed else _kind_of(type_name, dialect))
+        kind = _LIST if listed else _kind_of(type_name, dialect)
+        attrs[name] = _Attr(name, i, col, kind, numeric=name in numbers, listy=name in lists)
+        if lookups is not None and kind == _TEXT and col.name in lookups:
+            attrs[name].lookup = [str(v) for v in lookups[col.name]]
 
     id_col, _ = source_of(id_column)
     if id_col is None:
@@ -538,10 +668,21 @@ def build_query(
         )
 
     # 1. icp_src: per-attribute values (missing flag, category text, number, list)
+    #    (0. icp_in, with lookups: each cell's code, the position of its value in
+    #    the lookup, NULL last; NULL for a value not in it)
+    source: exp.Expression = _table_name(table, dialect)
+    looked = [a for a in attrs.values() if a.lookup is not None]
+    in_q = None
+    if looked:
+        in_q = _select([exp.Star(), *[_alias(_code(a), f"a{a.index}_c") for a in looked]], source)
+        source = _cte_ref("icp_in")
     src_cols: list[exp.Expression] = [_alias(_text(id_col), "account_id")]
     for a in attrs.values():
-        src_cols += _attribute_columns(a, ops[a.name], dialect, a.name in numbers, a.name in lists)
-    src_q = _select(src_cols, _table_name(table, dialect))
+        if a.lookup is not None:
+            src_cols.append(a.ref("c"))
+        for e in _attribute_columns(a, ops[a.name], dialect, a.numeric, a.listy):
+            src_cols.append(_alias(a.lazy(e.this), e.alias) if a.lookup is not None else e)
+    src_q = _select(src_cols, source)
 
     # 1b. icp_val: missing flag and category text of the plain text and number
     #     attributes, from their word or number (read once, not once per use)
@@ -552,16 +693,20 @@ def build_query(
         if a_num is not None:  # a number's missing flag and category text, from the number
             val_cols.append(_col(name))
             val_cols.append(
-                _alias(_coalesce(_is_null(_col(name)), exp.true()), f"a{a_num.index}_m")
+                _alias(a_num.lazy(_coalesce(_is_null(_col(name)), exp.true())), f"a{a_num.index}_m")
             )
             if ops[a_num.name] & {"in", "not_in"} and a_num.kind != _LIST:
-                val_cols.append(_alias(_category(_number_text(_col(name))), f"a{a_num.index}_t"))
+                val_cols.append(
+                    _alias(a_num.lazy(_category(_number_text(_col(name)))), f"a{a_num.index}_t")
+                )
             continue
         a_word = next((a for a in attrs.values() if a.word and name == f"a{a.index}_w"), None)
         if a_word is None:
             val_cols.append(_col(name))
             continue
-        val_cols.append(_alias(clean.sql_is_null_word(_col(name)), f"a{a_word.index}_m"))
+        val_cols.append(
+            _alias(a_word.lazy(clean.sql_is_null_word(_col(name))), f"a{a_word.index}_m")
+        )
         if ops[a_word.name] & {"in", "not_in"}:
             val_cols.append(
                 _alias(exp.Nullif(this=_col(name), expression=_s("")), f"a{a_word.index}_t")
@@ -574,9 +719,22 @@ def build_query(
     nf = len(feats)
     feat_cols: list[exp.Expression] = [_col("account_id")]
     for j, f in enumerate(feats):
-        which = _case(
-            [(_condition(b, attrs[b.attribute]), _i(i)) for i, b in enumerate(f.bins)], _i(-1)
-        )
+        on = {attrs[b.attribute].name for b in f.bins}
+        one = attrs[f.bins[0].attribute] if len(on) == 1 and f.bins else None
+        if one is not None and one.lookup is not None and not one.absent:
+            a = one
+            # the first bin holding, per known value; other cells tested by the SQL
+            held = [a.holds(b) for b in f.bins]
+            first = [next((i for i, h in enumerate(held) if h[v]), -1) for v in range(len(held[0]))]
+            which = _case(
+                [(a.known(), _pick(a, first))],
+                _case([(_compiled_condition(b, a), _i(i)) for i, b in enumerate(f.bins)], _i(-1)),
+            )
+        else:
+            which = _case(
+                [(_condition(b, attrs[b.attribute]), _i(i)) for i, b in enumerate(f.bins)],
+                _i(-1),
+            )
         feat_cols.append(_alias(which, f"b{j}"))
     veto = _case(
         [
@@ -621,15 +779,59 @@ def build_query(
     def key_of(j: int) -> Callable[[Any], exp.Expression | None]:
         return lambda b: _i(abs(b.points) * nf + nf - 1 - j) if b.points else None
 
+    # with lookups (the DuckDB engine's form) a bin's points and key are picked
+    # from a list by the bin's number, and each (feature, bin) has its own key,
+    # 1 for the last contribution in Python's order, so the reason text is
+    # picked by the key itself; the exported SQL keeps the portable CASEs
+    picked = lookups is not None
+    order = sorted(
+        ((j, i) for j, f in enumerate(feats) for i, b in enumerate(f.bins) if b.points),
+        key=lambda ji: (-abs(feats[ji[0]].bins[ji[1]].points), ji[0], ji[1]),
+    )
+    codes = {ji: len(order) - r for r, ji in enumerate(order)}
+    texts = [feats[j].bins[i] for j, i in reversed(order)]  # texts[k - 1]: key k's bin
+    nothing = 0 if picked else -1  # the key of no contribution
+
+    def by_number(j: int, values: list[int]) -> exp.Expression:
+        """values[i] for feature j's bin i; 0 where no bin holds."""
+        return exp.Anonymous(
+            this="list_extract",
+            expressions=[
+                exp.Array(expressions=[_i(v) for v in [0, *values]]),
+                exp.Add(this=_col(f"b{j}"), expression=_i(2)),
+            ],
+        )
+
     keep = ["account_id", "veto", *[f"pin{t.tier}" for t in tiers]]
     explain = range(nf) if reasons else range(0)
     score_cols: list[exp.Expression] = [_col(c) for c in keep]
     total: exp.Expression = _i(icp.scorecard.base)
     for j in range(nf):
-        points = _case(by_bin(j, lambda b: _i(b.points) if b.points else None), _i(0))
+        if picked:
+            points = by_number(j, [b.points for b in feats[j].bins])
+        else:
+            points = _case(by_bin(j, lambda b: _i(b.points) if b.points else None), _i(0))
         total = exp.Add(this=total, expression=_p(points))
     score_cols.append(_alias(total, "total"))
+    # with at most 62 keys, the contributions of a row are one number's bits
+    # (key k is bit k - 1), and the five largest keys are its five highest bits
+    bitwise = picked and len(order) <= 62 and bool(explain)
+    if bitwise:
+        bits: exp.Expression = _i(0)
+        for j in explain:
+            per_bin = [
+                1 << (codes[(j, i)] - 1) if (j, i) in codes else 0
+                for i in range(len(feats[j].bins))
+            ]
+            bits = exp.Add(this=bits, expression=_p(by_number(j, per_bin)))
+        score_cols.append(_alias(_cast(bits, _T.BIGINT), "m1"))
     for j in explain:
+        if bitwise:
+            break
+        if picked:
+            key = by_number(j, [codes.get((j, i), 0) for i in range(len(feats[j].bins))])
+            score_cols.append(_alias(key, f"k{j}"))
+            continue
         reason = _case(
             by_bin(j, lambda b: _s(f"{b.text()} {_fmt_points(b.points)}") if b.points else None),
             _null_text(),
@@ -652,26 +854,57 @@ def build_query(
         ],
         _col("total"),
     )
-    carried = [*keep, *[f"r{j}" for j in explain], *[f"k{j}" for j in explain]]
+    carried = [*keep, *[f"r{j}" for j in explain if not picked]]
+    carried += ["m1"] if bitwise else [f"k{j}" for j in explain]
     top = min(MAX_REASONS, len(explain))
     rank_cols: list[exp.Expression] = [_col(c) for c in carried]
     rank_cols.append(_alias(score, "score"))
-    if top:
-        first = exp.Greatest(this=_i(-1), expressions=[_col(f"k{j}") for j in range(nf)])
-        rank_cols.append(_alias(first, "top1"))
-    stages: list[tuple[str, exp.Select]] = [("icp_rank", _select(rank_cols, _cte_ref("icp_score")))]
-    for pos in range(2, top + 1):
+    stages: list[tuple[str, exp.Select]] = []
+    if bitwise:
+        stages.append(("icp_rank", _select(rank_cols, _cte_ref("icp_score"))))
+        for pos in range(1, top + 1):
+            # top<pos> = the highest bit of m<pos>, plus one (0: none); then m<pos+1>
+            # is m<pos> without that bit (computed in stages: each reads the one before)
+            have = [*carried, "score", *[f"top{i}" for i in range(1, pos)]]
+            if pos > 1:
+                have.append(f"m{pos}")
+            cols: list[exp.Expression] = [_col(c) for c in have if c != "m1" or pos == 1]
+            cols.append(_alias(_highest_bit(_col(f"m{pos}")), f"top{pos}"))
+            stages.append((f"icp_top{pos}", _select(cols, _cte_ref(stages[-1][0]))))
+            if pos < top:
+                cols = [_col(c) for c in [*have, f"top{pos}"] if c not in (f"m{pos}", "m1")]
+                rest = exp.Sub(
+                    this=_col(f"m{pos}"),
+                    expression=_case(
+                        [
+                            (
+                                exp.GT(this=_col(f"top{pos}"), expression=_i(0)),
+                                exp.BitwiseLeftShift(
+                                    this=_cast(_i(1), _T.BIGINT),
+                                    expression=exp.Sub(this=_col(f"top{pos}"), expression=_i(1)),
+                                ),
+                            )
+                        ],
+                        _i(0),
+                    ),
+                )
+                cols.append(_alias(rest, f"m{pos + 1}"))
+                stages.append((f"icp_bits{pos + 1}", _select(cols, _cte_ref(stages[-1][0]))))
+    elif top:
+        greatest = exp.Greatest(this=_i(nothing), expressions=[_col(f"k{j}") for j in range(nf)])
+        rank_cols.append(_alias(greatest, "top1"))
+    if not bitwise:
+        stages.append(("icp_rank", _select(rank_cols, _cte_ref("icp_score"))))
+    for pos in range(2, top + 1 if not bitwise else 0):
         below = [
             _case(
                 [(exp.LT(this=_col(f"k{j}"), expression=_col(f"top{pos - 1}")), _col(f"k{j}"))],
-                _i(-1),
+                _i(nothing),
             )
             for j in range(nf)
         ]
-        cols: list[exp.Expression] = [
-            _col(c) for c in [*carried, "score", *[f"top{i}" for i in range(1, pos)]]
-        ]
-        cols.append(_alias(exp.Greatest(this=_i(-1), expressions=below), f"top{pos}"))
+        cols = [_col(c) for c in [*carried, "score", *[f"top{i}" for i in range(1, pos)]]]
+        cols.append(_alias(exp.Greatest(this=_i(nothing), expressions=below), f"top{pos}"))
         stages.append((f"icp_top{pos}", _select(cols, _cte_ref(stages[-1][0]))))
 
     # 5. tier, route, reasons
@@ -697,6 +930,15 @@ def build_query(
     )
     parts: list[exp.Expression] = [_col("veto")]
     for pos in range(1, top + 1):
+        if picked:  # list_extract(texts, 0) is NULL: no contribution at this position
+            text = [_s(f"{b.text()} {_fmt_points(b.points)}") for b in texts]
+            parts.append(
+                exp.Anonymous(
+                    this="list_extract",
+                    expressions=[exp.Array(expressions=text), _col(f"top{pos}")],
+                )
+            )
+            continue
         at_pos = [
             (
                 _and(
@@ -708,9 +950,11 @@ def build_query(
             for j in range(nf)
         ]
         parts.append(_case(at_pos, _null_text()))
-    # '; ' before each present part, then drop the first two characters
-    joined = _concat(*[_coalesce(_concat(_s("; "), _p(part)), _s("")) for part in parts])
-    because = exp.Substring(this=joined, start=_i(3))
+    if picked:  # DuckDB's concat_ws skips NULLs (Snowflake's would give NULL)
+        because: exp.Expression = exp.Anonymous(this="concat_ws", expressions=[_s("; "), *parts])
+    else:  # '; ' before each present part, then drop the first two characters
+        joined = _concat(*[_coalesce(_concat(_s("; "), _p(part)), _s("")) for part in parts])
+        because = exp.Substring(this=joined, start=_i(3))
     outputs = [
         _col("account_id"),
         _alias(_cast(_col("score"), _T.INT), "score"),
@@ -721,6 +965,7 @@ def build_query(
         outputs.append(_alias(because, "reasons"))
     final = _select(outputs, _cte_ref(stages[-1][0]))
     for name, query in (
+        *([("icp_in", in_q)] if in_q is not None else []),
         ("icp_src", src_q),
         ("icp_val", val_q),
         ("icp_feat", feat_q),
