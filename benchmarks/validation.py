@@ -60,7 +60,8 @@ def main() -> None:
     ap.add_argument("--deals", type=int, default=78_000)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/icpkit-bench-validation"))
     ap.add_argument("--profile", type=Path, default=None)
-    ap.add_argument("--n-jobs", type=int, default=None, help="validate's n_jobs, when it has one")
+    ap.add_argument("--split", choices=("time", "cv"), default=None, help="default: time (dated)")
+    ap.add_argument("--repeats", type=int, default=2, help="cross-validation repeats")
     a = ap.parse_args()
 
     from icpkit import validation as v
@@ -91,9 +92,7 @@ def main() -> None:
     v.score_accounts = timer("scoring every account", v.score_accounts)
     fit = timer("refits per fold (the ICP)", fit_icp)
 
-    options: dict[str, Any] = {}
-    if a.n_jobs is not None:
-        options["n_jobs"] = a.n_jobs
+    options: dict[str, Any] = {"split": a.split, "repeats": a.repeats}
     prof = cProfile.Profile() if a.profile else None
     w0 = time.perf_counter()
     t0 = cpu()
@@ -130,7 +129,11 @@ def main() -> None:
     h, p, n = result["heldout"], result["peers"], result["null_control"]
     print(f"\nheld-out AUC {h['roc_auc']}, n {h['n']}; peers {p['auc']}")
     print(f"null control: {n['permutations']} shuffles, false discoveries {n['null_significant']}")
+    for r in result["repeats"]:
+        print(f"repeat {r['repeat']}: AUC {r['roc_auc']}, n {r['deals']}")
     print(f"verdict: {result['verdict']['strength']}")
+    for line in result.get("shortcuts", []):
+        print(f"shortened to scale: {line}")
     for line in result["not_checked"]:
         print(f"not checked: {line}")
 
