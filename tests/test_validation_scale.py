@@ -144,3 +144,18 @@ def test_a_small_table_takes_no_shortcut_but_the_settled_null_control():
     assert nc["note"] is None and res["peers"]["sampling"]["note"] is None
     assert all(c.startswith("null control: ") and "stopped early" in c for c in res["shortcuts"])
     assert len(res["shortcuts"]) == (1 if nc["stopped_early"] else 0)
+
+
+def test_a_large_undated_table_is_cross_validated_once_and_says_so(monkeypatch):
+    import icpkit.validation as v
+
+    monkeypatch.setattr(v, "BIG_CV", 1000)
+    acc, deals = make_crm(1200, dates=False, seed=6)
+    kw = dict(kinds=KINDS, families=FAMILIES, permutations=3, repeats=2, folds=3)
+    res = validate(acc, deals, **kw)
+    assert res["split"]["method"] == "cv" and res["split"]["repeats"] == 1
+    assert len(res["repeats"]) == 1 and res["repeats"][0]["deals"] == 1200
+    assert res["shortcuts"][0] == (
+        "cross-validation: 1 of 2 repeats, as there are 1,200 closed deals (more than 1,000); "
+        "every deal is still held out once"
+    )
