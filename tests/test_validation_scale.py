@@ -69,12 +69,14 @@ def test_stopping_early_keeps_the_shuffles_it_ran():
     early = null.null_control(b.space, b.training, **kw)
     full = null.null_control(b.space, b.training, sequential=False, **kw)
     assert full["permutations"] == 12 and full["stopped_early"] is None
-    assert early["permutations_planned"] == 12
-    if early["stopped_early"]:
-        k = early["permutations"]
-        assert null.MIN_SHUFFLES <= k < 12
-        # the same seeded shuffles, in the same order: stopping only drops the later ones
-        assert early["null_significant"] == full["null_significant"][:k]
+    # pure noise: no real significant segment, so the minimum of shuffles settles it
+    assert early["real"]["significant"] == 0
+    assert (early["permutations"], early["permutations_planned"]) == (null.MIN_SHUFFLES, 12)
+    assert "cannot beat noise" in early["stopped_early"]
+    # the same seeded shuffles, in the same order: stopping only drops the later ones
+    k = early["permutations"]
+    assert early["null_significant"] == full["null_significant"][:k]
+    assert early["null_tier1"] == full["null_tier1"][:k]
     assert early["beats_noise"] == full["beats_noise"]  # the answer is the one all 12 give
 
 
