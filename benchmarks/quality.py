@@ -4,7 +4,7 @@
     python benchmarks/quality.py --write docs/quality.md
 
 Runs ``icp validate`` (the library call behind it, default settings: time
-split when dated, 20 null-control shuffles) on the shared datasets that have
+split when dated, up to 20 null-control shuffles, stopped once more cannot change the answer) on the shared datasets that have
 won/lost outcomes — Maven CRM and the Olist marketing funnel — and on the
 shipped sample company, then prints one table: dataset, closed deals, split,
 held-out AUC of icpkit next to peers fitted on the raw account columns
@@ -212,7 +212,8 @@ def row(name: str, files: dict[str, Path], permutations: int) -> dict[str, str]:
         if icp_value is None or icp_value["won_revenue_share"] is None
         else f"{icp_value['won_revenue_share']:.0%} of won revenue / {icp_value['account_share']:.0%} of accounts",
         "Tier 1 share of wins": _f(r["heldout"]["tier_share_of_wins"]["1"], "{:.1%}"),
-        "null FD (mean / max)": f"{n['false_discoveries_mean']:.1f} / {n['false_discoveries_max']}",
+        "null FD (mean / max)": f"{n['false_discoveries_mean']:.1f} / {n['false_discoveries_max']} "
+        f"({n['permutations']} of {n['permutations_planned']} shuffles)",
         "real significant": str(n["real"]["significant"]),
         "verdict": r["verdict"]["strength"],
         "seconds": f"{seconds:.0f}",

@@ -110,6 +110,8 @@ def show(result: dict[str, Any]) -> None:
     console.print(result["minimum_evidence"]["message"], soft_wrap=True)
     for note in result["not_checked"]:
         console.print(f"[dim]not checked:[/] {note}", soft_wrap=True)
+    for note in result.get("shortcuts", []):
+        console.print(f"[dim]shortened to scale:[/] {note}", soft_wrap=True)
     v = result["verdict"]
     color = {"strong": "green", "moderate": "yellow"}.get(v["strength"], "red")
     console.print(f"[bold {color}]{v['message']}[/]", soft_wrap=True)
@@ -187,7 +189,16 @@ def register(app: typer.Typer) -> None:
         ] = None,
         folds: Annotated[int, typer.Option(min=2, help="cross-validation folds")] = 5,
         repeats: Annotated[int, typer.Option(min=1, help="cross-validation repeats (seeds)")] = 2,
-        permutations: Annotated[int, typer.Option(min=1, help="null-control shuffles")] = 20,
+        permutations: Annotated[
+            int, typer.Option(min=1, help="null-control shuffles, at most (see --all-shuffles)")
+        ] = 20,
+        all_shuffles: Annotated[
+            bool,
+            typer.Option(
+                "--all-shuffles",
+                help="run every null-control shuffle, even once more cannot change the answer",
+            ),
+        ] = False,
         min_support: Annotated[
             int | None,
             typer.Option(
@@ -253,6 +264,7 @@ def register(app: typer.Typer) -> None:
                 folds=folds,
                 repeats=repeats,
                 permutations=permutations,
+                sequential=not all_shuffles,
                 min_support=min_support,
                 progress=advance,
             )

@@ -61,8 +61,7 @@ __all__ = ["validate", "validate_files", "load_inputs", "write_result", "SCHEMA_
 
 SCHEMA_VERSION = 1
 SMALL_DATA = 50
-BIG_NULL = 20_000  # training deals above which the null control runs fewer shuffles
-BIG_NULL_PERMUTATIONS = 10
+BIG_CV = 20_000  # closed deals above which cross-validation runs one repeat
 
 
 def _num(x: Any) -> Any:
@@ -140,6 +139,27 @@ def _retained(
         return None
     mrr = comps.set_index(comps["account_id"].astype(str))["mrr_now"]
     return pd.Series(account_ids).map(mrr).to_numpy(dtype=float)
+
+
+def _shortcuts(null: dict[str, Any], sampling: dict[str, Any]) -> list[str]:
+    """Where validation did less than its full work to stay proportionate, with the sizes."""
+    out = []
+    if null.get("stopped_early"):
+        out.append(
+            f"null control: {null['permutations']} of {null['permutations_planned']} shuffles "
+            f"(stopped early: {null['stopped_early']})"
+        )
+    if null.get("note"):
+        out.append(f"null control: {null['note']}")
+    if sampling.get("note"):
+        out.append(f"peers: {sampling['note']}")
+    if sampling["forest_tree_deals"] < round(sampling["peer_training_deals"] * 0.5):
+        out.append(
+            f"peers: each random-forest tree drew {sampling['forest_tree_deals']:,} of the "
+            f"{sampling['peer_training_deals']:,} deals it learns from (at most "
+            f"{peer_mod.FOREST_TREE_ROWS:,})"
+        )
+    return out
 
 
 def _verdict(result: dict[str, Any]) -> dict[str, Any]:
@@ -253,6 +273,7 @@ def validate(
     folds: int = 5,
     repeats: int = 2,
     permutations: int = 20,
+    sequential: bool = True,
     min_support: int | None = None,
     seed: int = 0,
     fit: FitFn = fit_icp,
@@ -277,6 +298,9 @@ def validate(
         Canonical revenue table: the won accounts' retained revenue per tier.
     split : {"time", "cv"}, optional
         Default: in time when deals are dated, else cross-validation.
+    permutations : int
+        Null-control shuffles, at most: with ``sequential`` they stop once more
+        cannot change the answer (``shortcuts`` in the result says so).
     fit : callable
         The fitting function; it only ever receives training deals.
 
@@ -303,6 +327,7 @@ def validate(
             folds=folds,
             repeats=repeats,
             permutations=permutations,
+            sequential=sequential,
             min_support=min_support,
             seed=seed,
             fit=fit,
@@ -325,6 +350,7 @@ def _validate(
     folds: int,
     repeats: int,
     permutations: int,
+    sequential: bool,
     min_support: int | None,
     seed: int,
     fit: FitFn,
@@ -340,8 +366,16 @@ def _validate(
         and pd.to_numeric(closed.loc[won_all, "amount"], errors="coerce").gt(0).any()
     )
     say("validate: choosing the hold-out split")
-    plan = plan_splits(closed, split=split, cutoff=cutoff, folds=folds, repeats=repeats, seed=seed)
+    # on a large table every deal is still held out once: a second seed only re-measures
+    reps = 1 if len(closed) > BIG_CV else repeats
+    plan = plan_splits(closed, split=split, cutoff=cutoff, folds=folds, repeats=reps, seed=seed)
     not_checked += plan.notes
+    cut: list[str] = []
+    if plan.method == "cv" and reps < repeats:
+        cut.append(
+            f"cross-validation: 1 of {repeats} repeats, as there are {len(closed):,} closed deals "
+            f"(more than {BIG_CV:,}); every deal is still held out once"
+        )
     bt = run_backtest(
         accounts,
         closed,
@@ -399,23 +433,18 @@ def _validate(
         else [],
         "best_peer_name": best_peer,
     }
-    n_train = len(first.training.won)
-    shuffles = permutations
-    if n_train > BIG_NULL and permutations > BIG_NULL_PERMUTATIONS:
-        shuffles = BIG_NULL_PERMUTATIONS
-        not_checked.append(
-            f"null control at full strength: {n_train:,} training deals, so {shuffles} shuffles "
-            f"were run instead of {permutations}"
-        )
-    say(f"validate: null control ({shuffles} shuffles)")
+    say(f"validate: null control (up to {permutations} shuffles)")
     null = null_mod.null_control(
         first.space,
         first.training,
         min_support=first.icp.evidence.min_support,
-        permutations=shuffles,
+        permutations=permutations,
         seed=seed,
         real=first.miner,
+        sequential=sequential,
     )
+    peers["sampling"] = peer_mod.sampling(len(bt.folds[0].split.train))
+    shortcuts = cut + _shortcuts(null, peers["sampling"])
     if icp is None:
         say("validate: learning the ICP from all deals")
         icp = fit(accounts, deals, kinds=kinds, families=families, min_support=min_support).icp
@@ -496,6 +525,7 @@ def _validate(
     else:
         not_checked.append("drift: no previous ICP (--previous)")
     result["verdict"] = _verdict(result)
+    result["shortcuts"] = shortcuts
     result["not_checked"] = not_checked
     result["warnings"] = warnings
     return result

@@ -6,6 +6,15 @@ size), and the same segment search is rerun with the same minimum support.
 Every segment it then calls Tier 1, 2 or 3 is a false discovery. Comparing
 the real count with the shuffled counts says whether the ICP's patterns are
 more than what the search finds in noise.
+
+The shuffles stop early once more of them cannot change the answer
+(``sequential``): when a shuffle already found as many significant segments
+as the real outcomes (the patterns cannot beat noise any more), or when the
+false discoveries seen so far bound the chance that any remaining shuffle
+reaches the real count below ``SETTLED`` (a 95% Poisson upper bound on the
+false discoveries per shuffle, then Markov's inequality). At least
+``MIN_SHUFFLES`` always run. On a large table the search runs on a random
+``MAX_ROWS`` of the training deals, real and shuffled alike.
 """
 
 from __future__ import annotations
@@ -13,12 +22,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.stats import chi2
 
 from ..features import FeatureSpace
 from ..mining.segments import SegmentMiner, Training
 
 POSITIVE = ("1", "2", "3")
-MAX_ROWS = 50_000
+MAX_ROWS = 20_000  # training deals above which the search runs on a sample of this many
+MIN_SHUFFLES = 5
+SETTLED = 0.05  # the chance the remaining shuffles could still change the answer, at most
 
 
 def _counts(miner: SegmentMiner) -> dict[str, int]:
@@ -41,6 +53,36 @@ def _subset(data: Training, idx: np.ndarray) -> Training:
     )
 
 
+def rate_bound(false_discoveries: int, shuffles: int) -> float:
+    """95% upper bound on the mean false discoveries per shuffle (exact Poisson bound)."""
+    return float(chi2.ppf(0.95, 2 * false_discoveries + 2) / 2 / shuffles)
+
+
+def settled(real: int, counts: list[int], permutations: int) -> str | None:
+    """Why more shuffles cannot change the answer, or None while they still might."""
+    k = len(counts)
+    if k < MIN_SHUFFLES or k >= permutations:
+        return None
+    if max(counts) >= real:
+        if real == 0:
+            return (
+                "the real outcomes give no significant segment, so the patterns cannot beat noise"
+            )
+        return (
+            f"a shuffle already found {max(counts)} significant segment(s), as many as the real "
+            f"outcomes ({real}), so the patterns cannot beat noise"
+        )
+    total = int(sum(counts))
+    bound = rate_bound(total, k)
+    left = permutations - k
+    if left * bound / real <= SETTLED:
+        return (
+            f"{total} false discoveries in {k} shuffles (at most {bound:.2g} per shuffle, 95% bound): "
+            f"the other {left} shuffles reach the real {real} with probability under {SETTLED:.0%}"
+        )
+    return None
+
+
 def null_control(
     space: FeatureSpace,
     data: Training,
@@ -50,9 +92,10 @@ def null_control(
     seed: int = 0,
     max_depth: int = 3,
     real: SegmentMiner | None = None,
-    max_rows: int = MAX_ROWS,
+    max_rows: int | None = None,
+    sequential: bool = True,
 ) -> dict[str, Any]:
-    """Rerun the segment search on ``permutations`` shuffles of the training outcomes.
+    """Rerun the segment search on up to ``permutations`` shuffles of the training outcomes.
 
     Parameters
     ----------
@@ -62,8 +105,12 @@ def null_control(
         The training deals with their bin assignments.
     real : SegmentMiner, optional
         The search already run on the real outcomes; rerun here when absent
-        or when the data is subsampled to ``max_rows`` deals.
+        or when the data is subsampled to ``max_rows`` deals (default ``MAX_ROWS``).
+    sequential : bool
+        Stop once more shuffles cannot change the answer (see ``settled``);
+        ``stopped_early`` says why, ``permutations`` how many ran.
     """
+    max_rows = MAX_ROWS if max_rows is None else max_rows
     rng = np.random.default_rng(seed)
     sub = data
     note = None
@@ -75,7 +122,8 @@ def null_control(
     if real is None:
         real = SegmentMiner(min_support=min_support, max_depth=max_depth).fit(space, sub)
     real_counts = _counts(real)
-    runs = []
+    runs: list[dict[str, int]] = []
+    stopped = None
     for _ in range(permutations):
         shuffled = Training(
             frame=sub.frame,
@@ -88,9 +136,16 @@ def null_control(
         runs.append(
             _counts(SegmentMiner(min_support=min_support, max_depth=max_depth).fit(space, shuffled))
         )
+        if sequential:
+            stopped = settled(
+                real_counts["significant"], [r["significant"] for r in runs], permutations
+            )
+            if stopped:
+                break
+    ran = len(runs)
     sig = np.array([r["significant"] for r in runs], dtype=float)
     t1 = np.array([r["tier1"] for r in runs], dtype=float)
-    p = (1 + int((sig >= real_counts["significant"]).sum())) / (1 + permutations) if runs else None
+    p = (1 + int((sig >= real_counts["significant"]).sum())) / (1 + ran) if runs else None
     beats = bool(runs and real_counts["significant"] > 0 and real_counts["significant"] > sig.max())
     mean = float(sig.mean()) if runs else 0.0
     if real_counts["significant"] == 0:
@@ -107,12 +162,15 @@ def null_control(
     else:
         verdict = (
             f"The patterns are more than noise: {real_counts['significant']} significant segment(s) on the "
-            f"real outcomes vs {mean:.2g} on average (max {int(sig.max())}) on {permutations} shuffles."
+            f"real outcomes vs {mean:.2g} on average (max {int(sig.max())}) on {ran} shuffles."
         )
     return {
-        "permutations": permutations,
+        "permutations": ran,
+        "permutations_planned": permutations,
+        "stopped_early": stopped,
         "seed": seed,
         "training_deals": int(len(sub.won)),
+        "training_deals_all": int(len(data.won)),
         "min_support": int(min_support),
         "real": real_counts,
         "null_significant": [int(x) for x in sig],

@@ -203,7 +203,8 @@ def blocks(v: dict[str, Any]) -> list[Block]:
         _block(
             "Verdict",
             [Para(v["verdict"]["message"], strong=f"{v['verdict']['strength'].title()}.")]
-            + [f"Not checked: {n}." for n in v.get("not_checked", [])],
+            + [f"Not checked: {n}." for n in v.get("not_checked", [])]
+            + [f"Shortened to scale: {n}." for n in v.get("shortcuts", [])],
             [
                 {
                     "check": c["check"],
@@ -343,6 +344,12 @@ def blocks(v: dict[str, Any]) -> list[Block]:
                     if p.get("n")
                     else ""
                 )
+                + (
+                    f" The raw peers learned from {smp['peer_training_deals']:,} training deals"
+                    + (f" ({smp['note']})." if smp.get("note") else ".")
+                    if (smp := p.get("sampling"))
+                    else ""
+                )
             ],
             [
                 {
@@ -375,7 +382,14 @@ def blocks(v: dict[str, Any]) -> list[Block]:
                 f"{n['verdict']} Outcomes of the {n['training_deals']} training deals were shuffled "
                 f"{n['permutations']} times and the pattern search rerun: it called {n['false_discoveries_mean']} "
                 f"segment(s) significant on average (max {n['false_discoveries_max']}), Tier 1 in "
-                f"{n['permutations_with_false_tier1']} of {n['permutations']} shuffles.",
+                f"{n['permutations_with_false_tier1']} of {n['permutations']} shuffles."
+                + (
+                    f" The shuffles stopped after {n['permutations']} of "
+                    f"{n['permutations_planned']}: {n['stopped_early']}."
+                    if n.get("stopped_early")
+                    else ""
+                )
+                + (f" The search was {n['note']}." if n.get("note") else ""),
             ],
         )
     )
