@@ -112,10 +112,7 @@ def diagnostics(files: dict[str, Path], best: str | None) -> dict[str, str]:
     for split in (s for s in plan.splits if s.repeat == 0):
         with threadpool_limits(limits=1):
             fold = run_fold(acc, closed, split, kinds=kinds, families=families, peers=True)
-        scored = fold.scored.copy()
-        train_accounts = set(fold.build.training.account)
-        scored["seen"] = scored["account_id"].astype(str).isin(train_accounts).to_numpy()
-        parts.append(scored)
+        parts.append(fold.scored)  # "seen": the account also has training deals
         if ExplainableBoostingClassifier is None:
             continue
         left_out = {e.column for e in fold.build.icp.excluded_columns}

@@ -111,3 +111,14 @@ def test_the_statement_names_what_the_ideal_customer_has(run):
     assert "logistics" in s.entity and "manufacturing" in s.entity and "employees" in s.entity
     assert "Snowflake" in s.trait and "not use" not in s.trait
     assert 3 <= len(s.recognize) <= 5 and "q=" not in s.text
+
+
+def test_the_peer_gap_is_split_by_account_history(run):
+    """Held-out deals of accounts with training deals are told apart from those of new accounts:
+    on the sample the forest's lead over the scorecard is on the accounts it saw in training."""
+    _, _, v = run
+    peers = v["peers"]
+    hist = peers["by_history"]
+    assert hist["new"]["n"] + hist["seen"]["n"] == peers["n"]
+    assert hist["new"]["n"] >= 100 and hist["seen"]["n"] >= 100
+    assert hist["seen"]["gap"] > hist["new"]["gap"]

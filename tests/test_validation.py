@@ -663,3 +663,24 @@ def test_probability_score_inverts_score_probability():
     for base in (0.05, 0.3, 0.8):
         back = probability_score(score_probability(scores, base), base)
         assert (back == scores).all(), base
+
+
+def test_a_gap_the_peer_makes_on_accounts_it_saw_is_named():
+    """A peer that is better only on accounts seen in training gets a gap split by history,
+    and the message says where the gap is."""
+    from icpkit.validation.peers import compare
+
+    r = np.random.default_rng(0)
+    n = 2000
+    seen = np.arange(n) % 2 == 0
+    won = r.random(n) < 0.4
+    mine = won * 1.0 + r.normal(0, 1.2, n)  # the same signal everywhere
+    peer = np.where(seen, won * 1.0 + r.normal(0, 0.4, n), mine)  # sharper on seen accounts
+    out = compare(won, {"icpkit": mine, "forest": peer}, seen=seen)
+    hist = out["by_history"]
+    assert hist["new"]["n"] == hist["seen"]["n"] == n // 2
+    assert hist["new"]["gap"] == 0 and hist["seen"]["gap"] > 0.1
+    assert out["gap"] > 0.02 and "accounts new to the training deals" in out["message"]
+    assert "recall their earlier outcomes" in out["message"]
+    # without the history the comparison is as before
+    assert compare(won, {"icpkit": mine, "forest": peer})["by_history"] is None

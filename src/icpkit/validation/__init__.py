@@ -413,7 +413,10 @@ def _validate(
     peer_cols = {"icpkit": held["score"].to_numpy(dtype=float)}
     peer_cols.update({c[2:]: held[c].to_numpy() for c in held.columns if c.startswith("p_")})
     peers = peer_mod.compare(
-        held["won"].to_numpy(dtype=bool), peer_cols, held["score_unvetoed"].to_numpy(dtype=float)
+        held["won"].to_numpy(dtype=bool),
+        peer_cols,
+        held["score_unvetoed"].to_numpy(dtype=float),
+        seen=held["seen"].to_numpy(dtype=bool) if "seen" in held else None,
     )
     won_h = held["won"].to_numpy(dtype=bool)
     score_h = held["score"].to_numpy(dtype=float)

@@ -63,7 +63,9 @@ class Fold:
     split: Split
     build: BuildResult
     rows: pd.DataFrame  # held-out deals with their account attributes
-    scored: pd.DataFrame  # deal_id, account_id, won, amount, score, tier, route, predicted, p_*
+    scored: (
+        pd.DataFrame
+    )  # deal_id, account_id, won, amount, score, tier, route, predicted, seen, p_*
 
 
 @dataclass
@@ -337,6 +339,9 @@ def run_fold(
         )
         for name, p in probs.items():
             scored[f"p_{name}"] = p
+    # an account with training deals is one a peer may recognise from its columns
+    trained = set(closed.iloc[split.train]["account_id"].astype(str))
+    scored["seen"] = scored["account_id"].astype(str).isin(trained).to_numpy()
     scored["fold"] = split.name
     return Fold(split, build, rows, scored)
 

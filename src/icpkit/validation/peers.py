@@ -349,8 +349,34 @@ def gap_interval(
     return gap_intervals(won, mine, {"best": best}, draws=draws, seed=seed)["best"]
 
 
+def by_history(
+    won: np.ndarray, mine: np.ndarray, best: np.ndarray, seen: np.ndarray
+) -> dict[str, dict[str, Any]]:
+    """The gap to the best peer on held-out deals of accounts new to the training deals and of
+    accounts seen there, each with its n (AUCs only where both outcomes occur 10+ times)."""
+    out: dict[str, dict[str, Any]] = {}
+    for label, mask in (("new", ~seen), ("seen", seen)):
+        w = won[mask]
+        fig: dict[str, Any] = {"n": int(mask.sum()), "wins": int(w.sum())}
+        a_mine, a_best = (
+            (auc(w, mine[mask]), auc(w, best[mask]))
+            if w.sum() >= 10 and (~w).sum() >= 10
+            else (None, None)
+        )
+        fig.update(
+            auc=a_mine,
+            best_auc=a_best,
+            gap=round(a_best - a_mine, 4) if a_mine is not None and a_best is not None else None,
+        )
+        out[label] = fig
+    return out
+
+
 def compare(
-    won: np.ndarray, scores: dict[str, np.ndarray], unvetoed: np.ndarray | None = None
+    won: np.ndarray,
+    scores: dict[str, np.ndarray],
+    unvetoed: np.ndarray | None = None,
+    seen: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Held-out AUC of icpkit's score next to its peers', and whether it keeps up.
 
@@ -358,6 +384,9 @@ def compare(
     The gap is to the best peer on raw columns (``RAW_PEERS``) when there is
     one; ``logistic_bins`` is a diagnostic. ``unvetoed`` is icpkit's score
     before disqualifiers veto it: a diagnostic that shows what the vetoes cost.
+    ``seen`` marks the held-out deals whose account also has training deals: the
+    gap is split by it (``by_history``), since a peer can recall such an account's
+    earlier outcomes from its columns, which an account-fit score does not use.
     """
     w = np.asarray(won, dtype=bool)
     aucs = {name: auc(w, s) for name, s in scores.items()}
@@ -385,6 +414,7 @@ def compare(
             "tolerance": TOLERANCE,
             "message": "peer comparison not possible: the held-out deals are all won or all lost",
             "models": models,
+            "by_history": None,
         }
     best = max(pool, key=lambda k: pool[k])
     gap = round(pool[best] - mine, 4)
@@ -450,6 +480,30 @@ def compare(
             )
     if veto_cost is not None and veto_cost > TOLERANCE and not vetoes_explain:
         msg += f" The disqualifier vetoes cost {veto_cost:.3f} AUC (before them: {no_veto:.3f})."
+    history = (
+        by_history(
+            w,
+            np.asarray(scores["icpkit"], float),
+            np.asarray(scores[best], float),
+            np.asarray(seen, bool),
+        )
+        if seen is not None
+        else None
+    )
+    if history is not None and gap > TOLERANCE:
+        new_, old_ = history["new"], history["seen"]
+        if new_["gap"] is not None and old_["gap"] is not None:
+            msg += (
+                f" By account history: {new_['gap']:+.3f} on the {new_['n']:,} held-out deals of "
+                f"accounts new to the training deals, {old_['gap']:+.3f} on the {old_['n']:,} of "
+                "accounts that also have training deals"
+            )
+            msg += (
+                " (a peer can recognise those accounts and recall their earlier outcomes, which "
+                "an account-fit score does not use)."
+                if old_["gap"] > TOLERANCE >= new_["gap"]
+                else "."
+            )
     return {
         "auc": aucs,
         "n": int(len(w)),
@@ -467,4 +521,5 @@ def compare(
         "tolerance": TOLERANCE,
         "message": msg,
         "models": models,
+        "by_history": history,
     }
