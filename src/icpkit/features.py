@@ -242,7 +242,12 @@ class FeatureSpace:
         return sel
 
     def one_hot(self, assigned: np.ndarray) -> tuple[sparse.csr_matrix, list[tuple[int, int]]]:
-        """Sparse one-hot design matrix: one column per (feature, bin)."""
+        """Sparse one-hot design matrix: one column per (feature, bin).
+
+        Built row block by row block straight into CSR form (a row has at most one
+        entry per feature, in feature order), so no coordinate-form copy of every
+        entry is held on the way.
+        """
         cols: list[tuple[int, int]] = []
         offsets = []
         for j, spec in enumerate(self.specs):
@@ -250,16 +255,24 @@ class FeatureSpace:
             for b in range(len(spec.bins)):
                 cols.append((j, b))
         n = assigned.shape[0]
-        rows, cidx = [], []
-        for j in range(len(self.specs)):
-            a = assigned[:, j].astype(np.int64)
-            ok = a >= 0
-            rows.append(np.nonzero(ok)[0])
-            cidx.append(offsets[j] + a[ok])
-        r = np.concatenate(rows) if rows else np.array([], dtype=np.int64)
-        c = np.concatenate(cidx) if cidx else np.array([], dtype=np.int64)
-        X = sparse.csr_matrix((np.ones(len(r), dtype=np.float64), (r, c)), shape=(n, len(cols)))
+        off = np.asarray(offsets, dtype=np.int32)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        parts = []
+        for lo in range(0, n, ROW_BLOCK):
+            block = assigned[lo : lo + ROW_BLOCK]
+            ok = block >= 0
+            np.cumsum(ok.sum(axis=1), out=indptr[lo + 1 : lo + 1 + len(block)])
+            indptr[lo + 1 : lo + 1 + len(block)] += indptr[lo]
+            parts.append((block.astype(np.int32) + off)[ok])
+        idx = np.concatenate(parts) if parts else np.array([], dtype=np.int32)
+        del parts
+        X = sparse.csr_matrix(
+            (np.ones(len(idx), dtype=np.float64), idx, indptr), shape=(n, len(cols))
+        )
         return X, cols
+
+
+ROW_BLOCK = 1 << 18  # rows per block when a per-row matrix is built piece by piece
 
 
 POINT_MASS_SHARE = 0.10  # a single value held by this share of known values gets a bin of its own
