@@ -145,10 +145,13 @@ class Columns:
                     out[frac] = [str(float(v)).lower() for v in x[frac]]
                 return pd.Series(out, dtype=object)
             if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
-                t = s.str.strip().str.lower()
-                return t.astype(object).where(
+                # each distinct value is cleaned once and its text shared by its rows
+                codes, uniques = pd.factorize(s)
+                t = pd.Series(uniques, dtype=s.dtype).str.strip().str.lower()
+                text = t.astype(object).where(
                     t.notna().to_numpy() & (t != "").fillna(False).to_numpy(), None
                 )
+                return pd.Series(np.append(text.to_numpy(dtype=object), None)[codes], dtype=object)
             obj = s.astype(object)
             types = obj.dropna().map(type)
             if len(types) and all(t is str for t in types.unique()):
