@@ -204,6 +204,7 @@ class SegmentMiner:
         self._finish(allsegs, data)
         self.univariate_ = uni
         self.segments_ = multi
+        del self._S, self._acc_codes  # a deal x selector matrix: not kept past the search
         return self
 
     # -- internals -----------------------------------------------------------

@@ -200,8 +200,13 @@ class Columns:
             ex = pd.concat(parts).dropna()
             ex = ex.astype(str).str.strip().str.lower()
             ex = ex[ex != ""]
+            # one text object per distinct item, shared by its rows
+            codes, uniques = pd.factorize(ex)
             return pd.DataFrame(
-                {"pos": ex.index.to_numpy(dtype=np.int64), "item": ex.to_numpy(dtype=object)}
+                {
+                    "pos": ex.index.to_numpy(dtype=np.int64),
+                    "item": np.asarray(uniques, dtype=object)[codes],
+                }
             )
 
         return self._cached("items", attr, build)  # type: ignore[no-any-return]
