@@ -257,15 +257,13 @@ class FeatureSpace:
         n = assigned.shape[0]
         off = np.asarray(offsets, dtype=np.int32)
         indptr = np.zeros(n + 1, dtype=np.int64)
-        parts = []
+        for lo in range(0, n, ROW_BLOCK):
+            hi = min(n, lo + ROW_BLOCK)
+            indptr[lo + 1 : hi + 1] = indptr[lo] + np.cumsum((assigned[lo:hi] >= 0).sum(axis=1))
+        idx = np.empty(int(indptr[-1]), dtype=np.int32)
         for lo in range(0, n, ROW_BLOCK):
             block = assigned[lo : lo + ROW_BLOCK]
-            ok = block >= 0
-            np.cumsum(ok.sum(axis=1), out=indptr[lo + 1 : lo + 1 + len(block)])
-            indptr[lo + 1 : lo + 1 + len(block)] += indptr[lo]
-            parts.append((block.astype(np.int32) + off)[ok])
-        idx = np.concatenate(parts) if parts else np.array([], dtype=np.int32)
-        del parts
+            idx[indptr[lo] : indptr[lo + len(block)]] = (block.astype(np.int32) + off)[block >= 0]
         X = sparse.csr_matrix(
             (np.ones(len(idx), dtype=np.float64), idx, indptr), shape=(n, len(cols))
         )
