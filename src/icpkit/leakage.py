@@ -505,7 +505,8 @@ def find_leaks(
     data = training_frame(accounts, deals)
     frame = data.frame.reset_index(drop=True)
     won = np.asarray(data.won, dtype=bool)
-    account = np.asarray(data.account)
+    # accounts as integer codes: every column's figures group by them
+    account = pd.factorize(np.asarray(data.account), use_na_sentinel=False)[0]
     folds = _folds(account)
     out: list[Leak] = []
     for col, kind in kinds.items():

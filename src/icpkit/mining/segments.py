@@ -268,10 +268,11 @@ class SegmentMiner:
                 N += S.sum(0)
                 W += S[yb].sum(0)
                 continue
-            Sf = S.astype(np.float32)
-            B = np.column_stack([np.all(S[:, keys], axis=1) for keys in beam]).astype(np.float32)
-            N += B.T @ Sf
-            W += B[yb].T @ Sf[yb]
+            B = np.column_stack([np.all(S[:, keys], axis=1) for keys in beam])
+            # the beam's deals and its won deals side by side: both counts in one product
+            NW = np.hstack([B, B & yb[:, None]]).astype(np.float32).T @ S.astype(np.float32)
+            N += NW[: len(beam)]
+            W += NW[len(beam) :]
         return N.astype(np.float32), W.astype(np.float32)
 
     def _mask_key(self, data: Training, keys: list[int]) -> tuple[int, int, int]:

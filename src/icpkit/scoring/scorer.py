@@ -151,7 +151,9 @@ class Columns:
                 text = t.astype(object).where(
                     t.notna().to_numpy() & (t != "").fillna(False).to_numpy(), None
                 )
-                return pd.Series(np.append(text.to_numpy(dtype=object), None)[codes], dtype=object)
+                shared = np.full(len(text) + 1, None, dtype=object)  # code -1 (blank): None
+                shared[:-1] = text.to_numpy(dtype=object)
+                return pd.Series(shared[codes], dtype=object)
             obj = s.astype(object)
             types = obj.dropna().map(type)
             if len(types) and all(t is str for t in types.unique()):
