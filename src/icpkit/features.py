@@ -242,7 +242,12 @@ class FeatureSpace:
         return sel
 
     def one_hot(self, assigned: np.ndarray) -> tuple[sparse.csr_matrix, list[tuple[int, int]]]:
-        """Sparse one-hot design matrix: one column per (feature, bin)."""
+        """Sparse one-hot design matrix: one column per (feature, bin).
+
+        Built row block by row block straight into CSR form (a row has at most one
+        entry per feature, in feature order), so no coordinate-form copy of every
+        entry is held on the way.
+        """
         cols: list[tuple[int, int]] = []
         offsets = []
         for j, spec in enumerate(self.specs):
@@ -250,16 +255,22 @@ class FeatureSpace:
             for b in range(len(spec.bins)):
                 cols.append((j, b))
         n = assigned.shape[0]
-        rows, cidx = [], []
-        for j in range(len(self.specs)):
-            a = assigned[:, j].astype(np.int64)
-            ok = a >= 0
-            rows.append(np.nonzero(ok)[0])
-            cidx.append(offsets[j] + a[ok])
-        r = np.concatenate(rows) if rows else np.array([], dtype=np.int64)
-        c = np.concatenate(cidx) if cidx else np.array([], dtype=np.int64)
-        X = sparse.csr_matrix((np.ones(len(r), dtype=np.float64), (r, c)), shape=(n, len(cols)))
+        off = np.asarray(offsets, dtype=np.int32)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        for lo in range(0, n, ROW_BLOCK):
+            hi = min(n, lo + ROW_BLOCK)
+            indptr[lo + 1 : hi + 1] = indptr[lo] + np.cumsum((assigned[lo:hi] >= 0).sum(axis=1))
+        idx = np.empty(int(indptr[-1]), dtype=np.int32)
+        for lo in range(0, n, ROW_BLOCK):
+            block = assigned[lo : lo + ROW_BLOCK]
+            idx[indptr[lo] : indptr[lo + len(block)]] = (block.astype(np.int32) + off)[block >= 0]
+        X = sparse.csr_matrix(
+            (np.ones(len(idx), dtype=np.float64), idx, indptr), shape=(n, len(cols))
+        )
         return X, cols
+
+
+ROW_BLOCK = 1 << 18  # rows per block when a per-row matrix is built piece by piece
 
 
 POINT_MASS_SHARE = 0.10  # a single value held by this share of known values gets a bin of its own

@@ -251,23 +251,47 @@ def _levels(s: pd.Series, kind: str) -> pd.Series | None:
             return out
         counts = x[known].value_counts()
         if len(counts) <= 10:
-            out[known] = x[known].map(lambda v: f"{v:g}")
+            out[known] = _formatted(x[known].to_numpy())
             return out
         # a value held by many deals (zero revenue, say) is its own level
         top = counts[counts >= 0.1 * known.sum()].index
         is_top = known & x.isin(top)
-        out[is_top] = x[is_top].map(lambda v: f"{v:g}")
+        out[is_top] = _formatted(x[is_top].to_numpy())
         rest = known & ~is_top
         if rest.any():
             edges = np.unique(np.nanquantile(x[rest], np.linspace(0, 1, 11)))
             if len(edges) < 2:
-                out[rest] = x[rest].map(lambda v: f"{v:g}")
+                out[rest] = _formatted(x[rest].to_numpy())
             else:
                 idx = np.clip(np.searchsorted(edges, x[rest], side="right") - 1, 0, len(edges) - 2)
-                out[rest] = [f"{edges[i]:g} to {edges[i + 1]:g}" for i in idx]
+                names = np.array(
+                    [f"{edges[i]:g} to {edges[i + 1]:g}" for i in range(len(edges) - 1)],
+                    dtype=object,
+                )
+                out[rest] = names[idx]
         return out
+    if isinstance(s.dtype, pd.CategoricalDtype) or (
+        s.dtype != object and pd.api.types.is_string_dtype(s.dtype)
+    ):
+        # text columns: each distinct value is cleaned once; the deals share its label
+        codes, uniques = pd.factorize(s)
+        labels = _text_levels(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+        return pd.Series(
+            np.append(labels.to_numpy(dtype=object), _MISSING)[codes], index=s.index, dtype=object
+        )
+    return _text_levels(s)
+
+
+def _text_levels(s: pd.Series) -> pd.Series:
     text = s.astype("string").str.strip().str.lower()
     return text.mask(text.isna() | (text == ""), _MISSING).astype(object)
+
+
+def _formatted(x: np.ndarray) -> np.ndarray:
+    """``f"{v:g}"`` of each number, formatted once per distinct value (bit for bit, so
+    -0.0 keeps its sign)."""
+    bits, inv = np.unique(np.ascontiguousarray(x, dtype=float).view(np.int64), return_inverse=True)
+    return np.array([f"{v:g}" for v in bits.view(float)], dtype=object)[inv.ravel()]
 
 
 def _min_level_deals(n: int) -> int:
@@ -344,8 +368,9 @@ def column_stats(
     k = len(uniques)
     lv_n = np.bincount(codes, minlength=k)
     lv_w = np.bincount(codes, weights=won.astype(float), minlength=k).astype(int)
-    pairs = pd.DataFrame({"code": codes, "account": account}).drop_duplicates()
-    lv_acc = np.bincount(pairs["code"].to_numpy(), minlength=k)
+    acc_codes, acc_uniques = pd.factorize(np.asarray(account), use_na_sentinel=False)
+    pairs = np.unique(codes.astype(np.int64) * max(1, len(acc_uniques)) + acc_codes)
+    lv_acc = np.bincount(pairs // max(1, len(acc_uniques)), minlength=k)
     levels = []
     won_cov = lost_cov = 0
     for j in range(k):
@@ -371,7 +396,7 @@ def column_stats(
         reason="",
         n=n,
         wins=wins,
-        accounts=int(pd.unique(account).size),
+        accounts=len(acc_uniques),
         auc=None if auc is None else round(auc, 3),
         won_coverage=round(won_cov / wins, 3),
         lost_coverage=round(lost_cov / lost, 3),
@@ -389,21 +414,32 @@ def _list_stats(
     """A list column (tags, tech stack) checked item by item: each frequent item is a
     has / has-not column of its own, and the item that looks most like the outcome
     stands for the column (its levels are named ``has ITEM`` / ``no ITEM``)."""
-    from .scoring.clean import split_items
-
-    items = [split_items(v) for v in values.reset_index(drop=True)]
+    items = _distinct_items(values)
     n = len(items)
-    counts: dict[str, int] = {}
-    for row in items:
-        for it in set(row):
-            counts[it] = counts.get(it, 0) + 1
+    # each row's distinct items, as (row, item code) pairs; items numbered as first met
+    # (row by row, a row's items in set order), the order ties are sorted in
+    lens = np.fromiter((len(r) for r in items), dtype=np.int64, count=n)
+    rows = np.repeat(np.arange(n), lens)
+    names: dict[str, int] = {}
+    codes = np.fromiter(
+        (names.setdefault(it, len(names)) for r in items for it in r),
+        dtype=np.int64,
+        count=int(lens.sum()),
+    )
+    counts = dict(zip(names, np.bincount(codes, minlength=len(names)).tolist(), strict=True))
+    empty = lens == 0
     min_n = _min_level_deals(n)
     worst: Leak | None = None
     for it, c in sorted(counts.items(), key=lambda kv: -kv[1])[:_MAX_LIST_ITEMS]:
         if c < min_n:
             break
+        has = np.zeros(n, dtype=bool)
+        has[rows[codes == names[it]]] = True
         flag = pd.Series(
-            [_MISSING if not row else (f"has {it}" if it in row else f"no {it}") for row in items]
+            pd.Categorical.from_codes(
+                np.where(empty, 0, np.where(has, 1, 2)),
+                categories=[_MISSING, f"has {it}", f"no {it}"],
+            )
         )
         figures = column_stats(column, flag, "str", won, account, folds)
         if figures is None:
@@ -411,6 +447,21 @@ def _list_stats(
         if worst is None or _strength(figures) > _strength(worst):
             worst = figures
     return worst
+
+
+def _distinct_items(values: pd.Series) -> list[tuple[str, ...]]:
+    """Each cell's distinct items (``set(split_items(cell))``, in set order), split once
+    per cell object: the deals of one account share its cell."""
+    from .scoring.clean import split_items
+
+    done: dict[int, tuple[str, ...]] = {}
+    out = []
+    for v in values.to_numpy(dtype=object):
+        r = done.get(id(v))
+        if r is None:
+            r = done[id(v)] = tuple(set(split_items(v)))
+        out.append(r)
+    return out
 
 
 def _strength(s: Leak) -> tuple[bool, float, float]:
@@ -454,7 +505,8 @@ def find_leaks(
     data = training_frame(accounts, deals)
     frame = data.frame.reset_index(drop=True)
     won = np.asarray(data.won, dtype=bool)
-    account = np.asarray(data.account)
+    # accounts as integer codes: every column's figures group by them
+    account = pd.factorize(np.asarray(data.account), use_na_sentinel=False)[0]
     folds = _folds(account)
     out: list[Leak] = []
     for col, kind in kinds.items():

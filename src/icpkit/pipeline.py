@@ -227,6 +227,7 @@ def step_build(
             "scorecard_auc": f"{build.model.cv_auc_:.4f}",
         },
     )
+    del accounts, deals, events, scored  # stored; the steps below read what they need
     build.warnings.extend(deal_context_step(ws, min_support=build.icp.evidence.min_support))
     icp = build.icp
     step("personas")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .errors import NoWorkspaceData, WorkspaceError
@@ -50,6 +51,32 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _share_lists(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text-list cells (a LIST column arrives as one array per row) with the same items
+    become one shared array: a tags or tech-stack column repeats a few combinations
+    over many rows, and a million copies of them are a large part of a build's memory."""
+    for col in frame.columns:
+        if frame[col].dtype != object:
+            continue
+        values = frame[col].to_numpy()
+        first = frame[col].first_valid_index()
+        if first is None or not isinstance(frame[col].loc[first], np.ndarray):
+            continue
+        seen: dict[tuple[str | None, ...], np.ndarray] = {}
+        out = np.empty(len(values), dtype=object)
+        for i, v in enumerate(values):
+            if (
+                isinstance(v, np.ndarray)
+                and v.dtype == object
+                and all(x is None or type(x) is str for x in v)
+            ):
+                out[i] = seen.setdefault(tuple(v), v)
+            else:
+                out[i] = v
+        frame[col] = out
+    return frame
 
 
 class Workspace:
@@ -131,7 +158,8 @@ class Workspace:
                 raise NoWorkspaceData()
             raise WorkspaceError(f"The workspace has no '{name}' table yet.")
         with self._lock:
-            return self.con.execute(f'SELECT * FROM "{name}"').df()
+            frame = self.con.execute(f'SELECT * FROM "{name}"').df()
+        return _share_lists(frame)
 
     def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         with self._lock:

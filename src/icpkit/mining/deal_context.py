@@ -592,6 +592,18 @@ def deal_like_account_columns(
 # -- workspace step ------------------------------------------------------------------
 
 
+def _text_columns(ws: Workspace, kinds: dict[str, str]) -> pd.DataFrame:
+    """The accounts with only the columns whose values ``deal_like_account_columns``
+    reads (text, yes/no, or of no stored kind); the others come as blanks, for their names."""
+    names = list(ws.query('SELECT * FROM "accounts" LIMIT 0').columns)
+    sel = ", ".join(
+        f'NULL AS "{q}"' if kinds.get(c) and kinds[c] not in ("str", "bool") else f'"{q}"'
+        for c in names
+        for q in [c.replace('"', '""')]
+    )
+    return ws.query(f'SELECT {sel} FROM "accounts"')
+
+
 def deal_context_step(ws: Workspace, *, min_support: int | None = None) -> list[str]:
     """Analyse the workspace's deals and store the ``deal_context`` artifact; returns warnings.
 
@@ -626,7 +638,7 @@ def deal_context_step(ws: Workspace, *, min_support: int | None = None) -> list[
     if ws.has("accounts"):
         attrs_a = ws.attributes("accounts")
         akinds = dict(zip(attrs_a["col"], attrs_a["kind"], strict=True))
-        for col, why in deal_like_account_columns(ws.table("accounts"), akinds).items():
+        for col, why in deal_like_account_columns(_text_columns(ws, akinds), akinds).items():
             warnings.append(
                 f"accounts column '{col}' looks like a deal column ({why}): it describes a deal, "
                 "not the company; move it to the deals file (where it is analysed as deal "

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..features import FeatureSpace
+from ..features import ROW_BLOCK, FeatureSpace
 from ..icpfile import Condition, Evidence
 from .stats import bh, binom_pvalues, odds_ratio, prior_strength, shrink, wilson
 
@@ -204,17 +204,14 @@ class SegmentMiner:
         self._finish(allsegs, data)
         self.univariate_ = uni
         self.segments_ = multi
+        del self._S, self._acc_codes  # a deal x selector matrix: not kept past the search
         return self
 
     # -- internals -----------------------------------------------------------
     def _beam(self, data: Training, searchable: list[int], direction: int) -> list[list[int]]:
-        S = self._S[:, searchable]
         y = data.won
         p0 = data.base_rate
-        Sf = S.astype(np.float32)
-        yS = Sf[y]
-        n_all = Sf.sum(0)
-        w_all = yS.sum(0)
+        n_all, w_all = self._counts(searchable, y, [])
         results: list[tuple[float, list[int]]] = []
 
         def quality(n: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -228,15 +225,11 @@ class SegmentMiner:
         order = np.argsort(-q1)[: self.beam_width]
         beam = [([int(i)], float(q1[i])) for i in order if np.isfinite(q1[i]) and q1[i] > 0]
         feat_of = np.array([self._sels[searchable[i]][0] for i in range(len(searchable))])
-        Sy = Sf[y]
         for _depth in range(2, self.max_depth + 1):
             cands: dict[frozenset[int], tuple[float, list[int]]] = {}
             if not beam:
                 break
-            # counts for every beam member x selector in two matrix products
-            B = np.column_stack([np.all(S[:, keys], axis=1) for keys, _ in beam]).astype(np.float32)
-            N = B.T @ Sf
-            W = B[y].T @ Sy
+            N, W = self._counts(searchable, y, [keys for keys, _ in beam])
             for b, (keys, qparent) in enumerate(beam):
                 q = quality(N[b], W[b])
                 self.n_tested_ += int(np.isfinite(q).sum())
@@ -255,6 +248,32 @@ class SegmentMiner:
             beam = [(k, q) for q, k in best]
         results.sort(key=lambda t: -t[0])
         return [[searchable[i] for i in keys] for _, keys in results[: self.top_k]]
+
+    def _counts(
+        self, searchable: list[int], y: np.ndarray, beam: list[list[int]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Deals and wins in every beam member x selector (every selector alone when
+        ``beam`` is empty), as float32; ``beam`` keys index ``searchable``.
+
+        Two matrix products per block of rows, so no float copy of the whole
+        selector matrix is held; the counts are exact integers either way.
+        """
+        rows = (len(beam),) if beam else ()
+        N = np.zeros((*rows, len(searchable)))
+        W = np.zeros((*rows, len(searchable)))
+        for lo in range(0, len(y), ROW_BLOCK):
+            S = self._S[lo : lo + ROW_BLOCK, searchable]
+            yb = y[lo : lo + ROW_BLOCK]
+            if not beam:
+                N += S.sum(0)
+                W += S[yb].sum(0)
+                continue
+            B = np.column_stack([np.all(S[:, keys], axis=1) for keys in beam])
+            # the beam's deals and its won deals side by side: both counts in one product
+            NW = np.hstack([B, B & yb[:, None]]).astype(np.float32).T @ S.astype(np.float32)
+            N += NW[: len(beam)]
+            W += NW[len(beam) :]
+        return N.astype(np.float32), W.astype(np.float32)
 
     def _mask_key(self, data: Training, keys: list[int]) -> tuple[int, int, int]:
         mask = np.all(self._S[:, keys], axis=1)

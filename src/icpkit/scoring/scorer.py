@@ -145,10 +145,15 @@ class Columns:
                     out[frac] = [str(float(v)).lower() for v in x[frac]]
                 return pd.Series(out, dtype=object)
             if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
-                t = s.str.strip().str.lower()
-                return t.astype(object).where(
+                # each distinct value is cleaned once and its text shared by its rows
+                codes, uniques = pd.factorize(s)
+                t = pd.Series(uniques, dtype=s.dtype).str.strip().str.lower()
+                text = t.astype(object).where(
                     t.notna().to_numpy() & (t != "").fillna(False).to_numpy(), None
                 )
+                shared = np.full(len(text) + 1, None, dtype=object)  # code -1 (blank): None
+                shared[:-1] = text.to_numpy(dtype=object)
+                return pd.Series(shared[codes], dtype=object)
             obj = s.astype(object)
             types = obj.dropna().map(type)
             if len(types) and all(t is str for t in types.unique()):
@@ -197,8 +202,13 @@ class Columns:
             ex = pd.concat(parts).dropna()
             ex = ex.astype(str).str.strip().str.lower()
             ex = ex[ex != ""]
+            # one text object per distinct item, shared by its rows
+            codes, uniques = pd.factorize(ex)
             return pd.DataFrame(
-                {"pos": ex.index.to_numpy(dtype=np.int64), "item": ex.to_numpy(dtype=object)}
+                {
+                    "pos": ex.index.to_numpy(dtype=np.int64),
+                    "item": np.asarray(uniques, dtype=object)[codes],
+                }
             )
 
         return self._cached("items", attr, build)  # type: ignore[no-any-return]
