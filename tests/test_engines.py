@@ -294,6 +294,46 @@ def test_text_late_in_a_numeric_csv_column_is_counted_not_fatal(icp: ICP, tmp_pa
     assert_same(expected(icp, csv_as_pandas_reads_it(path)), tidy(res.frame))
 
 
+def test_a_csv_is_sniffed_once_and_every_read_names_its_dialect_and_types(
+    icp: ICP, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # semicolons between fields, a quoted cell holding one, a number column: the
+    # dialect and the types are found once, and every later read is told them
+    path = tmp_path / "semi.csv"
+    market().to_csv(path, index=False, sep=";")
+    statements: list[str] = []
+    connect = duckdb.connect
+
+    class Recording:
+        def __init__(self) -> None:
+            self.con = connect()
+
+        def execute(self, sql: str, *args: object) -> object:
+            statements.append(sql)
+            return self.con.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.con, name)
+
+    monkeypatch.setattr(duckdb, "connect", Recording)
+    out = tmp_path / "scored.csv"
+    res = score_duckdb(icp, path, out=out)
+    want = expected(icp, pd.read_csv(path, sep=";", dtype={"account_id": str}))
+    assert_same(want, read_scores(out))
+    assert res.bad_values == {"employees": 1}
+    assert sum("SNIFF_CSV" in s.upper() for s in statements) == 1
+    reads = [s for s in statements if str(path) in s and "SNIFF_CSV" not in s.upper()]
+    # the column names, and the view the lookups' sample and the scoring read
+    assert any(s.startswith("DESCRIBE") for s in reads)
+    assert any(s.startswith("CREATE") for s in reads)
+    for s in reads:
+        assert "auto_detect = FALSE" in s and "delim = ';'" in s, s
+    # the written file is read back for the counts with its dialect named too
+    back = [s for s in statements if str(out) in s and "read_csv" in s.lower()]
+    assert back and all("auto_detect = FALSE" in s for s in back)
+    assert sum(res.tiers.values()) == sum(res.routes.values()) == 8
+
+
 def test_several_files_are_matched_by_column_name(icp: ICP, tmp_path: Path) -> None:
     rows = market()
     a, b = rows.iloc[:4], rows.iloc[4:].drop(columns=["tech", "arr_usd"])

@@ -95,33 +95,101 @@ def _lookups(con: Any, columns: dict[str, str], conds: Sequence[Any]) -> dict[st
     }
 
 
-def _duckdb_reader(files: list[str], fmt: str, types: dict[str, str], encoding: str | None):
-    args: list[exp.Expr] = [exp.Array(expressions=[exp.Literal.string(f) for f in files])]
+def _named(name: str, value: exp.Expr) -> exp.Expr:
+    return exp.EQ(this=exp.column(name), expression=value)
 
-    def named(name: str, value: exp.Expression) -> None:
-        args.append(exp.EQ(this=exp.column(name), expression=value))
 
-    named("union_by_name", exp.true())
-    if fmt == "csv":
-        named(
+def _struct(pairs: dict[str, str]) -> exp.Expr:
+    return exp.Struct(
+        expressions=[
+            exp.PropertyEQ(this=exp.to_identifier(k, quoted=True), expression=exp.Literal.string(v))
+            for k, v in pairs.items()
+        ]
+    )
+
+
+# sniff_csv's fields, in read_csv's names; "(empty)" stands for no character
+_SNIFFED = {
+    "Delimiter": "delim",
+    "Quote": "quote",
+    "Escape": "escape",
+    "NewLineDelimiter": "new_line",
+    "Comment": "comment",
+    "SkipRows": "skip",
+    "HasHeader": "header",
+}
+
+
+def _sniff_csv(con: Any, file: str, encoding: str | None) -> dict[str, Any] | None:
+    """DuckDB's own reading of one CSV file's dialect and column types, found once.
+
+    ``read_csv`` would sniff the file again for every statement that reads it
+    (the column names, the lookups' sample, the scoring ``COPY``); the later
+    reads are given these options with ``auto_detect = false`` instead, which is
+    what DuckDB itself suggests for the file (``sniff_csv``'s ``Prompt``). None
+    where the file cannot be sniffed (its own read then reports why).
+    """
+    args: list[exp.Expr] = [
+        exp.Literal.string(file),
+        _named(
             "auto_type_candidates",
             exp.Array(expressions=[exp.Literal.string(t) for t in _CSV_TYPES]),
+        ),
+    ]
+    if encoding:
+        args.append(_named("encoding", exp.Literal.string(encoding)))
+    fields = [*_SNIFFED, "Columns", "DateFormat", "TimestampFormat"]
+    sql = exp.select(*[exp.column(f, quoted=True) for f in fields]).from_(
+        exp.Table(this=exp.Anonymous(this="sniff_csv", expressions=args))
+    )
+    try:
+        row = con.execute(sql.sql("duckdb")).fetchone()
+    except Exception:  # noqa: BLE001 - the full read raises the error that names the file
+        return None
+    got = dict(zip(fields, row, strict=True))
+    if got["DateFormat"] or got["TimestampFormat"] or not got["Columns"]:
+        return None  # not expected with text, number and boolean candidates: sniff each read
+    options: dict[str, Any] = {
+        read: ("" if got[key] == "(empty)" else got[key]) for key, read in _SNIFFED.items()
+    }
+    options["columns"] = {str(c["name"]): str(c["type"]) for c in got["Columns"]}
+    return options
+
+
+def _duckdb_reader(
+    files: list[str],
+    fmt: str,
+    types: dict[str, str],
+    encoding: str | None,
+    sniffed: dict[str, Any] | None = None,
+) -> exp.Expr:
+    args: list[exp.Expr] = [exp.Array(expressions=[exp.Literal.string(f) for f in files])]
+    if fmt == "csv" and sniffed is not None:  # one file, its dialect and types known
+        args.append(_named("auto_detect", exp.false()))
+        for key, value in sniffed.items():
+            if key == "columns":
+                args.append(_named(key, _struct({**value, **types})))
+            elif isinstance(value, bool):
+                args.append(_named(key, exp.true() if value else exp.false()))
+            elif isinstance(value, int):
+                args.append(_named(key, exp.Literal.number(value)))
+            else:
+                args.append(_named(key, exp.Literal.string(str(value))))
+        if encoding:
+            args.append(_named("encoding", exp.Literal.string(encoding)))
+        return exp.Table(this=exp.Anonymous(this="read_csv", expressions=args))
+    args.append(_named("union_by_name", exp.true()))
+    if fmt == "csv":
+        args.append(
+            _named(
+                "auto_type_candidates",
+                exp.Array(expressions=[exp.Literal.string(t) for t in _CSV_TYPES]),
+            )
         )
         if types:
-            named(
-                "types",
-                exp.Struct(
-                    expressions=[
-                        exp.PropertyEQ(
-                            this=exp.to_identifier(k, quoted=True),
-                            expression=exp.Literal.string(v),
-                        )
-                        for k, v in types.items()
-                    ]
-                ),
-            )
+            args.append(_named("types", _struct(types)))
         if encoding:
-            named("encoding", exp.Literal.string(encoding))
+            args.append(_named("encoding", exp.Literal.string(encoding)))
     fn = "read_parquet" if fmt == "parquet" else "read_csv"
     return exp.Table(this=exp.Anonymous(this=fn, expressions=args))
 
@@ -219,11 +287,12 @@ def score_duckdb(
             )
         overrides: dict[str, str] = {}
         retyped: list[str] = []
+        sniffed = _sniff_csv(con, files[0], encoding) if fmt == "csv" and len(files) == 1 else None
         for _ in range(256):
             try:
                 result = _duckdb_attempt(
                     con, icp, files, fmt, label, overrides, out, id_column, mapping, encoding,
-                    progress, reasons,
+                    progress, reasons, sniffed,
                 )  # fmt: skip
             except duckdb.ConversionException as exc:
                 m = _CONVERT.search(str(exc))
@@ -261,15 +330,16 @@ def _duckdb_attempt(
     encoding: str | None,
     progress: ProgressFn | bool | None,
     reasons: bool = True,
+    sniffed: dict[str, Any] | None = None,
 ) -> EngineResult:
-    reader = _duckdb_reader(files, fmt, overrides, encoding)
+    reader = _duckdb_reader(files, fmt, overrides, encoding, sniffed)
     described = con.execute(f"DESCRIBE {exp.select('*').from_(reader).sql('duckdb')}").fetchall()
     names = [str(r[0]) for r in described]
     pairs, warnings = _plan_columns(names, mapping, label, id_column)
     id_source = next(s for s, d in pairs if d == "account_id")
     if fmt == "csv" and overrides.get(id_source) != "VARCHAR":
         overrides[id_source] = "VARCHAR"  # ids stay text: "00123" is not 123
-        reader = _duckdb_reader(files, fmt, overrides, encoding)
+        reader = _duckdb_reader(files, fmt, overrides, encoding, sniffed)
     view = exp.select(
         *[
             exp.alias_(exp.Column(this=exp.to_identifier(s, quoted=True)), d, quoted=True)
@@ -330,6 +400,8 @@ def _duckdb_attempt(
                 tmp.unlink()
     result.path = target
     result.rows = int(rows)
+    # the tier and route counts, read back from the written file (a CSV with
+    # DuckDB's own dialect and known columns: nothing to sniff)
     back = exp.Anonymous(
         this="read_parquet" if parquet else "read_csv",
         expressions=[exp.Literal.string(str(target))]
@@ -337,17 +409,12 @@ def _duckdb_attempt(
             []
             if parquet
             else [
-                exp.EQ(
-                    this=exp.column("types"),
-                    expression=exp.Struct(
-                        expressions=[
-                            exp.PropertyEQ(
-                                this=exp.to_identifier("tier"),
-                                expression=exp.Literal.string("VARCHAR"),
-                            )
-                        ]
-                    ),
-                )
+                _named("auto_detect", exp.false()),
+                _named("header", exp.true()),
+                _named("delim", exp.Literal.string(",")),
+                _named("quote", exp.Literal.string('"')),
+                _named("escape", exp.Literal.string('"')),
+                _named("columns", _struct(dict.fromkeys(query.named_selects, "VARCHAR"))),
             ]
         ),
     )
