@@ -90,8 +90,13 @@ def _f(v: float | None, fmt: str = "{:.3f}") -> str:
     return "n/a" if v is None else fmt.format(v)
 
 
-def diagnostics(files: dict[str, Path], best: str | None) -> dict[str, str]:
-    """EBM peers and the gap by account novelty, on the first repeat's folds of the default split."""
+def ebm_peers(files: dict[str, Path]) -> str:
+    """EBM peers (additive / 10 pairs) on the raw columns, on the first repeat's folds of the
+    default split; "n/a" when interpret is not installed."""
+    try:
+        from interpret.glassbox import ExplainableBoostingClassifier
+    except ImportError:
+        return "n/a"
     import numpy as np
     from threadpoolctl import threadpool_limits
 
@@ -104,17 +109,12 @@ def diagnostics(files: dict[str, Path], best: str | None) -> dict[str, str]:
     acc, dl, kinds, families, _ = load_inputs(files["accounts"], files["deals"])
     closed = closed_deals(dl)
     plan = plan_splits(closed)
-    parts, ebm = [], {0: [], 10: []}
-    try:
-        from interpret.glassbox import ExplainableBoostingClassifier
-    except ImportError:
-        ExplainableBoostingClassifier = None
+    won: list[np.ndarray] = []
+    ebm: dict[int, list[np.ndarray]] = {0: [], 10: []}
     for split in (s for s in plan.splits if s.repeat == 0):
         with threadpool_limits(limits=1):
-            fold = run_fold(acc, closed, split, kinds=kinds, families=families, peers=True)
-        parts.append(fold.scored)  # "seen": the account also has training deals
-        if ExplainableBoostingClassifier is None:
-            continue
+            fold = run_fold(acc, closed, split, kinds=kinds, families=families)
+        won.append(fold.scored["won"].to_numpy(dtype=bool))
         left_out = {e.column for e in fold.build.icp.excluded_columns}
         allowed = {c: k for c, k in kinds.items() if c not in left_out}
         raw = training_frame(acc, closed.iloc[split.train].reset_index(drop=True))
@@ -130,23 +130,20 @@ def diagnostics(files: dict[str, Path], best: str | None) -> dict[str, str]:
                 warnings.simplefilter("ignore")  # interpret's note on missing values in plots
                 model.fit(Xtr, raw.won.astype(int))
             ebm[pairs].append(model.predict_proba(Xte)[:, 1])
-    held = pd.concat(parts, ignore_index=True)
-    won = held["won"].to_numpy(dtype=bool)
-    out = {
-        "AUC EBM additive / pairs (raw)": "n/a"
-        if ExplainableBoostingClassifier is None
-        else " / ".join(_f(auc(won, np.concatenate(ebm[k]))) for k in ebm)
-    }
-    gaps = []
-    for label, mask in (("new", ~held["seen"].to_numpy()), ("seen", held["seen"].to_numpy())):
-        w = won[mask]
-        if best is None or mask.sum() < 30 or w.all() or not w.any():
-            gaps.append(f"{label} n/a (n={int(mask.sum()):,})")
-            continue
-        g = auc(w, held[f"p_{best}"].to_numpy()[mask]) - auc(w, held["score"].to_numpy()[mask])
-        gaps.append(f"{label} {g:+.3f} (n={int(mask.sum()):,})")
-    out["gap to best on accounts new / seen in training"] = ", ".join(gaps)
-    return out
+    w = np.concatenate(won)
+    return " / ".join(_f(auc(w, np.concatenate(ebm[k]))) for k in ebm)
+
+
+def by_history(peers: dict) -> str:
+    """The validation's gap to the best peer on held-out deals of accounts new to the training
+    deals and of accounts seen there (``peers["by_history"]``), with n."""
+    hist = peers.get("by_history")
+    if not hist:
+        return "n/a"
+    return ", ".join(
+        f"{label} " + ("n/a" if h["gap"] is None else f"{h['gap']:+.3f}") + f" (n={h['n']:,})"
+        for label, h in hist.items()
+    )
 
 
 def row(name: str, files: dict[str, Path], permutations: int) -> dict[str, str]:
@@ -176,7 +173,6 @@ def row(name: str, files: dict[str, Path], permutations: int) -> dict[str, str]:
             f" (best {best['ratio']:.2f}x at >= {best['threshold']:.0f})" if best else ""
         )
     icp_value = value["groups"][3] if value else None
-    diag = diagnostics(files, r["peers"]["best"])
     return {
         "dataset": name,
         "n": f"{r['data']['closed_deals']:,}",
@@ -196,7 +192,8 @@ def row(name: str, files: dict[str, Path], permutations: int) -> dict[str, str]:
             if r["peers"]["gap_ci"]
             else ""
         ),
-        **diag,
+        "AUC EBM additive / pairs (raw)": ebm_peers(files),
+        "gap to best on accounts new / seen in training": by_history(r["peers"]),
         "AUC icpkit before vetoes": _f(r["peers"].get("icpkit_unvetoed_auc")),
         "excluded share": _f(excl, "{:.1%}"),
         "in/out ratio": _f(io["ratio"], "{:.2f}x")
