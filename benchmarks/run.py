@@ -26,6 +26,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 CLI = "import sys; from icpkit.cli import main; sys.argv[0] = 'icp'; main()"
 
@@ -44,20 +49,8 @@ def write_crm(folder: Path, n: int) -> dict[str, Path]:
     won = r.random(n) < p
     created = pd.Timestamp("2024-01-01") + pd.to_timedelta(r.integers(0, 500, n), unit="D")
     closed = created + pd.to_timedelta(r.integers(10, 120, n), unit="D")
-    deals = pd.DataFrame(
-        {
-            "deal_id": [f"D{i}" for i in range(n)],
-            "account_id": acc["account_id"],
-            "created_at": created.strftime("%Y-%m-%d"),
-            "closed_at": closed.strftime("%Y-%m-%d"),
-            "outcome": np.where(won, "Closed Won", "Closed Lost"),
-            "amount": r.integers(1000, 50000, n),
-        }
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    acc.to_csv(folder / "accounts.csv", index=False)
-    deals.to_csv(folder / "deals.csv", index=False)
-    return {"accounts": folder / "accounts.csv", "deals": folder / "deals.csv"}
+    amount = r.integers(1000, 50000, n)
+    return _save(folder, acc, acc["account_id"].to_numpy(), won, created, closed, amount)
 
 
 def write_mixed_crm(folder: Path, n: int) -> dict[str, Path]:
@@ -100,14 +93,31 @@ def write_mixed_crm(folder: Path, n: int) -> dict[str, Path]:
     won = r.random(n) < p
     created = pd.Timestamp("2022-01-01") + pd.to_timedelta(r.integers(0, 900, n), unit="D")
     closed = created + pd.to_timedelta(r.integers(5, 180, n), unit="D")
+    amount = r.integers(1000, 80000, n)
+    return _save(folder, acc, acc["account_id"].to_numpy()[who], won, created, closed, amount)
+
+
+def _save(
+    folder: Path,
+    acc: pd.DataFrame,
+    account_ids: np.ndarray,
+    won: np.ndarray,
+    created: pd.DatetimeIndex,
+    closed: pd.DatetimeIndex,
+    amount: np.ndarray,
+) -> dict[str, Path]:
+    """Write the accounts and one closed deal per row of the other arguments, as CSV files."""
+    import numpy as np
+    import pandas as pd
+
     deals = pd.DataFrame(
         {
-            "deal_id": [f"D{i}" for i in range(n)],
-            "account_id": acc["account_id"].to_numpy()[who],
+            "deal_id": [f"D{i}" for i in range(len(won))],
+            "account_id": account_ids,
             "created_at": created.strftime("%Y-%m-%d"),
             "closed_at": closed.strftime("%Y-%m-%d"),
             "outcome": np.where(won, "Closed Won", "Closed Lost"),
-            "amount": r.integers(1000, 80000, n),
+            "amount": amount,
         }
     )
     folder.mkdir(parents=True, exist_ok=True)
