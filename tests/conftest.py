@@ -213,9 +213,16 @@ def _built_once(
 @pytest.fixture(scope="session")
 def sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The bundled sample company (seed 7, 3000 accounts) as CSV files. Read only."""
+    return _sample_csvs(tmp_path_factory, "sample_files", 3000)
+
+
+def _sample_csvs(
+    tmp_path_factory: pytest.TempPathFactory, name: str, n_accounts: int
+) -> dict[str, Path]:
+    """The sample company's CSV files by table, written once for the whole test run."""
     from icpkit.sample import write_sample
 
-    folder = _built_once(tmp_path_factory, "sample_files", write_sample)
+    folder = _built_once(tmp_path_factory, name, lambda f: write_sample(f, n_accounts=n_accounts))
     return {p.stem: p for p in sorted(folder.glob("*.csv"))}
 
 
@@ -244,12 +251,7 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory, sample_files) -> Sample
 @pytest.fixture(scope="session")
 def small_sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The sample company at 1000 accounts as CSV files, for uploads and builds. Read only."""
-    from icpkit.sample import write_sample
-
-    folder = _built_once(
-        tmp_path_factory, "small_sample_files", lambda f: write_sample(f, n_accounts=1000)
-    )
-    return {p.stem: p for p in sorted(folder.glob("*.csv"))}
+    return _sample_csvs(tmp_path_factory, "small_sample_files", 1000)
 
 
 @pytest.fixture(scope="session")

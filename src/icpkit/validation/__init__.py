@@ -153,7 +153,7 @@ def _shortcuts(null: dict[str, Any], sampling: dict[str, Any]) -> list[str]:
         out.append(f"null control: {null['note']}")
     if sampling.get("note"):
         out.append(f"peers: {sampling['note']}")
-    if sampling["forest_tree_deals"] < round(sampling["peer_training_deals"] * 0.5):
+    if sampling.get("forest_capped"):
         out.append(
             f"peers: each random-forest tree drew {sampling['forest_tree_deals']:,} of the "
             f"{sampling['peer_training_deals']:,} deals it learns from (at most "

@@ -192,6 +192,7 @@ def sampling(n_train: int, max_rows: int | None = None) -> dict[str, Any]:
     max_rows = PEER_MAX_ROWS if max_rows is None else max_rows
     used = min(n_train, max_rows)
     tree = _tree_rows(used)
+    capped = used >= 200 and tree < int(used * 0.5)
     note = None
     if used < n_train:
         note = f"the raw peers were trained on a random {used:,} of the {n_train:,} training deals"
@@ -199,20 +200,21 @@ def sampling(n_train: int, max_rows: int | None = None) -> dict[str, Any]:
         "training_deals": int(n_train),
         "peer_training_deals": int(used),
         "forest_tree_deals": int(tree),
+        "forest_capped": capped,
         "note": note,
     }
 
 
 def _tree_rows(n: int) -> int:
-    """Deals each forest tree draws: half the training deals, at most ``FOREST_TREE_ROWS``."""
-    return n if n < 200 else min(round(n * 0.5), FOREST_TREE_ROWS)
+    """Deals each forest tree draws: half the training deals (rounded down, as scikit-learn
+    counts a fraction), at most ``FOREST_TREE_ROWS``; every deal when there are few."""
+    return n if n < 200 else min(int(n * 0.5), FOREST_TREE_ROWS)
 
 
-def _max_samples(n: int) -> float | int | None:
-    """The forest's ``max_samples``: all deals when few, half of them, or ``FOREST_TREE_ROWS``."""
-    if n < 200:
-        return None
-    return 0.5 if n * 0.5 <= FOREST_TREE_ROWS else FOREST_TREE_ROWS
+def _max_samples(n: int) -> int | None:
+    """The forest's ``max_samples``: every deal when few (a bootstrap of all), else the
+    :func:`_tree_rows` count (what scikit-learn takes from the fraction one half)."""
+    return None if n < 200 else _tree_rows(n)
 
 
 def fit_predict_raw(
