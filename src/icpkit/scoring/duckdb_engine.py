@@ -99,6 +99,13 @@ def _named(name: str, value: exp.Expr) -> exp.Expr:
     return exp.EQ(this=exp.column(name), expression=value)
 
 
+def _type_candidates() -> exp.Expr:
+    """``auto_type_candidates``: the CSV column types DuckDB may detect (``_CSV_TYPES``)."""
+    return _named(
+        "auto_type_candidates", exp.Array(expressions=[exp.Literal.string(t) for t in _CSV_TYPES])
+    )
+
+
 def _struct(pairs: dict[str, str]) -> exp.Expr:
     return exp.Struct(
         expressions=[
@@ -131,10 +138,7 @@ def _sniff_csv(con: Any, file: str, encoding: str | None) -> dict[str, Any] | No
     """
     args: list[exp.Expr] = [
         exp.Literal.string(file),
-        _named(
-            "auto_type_candidates",
-            exp.Array(expressions=[exp.Literal.string(t) for t in _CSV_TYPES]),
-        ),
+        _type_candidates(),
     ]
     if encoding:
         args.append(_named("encoding", exp.Literal.string(encoding)))
@@ -175,21 +179,14 @@ def _duckdb_reader(
                 args.append(_named(key, exp.Literal.number(value)))
             else:
                 args.append(_named(key, exp.Literal.string(str(value))))
-        if encoding:
-            args.append(_named("encoding", exp.Literal.string(encoding)))
-        return exp.Table(this=exp.Anonymous(this="read_csv", expressions=args))
-    args.append(_named("union_by_name", exp.true()))
-    if fmt == "csv":
-        args.append(
-            _named(
-                "auto_type_candidates",
-                exp.Array(expressions=[exp.Literal.string(t) for t in _CSV_TYPES]),
-            )
-        )
-        if types:
-            args.append(_named("types", _struct(types)))
-        if encoding:
-            args.append(_named("encoding", exp.Literal.string(encoding)))
+    else:
+        args.append(_named("union_by_name", exp.true()))
+        if fmt == "csv":
+            args.append(_type_candidates())
+            if types:
+                args.append(_named("types", _struct(types)))
+    if fmt == "csv" and encoding:
+        args.append(_named("encoding", exp.Literal.string(encoding)))
     fn = "read_parquet" if fmt == "parquet" else "read_csv"
     return exp.Table(this=exp.Anonymous(this=fn, expressions=args))
 
