@@ -10,6 +10,20 @@ from icpkit.mining.stats import odds_ratio, shrink
 from icpkit.timing import clean_events, fit_timing, score_timing
 
 
+def closed_deals(created: pd.DatetimeIndex, won: np.ndarray, cycle_days: int) -> pd.DataFrame:
+    """One closed deal per account, ``cycle_days`` from creation to close."""
+    n = len(won)
+    return pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(n)],
+            "account_id": [f"a{i}" for i in range(n)],
+            "created_at": created,
+            "closed_at": created + pd.Timedelta(days=cycle_days),
+            "outcome": np.where(won, "won", "lost"),
+        }
+    )
+
+
 def planted(seed: int = 5, n: int = 2000):
     """Deals win 55% after a funding round within 60 days, 25% otherwise; hires are noise."""
     r = np.random.default_rng(seed)
@@ -17,15 +31,7 @@ def planted(seed: int = 5, n: int = 2000):
     funded = r.random(n) < 0.3
     lag = r.integers(1, 60, n)
     won = r.random(n) < np.where(funded, 0.55, 0.25)
-    deals = pd.DataFrame(
-        {
-            "deal_id": [f"d{i}" for i in range(n)],
-            "account_id": [f"a{i}" for i in range(n)],
-            "created_at": created,
-            "closed_at": created + pd.Timedelta(days=40),
-            "outcome": np.where(won, "won", "lost"),
-        }
-    )
+    deals = closed_deals(created, won, cycle_days=40)
     ev = pd.DataFrame(
         {
             "account_id": deals["account_id"][funded],
@@ -122,15 +128,7 @@ def planted_renewals(seed: int = 9, n: int = 2000):
     created = pd.Timestamp("2025-01-01") + pd.to_timedelta(r.integers(0, 365, n), unit="D")
     due = r.random(n) < 0.3
     won = r.random(n) < np.where(due, 0.6, 0.25)
-    deals = pd.DataFrame(
-        {
-            "deal_id": [f"d{i}" for i in range(n)],
-            "account_id": [f"a{i}" for i in range(n)],
-            "created_at": created,
-            "closed_at": created + pd.Timedelta(days=30),
-            "outcome": np.where(won, "won", "lost"),
-        }
-    )
+    deals = closed_deals(created, won, cycle_days=30)
     ev = pd.DataFrame(
         {
             "account_id": deals["account_id"][due],
