@@ -19,7 +19,7 @@ import typer
 
 from .. import __version__
 from . import ask, core, loop, personas, serve, sql, validate
-from .common import app, out
+from .common import PROCESS, app, out
 
 for _commands in (core, validate, personas, ask, loop, sql, serve):
     _commands.register(app)
@@ -46,6 +46,7 @@ def _root(
 
 
 def main() -> None:
+    PROCESS["own"] = True
     try:
         app()
     except SystemExit as done:
