@@ -574,10 +574,11 @@ def register(app: typer.Typer) -> None:
             icp score --icp out/icp.yaml --accounts companies.csv --crm hubspot --out hubspot-import.csv
             icp score --icp out/icp.yaml --accounts companies.csv --crm hubspot --changed-since last-import.csv --out changed.csv
         """
-        from .. import crm as crm_files
-        from .. import icpfile
-        from ..errors import InputError
-        from ..scoring.engines import score_with_engine
+        with loading():
+            from .. import crm as crm_files
+            from .. import icpfile
+            from ..errors import InputError
+            from ..scoring.engines import score_with_engine
 
         if changed_since is not None and crm is None:
             raise InputError(
