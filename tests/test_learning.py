@@ -373,3 +373,54 @@ def test_binom_pvalues_are_scipys_binomtest(groups, p0):
             binom_pvalues(k, n, p0)
         return
     assert binom_pvalues(k, n, p0).tolist() == want
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(12, 200),
+    st.integers(1, 12),
+    st.floats(0.05, 0.95),
+    st.floats(0, 3),
+    st.integers(0, 2**31 - 1),
+)
+def test_the_scorecards_log_loss_is_scikit_learns(rows, cols, rate, signal, seed):
+    """The penalty search scores folds as scoring="neg_log_loss" does, bit for bit."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import StratifiedKFold
+
+    from icpkit.scoring.fit import neg_log_loss
+
+    r = np.random.default_rng(seed)
+    X = (r.random((rows, cols)) < r.random(cols)).astype(float)
+    y = (r.random(rows) < np.clip(rate + signal * (X[:, 0] - 0.5) / 4, 0, 1)).astype(int)
+    if min(y.sum(), len(y) - y.sum()) < 3:
+        y[:3], y[-3:] = 0, 1
+    runs = []
+    for scoring in ("neg_log_loss", neg_log_loss):
+        cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            search = LogisticRegressionCV(Cs=np.logspace(-3, 1, 9), cv=cv, scoring=scoring)
+            runs.append(search.fit(X, y))
+    assert runs[1].scores_[1].tolist() == runs[0].scores_[1].tolist()
+    assert runs[1].C_.tolist() == runs[0].C_.tolist()
+
+
+def test_the_null_controls_lean_search_finds_the_same_tiers(sample_build):
+    """Without revenue shares and cycles the search gives every segment the same figures
+    and tier; only those two are left out."""
+    from icpkit.mining.segments import SegmentMiner
+
+    b = sample_build
+    ms = b.icp.evidence.min_support
+    full = SegmentMiner(min_support=ms).fit(b.space, b.training)
+    lean = SegmentMiner(min_support=ms, detail=False).fit(b.space, b.training)
+    segs = [*full.univariate_, *full.segments_]
+    assert any(s.tier for s in segs) and any(s.revenue_share for s in segs)
+    for a, c in zip(segs, [*lean.univariate_, *lean.segments_], strict=True):
+        assert (a.keys, a.n, a.wins, a.accounts, a.p_value, a.q_value, a.tier, a.flag) == (
+            c.keys, c.n, c.wins, c.accounts, c.p_value, c.q_value, c.tier, c.flag
+        )  # fmt: skip
+        assert c.revenue_share is None and c.median_cycle_days is None

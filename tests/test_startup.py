@@ -16,7 +16,8 @@ from icpkit.cli import app
 
 HEAVY = ("pandas", "scipy", "sklearn", "duckdb", "pyarrow")
 
-# Runs `icp ARGS` for every ARGS in a fresh interpreter, then prints which heavy modules it loaded.
+# Runs `icp ARGS` for every ARGS in a fresh interpreter, then prints which heavy modules it loaded
+# (through the app: main() ends the process when its command is done).
 PROBE = """
 import json, sys
 from typer.main import get_command
@@ -28,7 +29,7 @@ runs += [[name, "--help"] for name in sorted(group.commands)]
 for argv in runs:
     sys.argv = ["icp", *argv]
     try:
-        main()
+        app()
     except SystemExit as exc:
         assert exc.code in (0, None), (argv, exc.code)
 heavy = {heavy!r}
@@ -72,3 +73,39 @@ def test_sql_help_lists_the_compilers_dialects():
     from icpkit.scoring.sql import DIALECTS
 
     assert HELP_DIALECTS == DIALECTS
+
+
+def _icp(*args: str, before: str = "") -> subprocess.CompletedProcess[str]:
+    src = str(Path(icpkit.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    code = f"import sys\n{before}\nfrom icpkit.cli import main\nsys.argv = ['icp', *{list(args)!r}]\nmain()"
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_the_process_ends_with_the_commands_status_output_and_exit_handlers(tmp_path):
+    """main() ends the process itself: the exit status, all the output and the exit
+    handlers are those of a normal exit."""
+    bye = "import atexit; atexit.register(lambda: print('exit handler ran'))"
+    done = _icp("--version", before=bye)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"icpkit {icpkit.__version__}", "exit handler ran"]
+    done = _icp("--no-such-option")
+    assert done.returncode == 2 and "No such option" in done.stderr
+    missing = tmp_path / "missing.csv"
+    args = [
+        "--icp",
+        str(tmp_path / "icp.yaml"),
+        "--accounts",
+        str(missing),
+        "--out",
+        str(tmp_path / "o.csv"),
+    ]
+    done = _icp("score", *args, before=bye)
+    assert done.returncode == 2 and "file not found" in done.stderr
+    assert "exit handler ran" in done.stdout
+    # a thread still working is waited for, as at a normal exit
+    worker = "import threading, time; threading.Thread(target=lambda: (time.sleep(0.5), print('worker done'))).start()"
+    done = _icp("--version", before=worker)
+    assert done.returncode == 0 and done.stdout.splitlines()[-1] == "worker done"

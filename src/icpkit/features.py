@@ -76,18 +76,21 @@ class FeatureSpace:
         kinds: dict[str, str],
         families: dict[str, str],
         target: np.ndarray | None = None,
+        cols: Columns | None = None,
     ) -> FeatureSpace:
         """Learn bins from training rows.
 
         ``rows``: one row per closed training deal with its account's attributes;
         ``target`` (optional, one bool per row): the outcome, used to place the
         cut points of number columns (supervised binning); without it number
-        columns get point-mass and quantile bins.
+        columns get point-mass and quantile bins. ``cols``: the rows' cells
+        already read (``Columns(rows.reset_index(drop=True))``), to share with
+        :meth:`assign`.
         """
         self.specs = []
         self.skipped = {}
         n = len(rows)
-        cols = Columns(rows.reset_index(drop=True))
+        cols = cols if cols is not None else Columns(rows.reset_index(drop=True))
         for col in rows.columns:
             if col in SKIP_COLUMNS or col.startswith("_"):
                 continue
@@ -216,10 +219,12 @@ class FeatureSpace:
         return out
 
     # -- applying ------------------------------------------------------------
-    def assign(self, frame: pd.DataFrame) -> np.ndarray:
-        """Bin index per row and feature (``-1`` where no bin matches): shape (rows, features)."""
+    def assign(self, frame: pd.DataFrame, cols: Columns | None = None) -> np.ndarray:
+        """Bin index per row and feature (``-1`` where no bin matches): shape (rows, features).
+
+        ``cols``: the frame's cells already read, as :meth:`fit` takes them."""
         out = np.full((len(frame), len(self.specs)), -1, dtype=np.int16)
-        cols = Columns(frame.reset_index(drop=True))
+        cols = cols if cols is not None else Columns(frame.reset_index(drop=True))
         for j, spec in enumerate(self.specs):
             done = np.zeros(len(frame), dtype=bool)
             for b, cond in enumerate(spec.bins):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from .common import console, handle_errors, out, steps, warn_all, writing
+from .common import console, handle_errors, loading, out, steps, warn_all, writing
 
 if TYPE_CHECKING:
     from ..icpfile import ICP
@@ -160,8 +160,9 @@ def register(app: typer.Typer) -> None:
             icp run --accounts accounts.csv --deals deals.csv --product "Connector Pack" --out icp-connector
             icp run --accounts companies.xlsx --deals deals.xlsx --crm hubspot --out icp-out
         """
-        from ..pipeline import run_all
-        from ..workspace import Workspace
+        with loading("icpkit.ingest", "icpkit.report"):
+            from ..pipeline import run_all
+            from ..workspace import Workspace
 
         paths = _paths(
             accounts=accounts,
@@ -210,9 +211,10 @@ def register(app: typer.Typer) -> None:
 
             icp demo --out icp-demo
         """
-        from ..pipeline import run_all
-        from ..sample import write_sample
-        from ..workspace import Workspace
+        with loading("icpkit.ingest", "icpkit.report"):
+            from ..pipeline import run_all
+            from ..sample import write_sample
+            from ..workspace import Workspace
 
         started = time.perf_counter()
         files = write_sample(out_dir / "sample")
@@ -406,7 +408,8 @@ def register(app: typer.Typer) -> None:
 
             icp build --workspace ws
         """
-        from ..pipeline import export_outputs, settings, step_build
+        with loading():
+            from ..pipeline import export_outputs, settings, step_build
 
         with writing(workspace) as ws:
             res = step_build(
@@ -571,10 +574,11 @@ def register(app: typer.Typer) -> None:
             icp score --icp out/icp.yaml --accounts companies.csv --crm hubspot --out hubspot-import.csv
             icp score --icp out/icp.yaml --accounts companies.csv --crm hubspot --changed-since last-import.csv --out changed.csv
         """
-        from .. import crm as crm_files
-        from .. import icpfile
-        from ..errors import InputError
-        from ..scoring.engines import score_with_engine
+        with loading():
+            from .. import crm as crm_files
+            from .. import icpfile
+            from ..errors import InputError
+            from ..scoring.engines import score_with_engine
 
         if changed_since is not None and crm is None:
             raise InputError(

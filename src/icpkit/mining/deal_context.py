@@ -578,7 +578,10 @@ def deal_like_account_columns(
         counts = accounts[col].dropna().astype(str).value_counts()
         if len(counts) > 50:
             continue
-        norm = pd.Series(counts.to_numpy(), index=[normalize_name(v) for v in counts.index])
+        names = [normalize_name(v) for v in counts.index]
+        if len(set(names)) < 2 or _DEAL_TYPE_VALUES.isdisjoint(names):
+            continue  # no deal type among the values (what follows would find none)
+        norm = pd.Series(counts.to_numpy(), index=names)
         norm = norm.groupby(level=0).sum()
         levels = set(norm.index)
         if len(levels) < 2:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ..features import ROW_BLOCK, FeatureSpace
 from ..icpfile import Condition, Evidence
@@ -24,6 +25,7 @@ ALPHA = 0.05
 TIER_ODDS = {1: 3.0, 2: 1.75, 3: 1.25}
 NEGATIVE_ODDS = 0.5
 MIN_ACCOUNTS = 3
+ONE_THREAD_ROWS = 50_000  # deals below which the search's matrix products use one BLAS thread
 
 
 @dataclass
@@ -143,6 +145,10 @@ class SegmentMiner:
         Segments kept per direction (winning and losing).
     alpha : float, default 0.05
         False discovery rate for calling a segment significant.
+    detail : bool, default True
+        Also give each segment its share of won revenue and its median sales
+        cycle; without them (the null control counts tiers only) the tiers
+        are the same.
     """
 
     def __init__(
@@ -153,14 +159,24 @@ class SegmentMiner:
         beam_width: int = 25,
         top_k: int = 25,
         alpha: float = ALPHA,
+        detail: bool = True,
     ) -> None:
         self.min_support = min_support
         self.max_depth = max_depth
         self.beam_width = beam_width
         self.top_k = top_k
         self.alpha = alpha
+        self.detail = detail
 
     def fit(self, space: FeatureSpace, data: Training) -> SegmentMiner:
+        if len(data.won) < ONE_THREAD_ROWS:
+            # small products run slower on several BLAS threads (waking them costs more
+            # than the product, and they spin on after it)
+            with threadpool_limits(limits=1):
+                return self._fit(space, data)
+        return self._fit(space, data)
+
+    def _fit(self, space: FeatureSpace, data: Training) -> SegmentMiner:
         p0 = data.base_rate
         self.base_rate_ = p0
         self.deff_ = design_effect(data.won, data.account)
@@ -173,6 +189,8 @@ class SegmentMiner:
             S[:, k] = data.assigned[:, j] == b
         self._S, self._sels = S, sels
         self._acc_codes = pd.factorize(data.account)[0]
+        won_amt = data.amount[data.won]
+        self._won_total = np.nansum(won_amt) if len(won_amt) else 0.0
         self._sel_index = {(j, b): k for k, (j, b, _, _) in enumerate(sels)}
         uni = [self._make(data, [k]) for k in range(len(sels))]
         # beam search over non-missing selectors
@@ -295,8 +313,9 @@ class SegmentMiner:
         seg.accounts = (
             int(np.count_nonzero(np.bincount(self._acc_codes[mask], minlength=1))) if n else 0
         )
-        won_amt = data.amount[data.won]
-        total = np.nansum(won_amt) if len(won_amt) else 0.0
+        if not self.detail:
+            return seg
+        total = self._won_total
         if total > 0:
             seg.revenue_share = float(np.nansum(data.amount[mask & data.won]) / total)
         cyc = data.cycle[mask & data.won]

@@ -45,11 +45,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sqlglot import exp
+
+if TYPE_CHECKING:  # the SQL half imports sqlglot when it runs: the Python scorer does not need it
+    from sqlglot import exp
 
 # what str.strip() removes (every character whose str.isspace() is true; written out
 # because scanning all of Unicode for them costs a tenth of a second at every start)
@@ -254,10 +256,14 @@ def numbers(s: pd.Series) -> np.ndarray:
 
 
 def _s(text: str) -> exp.Literal:
+    from sqlglot import exp
+
     return exp.Literal.string(text)
 
 
 def sql_text(e: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
     return exp.Cast(this=e, to=exp.DataType(this=exp.DataType.Type.TEXT))
 
 
@@ -268,12 +274,16 @@ def sql_trim(e: exp.Expression) -> exp.Expression:
     match): ``TRIM`` with a set of characters gives the same text but is
     about ten times slower in DuckDB.
     """
+    from sqlglot import exp
+
     ws = regex_class(WHITESPACE)
     return exp.RegexpReplace(this=e, expression=_s(f"^{ws}+|{ws}+$"), replacement=_s(""))
 
 
 def sql_word(e: exp.Expression) -> exp.Expression:
     """The cell as lower-cased, trimmed text (compare with :data:`NULL_WORDS`)."""
+    from sqlglot import exp
+
     return exp.Lower(this=sql_trim(sql_text(e)))
 
 
@@ -284,6 +294,8 @@ def sql_is_null_text(e: exp.Expression) -> exp.Expression:
 
 def sql_is_null_word(word: exp.Expression) -> exp.Expression:
     """:func:`sql_is_null_text` of a cell already read by :func:`sql_word`."""
+    from sqlglot import exp
+
     return exp.Coalesce(
         this=exp.In(this=word, expressions=[_s(w) for w in sorted(_NULLS)]),
         expressions=[exp.true()],
@@ -291,11 +303,15 @@ def sql_is_null_word(word: exp.Expression) -> exp.Expression:
 
 
 def _replace(e: exp.Expression, old: str, new: str) -> exp.Expression:
+    from sqlglot import exp
+
     return exp.Replace(this=e, expression=_s(old), replacement=_s(new))
 
 
 def _strip_number(word: exp.Expression) -> exp.Expression:
     """:func:`number_word` in SQL: the cell's text reduced to a plain number's text."""
+    from sqlglot import exp
+
     s: exp.Expression = exp.RegexpReplace(
         this=word, expression=_s(STRIP_PATTERN), replacement=_s("")
     )
@@ -328,6 +344,8 @@ def _strip_number(word: exp.Expression) -> exp.Expression:
 
 def sql_number(e: exp.Expression) -> exp.Expression:
     """Text cell ``e`` read as a DOUBLE by the number rule; NULL when it holds none."""
+    from sqlglot import exp
+
     stripped = _strip_number(sql_word(e))
     value = exp.TryCast(
         this=stripped.copy(),
@@ -343,6 +361,8 @@ def sql_number(e: exp.Expression) -> exp.Expression:
 
 def sql_finite(e: exp.Expression) -> exp.Expression:
     """``e`` where it is a finite number, else NULL (NaN and infinities are unknown)."""
+    from sqlglot import exp
+
     return exp.Case(
         ifs=[
             exp.If(
@@ -355,6 +375,8 @@ def sql_finite(e: exp.Expression) -> exp.Expression:
 
 def sql_bad_number(e: exp.Expression) -> exp.Expression:
     """Text cell ``e`` is text that is not a number (neither a number nor a null word)."""
+    from sqlglot import exp
+
     word = sql_word(e)
     return exp.and_(  # type: ignore[return-value]
         exp.Not(this=exp.Is(this=e.copy(), expression=exp.Null())),

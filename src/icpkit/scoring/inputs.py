@@ -123,19 +123,21 @@ def _bad_values_query(
             picked.append((a, "bool"))
     if not picked:
         return None
+    # every node is built here and used once, so nothing is copied (deep copies of these
+    # trees cost tens of milliseconds)
     selects: list[exp.Expr] = []
     for i, (a, kind) in enumerate(picked):
         col = exp.Column(this=exp.to_identifier(a, quoted=True))
         text = exp.Cast(this=col.copy(), to=exp.DataType.build("text"))
         if kind == "bool":
-            bad: exp.Expr = exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null()))
+            bad: exp.Expr = exp.Not(this=exp.Is(this=col, expression=exp.Null()))
         else:
-            bad = clean.sql_bad_number(col.copy())
+            bad = clean.sql_bad_number(col)
         case_n = exp.Case(ifs=[exp.If(this=bad.copy(), true=exp.Literal.number(1))])
-        case_v = exp.Case(ifs=[exp.If(this=bad.copy(), true=text.copy())])
-        selects.append(exp.alias_(exp.Count(this=case_n), f"n{i}"))
-        selects.append(exp.alias_(exp.Min(this=case_v), f"e{i}"))
-    query = exp.select(*selects).from_(exp.to_table(table))
+        case_v = exp.Case(ifs=[exp.If(this=bad, true=text)])
+        selects.append(exp.alias_(exp.Count(this=case_n), f"n{i}", copy=False))
+        selects.append(exp.alias_(exp.Min(this=case_v), f"e{i}", copy=False))
+    query = exp.select(*selects, copy=False).from_(exp.to_table(table), copy=False)
     return query.sql(dialect=dialect, copy=False)
 
 

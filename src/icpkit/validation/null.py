@@ -120,7 +120,9 @@ def null_control(
         real = None
         note = f"run on a random {max_rows:,} of the {len(data.won):,} training deals"
     if real is None:
-        real = SegmentMiner(min_support=min_support, max_depth=max_depth).fit(space, sub)
+        real = SegmentMiner(min_support=min_support, max_depth=max_depth, detail=False).fit(
+            space, sub
+        )
     real_counts = _counts(real)
     runs: list[dict[str, int]] = []
     stopped = None
@@ -134,7 +136,11 @@ def null_control(
             assigned=sub.assigned,
         )
         runs.append(
-            _counts(SegmentMiner(min_support=min_support, max_depth=max_depth).fit(space, shuffled))
+            _counts(
+                SegmentMiner(min_support=min_support, max_depth=max_depth, detail=False).fit(
+                    space, shuffled
+                )
+            )
         )
         if sequential:
             stopped = settled(
