@@ -52,25 +52,51 @@ def test_one_hot_matches_cell_by_cell(case: tuple[list[int], np.ndarray], block:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.data(), st.integers(1, 7))
-def test_segment_counts_by_blocks_match_whole_matrix(data: st.DataObject, block: int) -> None:
-    n = data.draw(st.integers(0, 40))
-    k = data.draw(st.integers(1, 6))
-    S = np.array(data.draw(st.lists(st.booleans(), min_size=n * k, max_size=n * k))).reshape(n, k)
+@given(binned(), st.data(), st.integers(1, 7))
+def test_segment_counts_by_codes_match_whole_matrix(
+    case: tuple[list[int], np.ndarray], data: st.DataObject, block: int
+) -> None:
+    sizes, assigned = case
+    n = assigned.shape[0]
     y = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
-    searchable = sorted(data.draw(st.sets(st.integers(0, k - 1), min_size=1)))
+    space = FeatureSpace()
+    space.specs = [
+        FeatureSpec(
+            f"f{j}", "firmographic", "categorical", [Condition(attribute=f"f{j}", other=True)] * k
+        )
+        for j, k in enumerate(sizes)
+    ]
+    sels = [
+        (j, b, c, "firmographic") for j, s in enumerate(space.specs) for b, c in enumerate(s.bins)
+    ]
+    if not sels:
+        return
+    # the deal x selector matrix the counts stand for
+    S = np.column_stack([assigned[:, j] == b for j, b, _, _ in sels]).reshape(n, len(sels))
+    searchable = sorted(data.draw(st.sets(st.integers(0, len(sels) - 1), min_size=1)))
     beam = data.draw(
         st.lists(st.lists(st.integers(0, len(searchable) - 1), min_size=1, max_size=2), max_size=3)
     )
+    train = segments.Training(
+        frame=pd.DataFrame(index=range(n)),
+        won=y,
+        amount=np.full(n, np.nan),
+        cycle=np.full(n, np.nan),
+        account=np.arange(n).astype(str),
+        assigned=assigned,
+    )
     miner = SegmentMiner()
-    miner._S = S
+    miner._sels, miner._assigned = sels, assigned
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(segments, "ROW_BLOCK", block)
+        miner._coded_counts(space, train)
         N, W = miner._counts(searchable, y, beam)
     Ss = S[:, searchable]
     if beam:
         B = np.column_stack([np.all(Ss[:, keys], axis=1) for keys in beam])
         want_n, want_w = B.T.astype(int) @ Ss, B[y].T.astype(int) @ Ss[y]
+        for keys, b in zip(beam, B.T, strict=True):
+            assert np.array_equal(miner._mask([searchable[i] for i in keys]), b)
     else:
         want_n, want_w = Ss.sum(0), Ss[y].sum(0)
     assert N.dtype == np.float32 and W.dtype == np.float32

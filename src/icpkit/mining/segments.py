@@ -168,10 +168,9 @@ class SegmentMiner:
         for j, spec in enumerate(space.specs):
             for b, cond in enumerate(spec.bins):
                 sels.append((j, b, cond, spec.family))
-        S = np.zeros((len(data.won), len(sels)), dtype=bool)
-        for k, (j, b, _, _) in enumerate(sels):
-            S[:, k] = data.assigned[:, j] == b
-        self._S, self._sels = S, sels
+        self._sels = sels
+        self._assigned = data.assigned
+        self._coded_counts(space, data)
         self._acc_codes = pd.factorize(data.account)[0]
         self._sel_index = {(j, b): k for k, (j, b, _, _) in enumerate(sels)}
         uni = [self._make(data, [k]) for k in range(len(sels))]
@@ -204,7 +203,11 @@ class SegmentMiner:
         self._finish(allsegs, data)
         self.univariate_ = uni
         self.segments_ = multi
-        del self._S, self._acc_codes  # a deal x selector matrix: not kept past the search
+        del (
+            self._assigned,
+            self._codes,
+            self._acc_codes,
+        )  # per-deal arrays: not kept past the search
         return self
 
     # -- internals -----------------------------------------------------------
@@ -249,38 +252,70 @@ class SegmentMiner:
         results.sort(key=lambda t: -t[0])
         return [[searchable[i] for i in keys] for _, keys in results[: self.top_k]]
 
+    def _coded_counts(self, space: FeatureSpace, data: Training) -> None:
+        """Each deal's bin per feature as one integer code that also carries the outcome.
+
+        Feature ``j``'s bins (and "no bin", ``-1``) get consecutive slots from
+        ``offset[j]``; a deal in bin ``b`` of feature ``j`` with outcome ``won`` has code
+        ``2 * (offset[j] + b + 1) + won``, so one ``bincount`` of a set of deals' codes
+        counts its lost and won deals in every bin of every feature at once.
+        """
+        sizes = np.array([len(spec.bins) + 1 for spec in space.specs], dtype=np.int64)
+        offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self._n_codes = 2 * int(sizes.sum())
+        dtype = np.uint16 if self._n_codes <= np.iinfo(np.uint16).max else np.int32
+        won = data.won.astype(np.int64)
+        codes = np.empty(data.assigned.shape, dtype=dtype)
+        for lo in range(0, len(won), ROW_BLOCK):
+            block = data.assigned[lo : lo + ROW_BLOCK].astype(np.int64)
+            codes[lo : lo + ROW_BLOCK] = 2 * (block + 1 + offset) + won[lo : lo + ROW_BLOCK, None]
+        self._codes = codes
+        # the slot of every selector
+        self._slot = np.array([offset[j] + b + 1 for j, b, _, _ in self._sels], dtype=np.int64)
+
+    def _mask(self, keys: list[int]) -> np.ndarray:
+        """The deals that meet every selector in ``keys`` (all deals when empty)."""
+        mask = np.ones(len(self._assigned), dtype=bool)
+        for k in keys:
+            j, b = self._sels[k][0], self._sels[k][1]
+            mask &= self._assigned[:, j] == b
+        return mask
+
+    def _bin_counts(self, mask: np.ndarray | None) -> np.ndarray:
+        """Lost and won deals (``mask``'s, or all) per code slot: shape (slots, 2)."""
+        out = np.zeros(self._n_codes, dtype=np.int64)
+        for lo in range(0, len(self._codes), ROW_BLOCK):
+            block = self._codes[lo : lo + ROW_BLOCK]
+            if mask is not None:
+                block = block[mask[lo : lo + ROW_BLOCK]]
+            out += np.bincount(block.ravel(), minlength=self._n_codes)
+        return out.reshape(-1, 2)
+
     def _counts(
         self, searchable: list[int], y: np.ndarray, beam: list[list[int]]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Deals and wins in every beam member x selector (every selector alone when
         ``beam`` is empty), as float32; ``beam`` keys index ``searchable``.
 
-        Two matrix products per block of rows, so no float copy of the whole
-        selector matrix is held; the counts are exact integers either way.
+        Exact integer counts: one ``bincount`` of the member's deals' codes (see
+        ``_coded_counts``) per beam member; ``y`` is the outcome the codes carry.
         """
-        rows = (len(beam),) if beam else ()
-        N = np.zeros((*rows, len(searchable)))
-        W = np.zeros((*rows, len(searchable)))
-        for lo in range(0, len(y), ROW_BLOCK):
-            S = self._S[lo : lo + ROW_BLOCK, searchable]
-            yb = y[lo : lo + ROW_BLOCK]
-            if not beam:
-                N += S.sum(0)
-                W += S[yb].sum(0)
-                continue
-            B = np.column_stack([np.all(S[:, keys], axis=1) for keys in beam])
-            # the beam's deals and its won deals side by side: both counts in one product
-            NW = np.hstack([B, B & yb[:, None]]).astype(np.float32).T @ S.astype(np.float32)
-            N += NW[: len(beam)]
-            W += NW[len(beam) :]
-        return N.astype(np.float32), W.astype(np.float32)
+        slots = self._slot[searchable]
+        masks = [self._mask([searchable[i] for i in keys]) for keys in beam] if beam else [None]
+        N = np.empty((len(masks), len(searchable)), dtype=np.float32)
+        W = np.empty((len(masks), len(searchable)), dtype=np.float32)
+        for r, mask in enumerate(masks):
+            c = self._bin_counts(mask)
+            N[r] = (c[:, 0] + c[:, 1])[slots]
+            W[r] = c[slots, 1]
+        return (N, W) if beam else (N[0], W[0])
 
     def _mask_key(self, data: Training, keys: list[int]) -> tuple[int, int, int]:
-        mask = np.all(self._S[:, keys], axis=1)
+        mask = self._mask(keys)
         return (int(mask.sum()), int((mask & data.won).sum()), hash(np.packbits(mask).tobytes()))
 
     def _make(self, data: Training, keys: list[int]) -> Segment:
-        mask = np.all(self._S[:, keys], axis=1) if keys else np.ones(len(data.won), bool)
+        mask = self._mask(keys)
         n = int(mask.sum())
         w = int((mask & data.won).sum())
         conds = [self._sels[k][2] for k in keys]
@@ -367,7 +402,7 @@ class SegmentMiner:
             up = s.tier != "negative"
             for drop in range(len(keys)):
                 parent = keys[:drop] + keys[drop + 1 :]
-                mask = np.all(self._S[:, parent], axis=1)
+                mask = self._mask(parent)
                 pn, pw = int(mask.sum()), int((mask & data.won).sum())
                 rest_n, rest_w = pn - s.n, pw - s.wins
                 if rest_n <= 0:
