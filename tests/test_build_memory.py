@@ -151,3 +151,167 @@ def test_list_cells_with_the_same_items_share_one_array(tmp_path) -> None:
                 assert pd.isna(before) and pd.isna(after)
     assert got["tags"][0] is got["tags"][1]  # the same items: one array
     assert got["tags"][0] is not got["tags"][3]  # the same items in another order: its own
+
+
+# -- the build's fast paths: each distinct cell, value or group worked out once ------
+
+POOL = [
+    ["Salesforce", " aws", ""],
+    np.array(["x", None, "Y "], dtype=object),
+    ("a", "a"),
+    [],
+    "hubspot; jira",
+    "a|b;c",
+    "one, two",
+    " ",
+    "n/a",
+    None,
+    float("nan"),
+    7,
+    "solo",
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, len(POOL) - 1), max_size=40))
+def test_items_and_blanks_per_distinct_cell_match_per_row(picks: list[int]) -> None:
+    """Rows sharing a cell object get what splitting every row on its own gives."""
+    from icpkit.scoring import clean, scorer
+
+    cells = np.empty(len(picks), dtype=object)
+    cells[:] = [POOL[i] for i in picks]  # shared objects, as the deals of one account share
+    fresh = np.empty(len(picks), dtype=object)
+    fresh[:] = [
+        v.copy() if isinstance(v, np.ndarray) else list(v) if isinstance(v, list) else v
+        for v in cells
+    ]  # the same values, each row its own object
+    want = scorer._items_frame(pd.Series(fresh, dtype=object))
+    got = scorer._items_per_cell(cells)
+    assert got["pos"].tolist() == want["pos"].tolist()
+    assert got["item"].tolist() == want["item"].tolist()
+    series = pd.Series(cells, dtype=object)
+    assert clean.null_mask(series).tolist() == [clean.is_null(v) for v in fresh]
+    cols = Columns(pd.DataFrame({"t": series}))
+    for item in ("aws", "salesforce", "y", "b;c", "two", "nothing"):
+        has = np.zeros(len(cells), dtype=bool)
+        has[want["pos"][want["item"] == item].to_numpy(dtype=int)] = True
+        assert cols.has("t", item).tolist() == has.tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.none(), TEXT), max_size=30), st.sets(TEXT, max_size=3))
+def test_text_tests_once_per_value_match_per_row(values: list, wanted: set) -> None:
+    from icpkit.scoring import clean
+
+    s = pd.Series(values, dtype=object).astype("str")
+    cols = Columns(pd.DataFrame({"x": s}))
+    assert cols.text_in("x", wanted).tolist() == cols.text("x").isin(wanted).tolist()
+    per_row = s.isna().to_numpy() | s.str.strip().str.lower().isin(clean.NULL_WORDS + ("",))
+    assert clean.null_mask(s).tolist() == per_row.fillna(False).tolist()
+
+
+def _auc_per_deal(codes: np.ndarray, won: np.ndarray, folds: np.ndarray) -> float | None:
+    """The cross-validated AUC with an out-of-fold score per deal, ranked."""
+    k = int(codes.max()) + 1
+    oof = np.empty(len(won))
+    for f in range(leakage._CV_FOLDS):
+        te, tr = folds == f, folds != f
+        if not te.any() or won[tr].all() or not won[tr].any():
+            return None
+        wins = np.bincount(codes[tr], weights=won[tr].astype(float), minlength=k)
+        seen = np.bincount(codes[tr], minlength=k)
+        p0 = float(won[tr].mean())
+        oof[te] = ((wins + leakage._PRIOR * p0) / (seen + leakage._PRIOR))[codes[te]]
+    return leakage._auc(oof, won)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_auc_from_counts_per_fold_and_value_is_the_rank_sums(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 80))
+    k = data.draw(st.integers(1, 6))
+    codes = np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    won = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    folds = np.array(data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)))
+    assert leakage._cv_auc(codes, won, folds) == _auc_per_deal(codes, won, folds)
+
+
+def _number_labels(x: np.ndarray) -> list[str]:
+    """A number column's labels worked out row by row: exact values when few, else a
+    level per value held by a tenth of the deals and decile bins for the rest."""
+    known = ~np.isnan(x)
+    out = np.full(len(x), leakage._MISSING, dtype=object)
+    vals = pd.Series(x[known]).value_counts()
+    if len(vals) <= 10:
+        out[known] = [f"{v:g}" for v in x[known]]
+        return list(out)
+    top = set(vals[vals >= 0.1 * known.sum()].index)
+    is_top = known & np.isin(x, list(top))
+    out[is_top] = [f"{v:g}" for v in x[is_top]]
+    rest = known & ~is_top
+    if rest.any():
+        edges = np.unique(np.nanquantile(x[rest], np.linspace(0, 1, 11)))
+        for i in np.flatnonzero(rest):
+            if len(edges) < 2:
+                out[i] = f"{x[i]:g}"
+                continue
+            b = min(max(int(np.searchsorted(edges, x[i], side="right")) - 1, 0), len(edges) - 2)
+            out[i] = f"{edges[b]:g} to {edges[b + 1]:g}"
+    return list(out)
+
+
+NUMBERS = st.one_of(
+    st.sampled_from([0.0, -0.0, 1.0, 1.0000001, 2.5, float("nan")]),
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.integers(0, 30).map(float),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(NUMBERS, max_size=60))
+def test_number_levels_by_codes_match_labels_per_row(values: list[float]) -> None:
+    x = np.array(values, dtype=float)
+    codes, uniques = leakage._level_codes(pd.Series(x), "num")
+    want_codes, want_uniques = pd.factorize(np.array(_number_labels(x), dtype=object))
+    assert codes.tolist() == want_codes.tolist()
+    assert list(uniques) == list(want_uniques)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 3), max_size=40), st.lists(st.integers(0, 9), max_size=40))
+def test_accounts_per_level_by_flags_match_distinct_pairs(levels: list, accounts: list) -> None:
+    n = min(len(levels), len(accounts))
+    codes, acc = np.array(levels[:n], dtype=np.int64), np.array(accounts[:n], dtype=np.int64)
+    want = [len({a for c, a in zip(codes, acc, strict=True) if c == lv}) for lv in range(4)]
+    assert leakage._accounts_per_level(codes, 4, acc, 10).tolist() == want
+    # too many (level, account) pairs for a flag each: the distinct pairs are hashed
+    assert leakage._accounts_per_level(codes, 4, acc, 10**8).tolist() == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 1.0, 2.0, 2.5, 7.0, 100.0, -3.0]), st.booleans()),
+        min_size=1,
+        max_size=120,
+    ),
+    st.integers(1, 40),
+    st.integers(2, 6),
+)
+def test_tree_cuts_on_distinct_values_match_the_tree_on_every_deal(
+    rows: list[tuple[float, bool]], min_support: int, max_bins: int
+) -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    vals = np.array([v for v, _ in rows])
+    y = np.array([w for _, w in rows])
+    uniq, counts = np.unique(vals, return_counts=True)
+    got = features._tree_thresholds(vals, y, uniq, counts, max_bins, min_support)
+    t = (
+        DecisionTreeClassifier(
+            max_leaf_nodes=max_bins, min_samples_leaf=min_support, random_state=0
+        )
+        .fit(vals.reshape(-1, 1), y.astype(int))
+        .tree_
+    )
+    assert got == sorted(float(v) for v, f in zip(t.threshold, t.feature, strict=True) if f >= 0)

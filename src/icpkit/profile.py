@@ -38,7 +38,7 @@ from .mining.segments import Training as TrainingData
 from .negative import MAX_EXCLUDED_SHARE, condition_fields, earn_vetoes, negative_candidates
 from .schema import FAMILIES, normalize_name
 from .scoring.fit import ScorecardModel
-from .scoring.scorer import ScoreResult, score_accounts
+from .scoring.scorer import Columns, ScoreResult, score_accounts
 from .statement import make_statement
 from .timing import clean_events, fit_timing
 
@@ -117,10 +117,15 @@ def fit_icp(
             f"only {n} closed deals: every figure is uncertain; treat the ICP as a hypothesis to test"
         )
     # bins, segments and points, all on the training deals only
-    space = FeatureSpace(min_support=ms).fit(data.frame, learn.kinds, families, target=good)
+    # the training rows' cells are read once for fitting the bins and assigning them
+    cols = Columns(data.frame.reset_index(drop=True))
+    space = FeatureSpace(min_support=ms).fit(
+        data.frame, learn.kinds, families, target=good, columns=cols
+    )
     for col, why in space.skipped.items():
         warnings.append(f"attribute '{col}' not used: {why}")
-    data.assigned = space.assign(data.frame)
+    data.assigned = space.assign(data.frame, columns=cols)
+    del cols
     target.assigned = data.assigned
     miner = SegmentMiner(min_support=ms, max_depth=3 if search else 1).fit(space, target)
     model = ScorecardModel().fit(space, data.assigned, good)

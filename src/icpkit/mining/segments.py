@@ -169,9 +169,12 @@ class SegmentMiner:
             for b, cond in enumerate(spec.bins):
                 sels.append((j, b, cond, spec.family))
         self._sels = sels
-        self._assigned = data.assigned
+        # column by column: a selector's deals are one contiguous column compared
+        self._assigned = np.asfortranarray(data.assigned)
         self._coded_counts(space, data)
         self._acc_codes = pd.factorize(data.account)[0]
+        won_amt = data.amount[data.won]
+        self._won_amount = np.nansum(won_amt) if len(won_amt) else 0.0
         self._sel_index = {(j, b): k for k, (j, b, _, _) in enumerate(sels)}
         uni = [self._make(data, [k]) for k in range(len(sels))]
         # beam search over non-missing selectors
@@ -316,8 +319,9 @@ class SegmentMiner:
 
     def _make(self, data: Training, keys: list[int]) -> Segment:
         mask = self._mask(keys)
+        mask_won = mask & data.won
         n = int(mask.sum())
-        w = int((mask & data.won).sum())
+        w = int(mask_won.sum())
         conds = [self._sels[k][2] for k in keys]
         fams = [self._sels[k][3] for k in keys]
         seg = Segment(
@@ -330,11 +334,10 @@ class SegmentMiner:
         seg.accounts = (
             int(np.count_nonzero(np.bincount(self._acc_codes[mask], minlength=1))) if n else 0
         )
-        won_amt = data.amount[data.won]
-        total = np.nansum(won_amt) if len(won_amt) else 0.0
+        total = self._won_amount
         if total > 0:
-            seg.revenue_share = float(np.nansum(data.amount[mask & data.won]) / total)
-        cyc = data.cycle[mask & data.won]
+            seg.revenue_share = float(np.nansum(data.amount[mask_won]) / total)
+        cyc = data.cycle[mask_won]
         cyc = cyc[~np.isnan(cyc)]
         if len(cyc):
             seg.median_cycle_days = float(np.median(cyc))

@@ -177,53 +177,115 @@ class Columns:
 
         def build() -> pd.DataFrame:
             s = self._series(attr)
-            empty = pd.DataFrame(
-                {"pos": np.array([], dtype=np.int64), "item": np.array([], dtype=object)}
-            )
             if s is None:
-                return empty
-            obj = s.astype(object)
-            types = obj.map(type).to_numpy()
-            parts = []
-            is_list = np.array([t in _LIST_TYPES for t in types], dtype=bool)
-            if is_list.any():
-                parts.append(obj[is_list].explode().dropna().astype(str))
-            scalar = ~is_list & ~s.isna().to_numpy(dtype=bool)
-            if scalar.any():
-                txt = obj[scalar].map(str)
-                pipe = txt.str.contains("|", regex=False)
-                semi = ~pipe & txt.str.contains(";", regex=False)
-                comma = ~pipe & ~semi
-                for mask, sep in ((pipe, "|"), (semi, ";"), (comma, ",")):
-                    if mask.any():
-                        parts.append(txt[mask].str.split(sep, regex=False).explode())
-            if not parts:
-                return empty
-            ex = pd.concat(parts).dropna()
-            ex = ex.astype(str).str.strip().str.lower()
-            ex = ex[ex != ""]
-            # one text object per distinct item, shared by its rows
-            codes, uniques = pd.factorize(ex)
-            return pd.DataFrame(
-                {
-                    "pos": ex.index.to_numpy(dtype=np.int64),
-                    "item": np.asarray(uniques, dtype=object)[codes],
-                }
-            )
+                return _items_frame(pd.Series([], dtype=object))
+            return _items_per_cell(s.astype(object).to_numpy())
 
         return self._cached("items", attr, build)  # type: ignore[no-any-return]
 
     def has(self, attr: str, item: str) -> np.ndarray:
-        groups = self._cached(
-            "groups",
-            attr,
-            lambda: self.items(attr).groupby("item")["pos"].agg(lambda p: p.to_numpy()).to_dict(),
-        )
+        def build() -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+            ex = self.items(attr)
+            codes, uniques = pd.factorize(ex["item"].to_numpy(dtype=object))
+            pos = ex["pos"].to_numpy(dtype=np.int64)
+            return codes, pos, {str(u): i for i, u in enumerate(uniques)}
+
+        codes, pos, code_of = self._cached("groups", attr, build)
         out = np.zeros(self.n, dtype=bool)
-        pos = groups.get(item)  # type: ignore[attr-defined]
-        if pos is not None:
-            out[pos] = True
+        code = code_of.get(item)
+        if code is not None:
+            out[pos[codes == code]] = True
         return out
+
+    def text_in(self, attr: str, values: set[str]) -> np.ndarray:
+        """``text(attr).isin(values)``, tested once per distinct text."""
+        codes, uniques = self._cached(
+            "text_codes", attr, lambda: pd.factorize(self.text(attr).to_numpy(dtype=object))
+        )
+        hit = np.append(pd.Series(uniques, dtype=object).isin(values).to_numpy(dtype=bool), False)
+        return hit[codes]  # type: ignore[no-any-return]
+
+
+def _items_frame(s: pd.Series, parts_too: bool = False) -> pd.DataFrame:
+    """:meth:`Columns.items` of the cells ``s`` (an object series indexed 0..n-1): the list
+    cells' items in row order, then the text cells split on ``|``, on ``;``, on ``,``.
+    ``parts_too`` adds a ``part`` column: which of those four each item came from."""
+    empty = pd.DataFrame({"pos": np.array([], dtype=np.int64), "item": np.array([], dtype=object)})
+    if parts_too:
+        empty["part"] = np.array([], dtype=np.int64)
+    obj = s.astype(object)
+    types = obj.map(type).to_numpy()
+    parts = []
+    is_list = np.array([t in _LIST_TYPES for t in types], dtype=bool)
+    if is_list.any():
+        parts.append(obj[is_list].explode().dropna().astype(str))
+    else:
+        parts.append(pd.Series([], dtype=object))
+    scalar = ~is_list & ~s.isna().to_numpy(dtype=bool)
+    if scalar.any():
+        txt = obj[scalar].map(str)
+        pipe = txt.str.contains("|", regex=False)
+        semi = ~pipe & txt.str.contains(";", regex=False)
+        comma = ~pipe & ~semi
+        for mask, sep in ((pipe, "|"), (semi, ";"), (comma, ",")):
+            parts.append(
+                txt[mask].str.split(sep, regex=False).explode()
+                if mask.any()
+                else pd.Series([], dtype=object)
+            )
+    if not any(len(p) for p in parts):
+        return empty
+    part = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    ex = pd.concat([p for p in parts if len(p)])
+    keep = ex.notna().to_numpy()
+    ex, part = ex[keep], part[keep]
+    ex = ex.astype(str).str.strip().str.lower()
+    keep = (ex != "").to_numpy()
+    ex, part = ex[keep], part[keep]
+    # one text object per distinct item, shared by its rows
+    codes, uniques = pd.factorize(ex)
+    out = pd.DataFrame(
+        {
+            "pos": ex.index.to_numpy(dtype=np.int64),
+            "item": np.asarray(uniques, dtype=object)[codes],
+        }
+    )
+    if parts_too:
+        out["part"] = part
+    return out
+
+
+def _items_per_cell(cells: np.ndarray) -> pd.DataFrame:
+    """:func:`_items_frame` of ``cells``, each distinct cell object split once.
+
+    Rows that hold the same object (the deals of one account share its list) share its
+    items; the rows come out in :func:`_items_frame`'s order (by the part a cell's items
+    come from, then by row), each row's items in its cell's order.
+    """
+    codes, first = clean.distinct_objects(cells)
+    ex = _items_frame(pd.Series(cells[first], dtype=object), parts_too=True)
+    if len(first) == len(cells) or ex.empty:
+        return ex.drop(columns="part")
+    u_pos = ex["pos"].to_numpy(dtype=np.int64)
+    # each distinct cell's items are contiguous in ``ex``
+    lens_u = np.bincount(u_pos, minlength=len(first))
+    start_u = np.zeros(len(first), dtype=np.int64)
+    part_u = np.zeros(len(first), dtype=np.int64)
+    at = np.flatnonzero(np.r_[True, u_pos[1:] != u_pos[:-1]])
+    start_u[u_pos[at]] = at
+    part_u[u_pos[at]] = ex["part"].to_numpy()[at]
+    lens = lens_u[codes]
+    rows = np.flatnonzero(lens)
+    rows = rows[np.argsort(part_u[codes[rows]], kind="stable")]
+    lens = lens[rows]
+    offs = np.cumsum(lens) - lens
+    take = np.repeat(start_u[codes[rows]] - offs, lens) + np.arange(int(lens.sum()))
+    return pd.DataFrame(
+        {
+            "pos": np.repeat(rows.astype(np.int64), lens),
+            "item": ex["item"].to_numpy(dtype=object)[take],
+        }
+    )
 
 
 def is_missing(series: pd.Series) -> pd.Series:
@@ -249,7 +311,7 @@ def evaluate(cond: Condition, frame: pd.DataFrame | Columns) -> np.ndarray:
         return ~missing
     if op in ("in", "not_in"):
         vals = {str(v).strip().lower() for v in (cond.in_ if op == "in" else cond.not_in) or []}
-        hit = cols.text(attr).isin(vals).to_numpy(dtype=bool)
+        hit = cols.text_in(attr, vals)
         return hit & ~missing if op == "in" else ~hit & ~missing
     if op == "between":
         lo, hi = cond.between or (None, None)
