@@ -185,13 +185,18 @@ def test_items_and_blanks_per_distinct_cell_match_per_row(picks: list[int]) -> N
         v.copy() if isinstance(v, np.ndarray) else list(v) if isinstance(v, list) else v
         for v in cells
     ]  # the same values, each row its own object
-    want = scorer._items_frame(pd.Series(fresh, dtype=object))
-    got = scorer._items_per_cell(cells)
-    assert got["pos"].tolist() == want["pos"].tolist()
-    assert got["item"].tolist() == want["item"].tolist()
+    pos, codes, uniques, _ = scorer._item_codes(pd.Series(fresh, dtype=object))
+    want = pd.DataFrame({"pos": pos, "item": uniques[codes]})
+    got_pos, got_codes, got_uniques = scorer._items_per_cell(cells)
+    assert got_pos.tolist() == want["pos"].tolist()
+    assert got_uniques[got_codes].tolist() == want["item"].tolist()
     series = pd.Series(cells, dtype=object)
     assert clean.null_mask(series).tolist() == [clean.is_null(v) for v in fresh]
     cols = Columns(pd.DataFrame({"t": series}))
+    assert cols.items("t").equals(want)
+    rows = want.drop_duplicates().groupby("item").size()
+    assert cols.item_rows("t") == {str(k): int(v) for k, v in rows.items()}
+    assert list(cols.item_rows("t")) == sorted(rows.index)
     for item in ("aws", "salesforce", "y", "b;c", "two", "nothing"):
         has = np.zeros(len(cells), dtype=bool)
         has[want["pos"][want["item"] == item].to_numpy(dtype=int)] = True
@@ -315,3 +320,53 @@ def test_tree_cuts_on_distinct_values_match_the_tree_on_every_deal(
         .tree_
     )
     assert got == sorted(float(v) for v, f in zip(t.threshold, t.feature, strict=True) if f >= 0)
+
+
+def _list_stats_per_row(values: pd.Series, won: np.ndarray, account: np.ndarray):
+    """A list column's figures with every row's items split on its own."""
+    from icpkit.scoring.clean import split_items
+
+    items = [tuple(set(split_items(v))) for v in values]
+    names: dict[str, int] = {}
+    for r in items:
+        for it in r:
+            names.setdefault(it, len(names))
+    counts = {it: sum(it in r for r in items) for it in names}
+    folds = leakage._folds(account)
+    worst = None
+    for it, c in sorted(counts.items(), key=lambda kv: -kv[1])[: leakage._MAX_LIST_ITEMS]:
+        if c < leakage._min_level_deals(len(items)):
+            break
+        labels = [
+            leakage._MISSING if not r else f"has {it}" if it in r else f"no {it}" for r in items
+        ]
+        figures = leakage.column_stats(
+            "t", pd.Series(labels, dtype=object), "str", won, account, folds
+        )
+        if figures is not None and (
+            worst is None or leakage._strength(figures) > leakage._strength(worst)
+        ):
+            worst = figures
+    return worst
+
+
+LISTS = [["A", "b"], ["b"], "c;a", [], None, "b|c", ["d", "a", "b"], "a"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(LISTS) - 1), st.booleans()), min_size=20, max_size=90))
+def test_list_items_checked_per_distinct_cell_match_per_row(rows: list[tuple[int, bool]]) -> None:
+    cells = np.empty(len(rows), dtype=object)
+    cells[:] = [LISTS[i] for i, _ in rows]  # shared objects
+    won = np.array([w for _, w in rows])
+    account = np.arange(len(rows)) // 2
+    got = leakage.column_stats("t", pd.Series(cells, dtype=object), "list", won, account)
+    want = _list_stats_per_row(pd.Series(cells, dtype=object), won, account)
+    assert (got is None) == (want is None)
+    if got is not None and want is not None:
+        assert got.evidence == want.evidence and got.levels == want.levels
+        assert (got.auc, got.won_coverage, got.lost_coverage) == (
+            want.auc,
+            want.won_coverage,
+            want.lost_coverage,
+        )

@@ -105,7 +105,7 @@ class FeatureSpace:
             if kind in ("num", "int"):
                 spec = self._numeric(col, fam, pd.Series(cols.numbers(col)), miss, target)
             elif kind == "list":
-                self.specs.extend(self._flags(col, fam, cols.items(col), miss))
+                self.specs.extend(self._flags(col, fam, cols.item_rows(col), miss))
                 continue
             elif kind in ("str", "bool"):
                 spec = self._categorical(col, fam, cols.text(col), miss, n)
@@ -198,10 +198,9 @@ class FeatureSpace:
         return FeatureSpec(col, fam, "categorical", bins, note)
 
     def _flags(
-        self, col: str, fam: str, exploded: pd.DataFrame, miss: pd.Series
+        self, col: str, fam: str, items: dict[str, int], miss: pd.Series
     ) -> list[FeatureSpec]:
-        counts = exploded.drop_duplicates().groupby("item").size()
-        items = {str(k): int(v) for k, v in counts.items()}
+        """``items``: rows per item (``Columns.item_rows``), items in sorted order."""
         known = int((~miss).sum())
         out = []
         for it, c in sorted(items.items(), key=lambda kv: -kv[1])[: self.max_items]:

@@ -490,27 +490,35 @@ def _list_stats(
     """A list column (tags, tech stack) checked item by item: each frequent item is a
     has / has-not column of its own, and the item that looks most like the outcome
     stands for the column (its levels are named ``has ITEM`` / ``no ITEM``)."""
-    items = _distinct_items(values)
-    n = len(items)
-    # each row's distinct items, as (row, item code) pairs; items numbered as first met
-    # (row by row, a row's items in set order), the order ties are sorted in
-    lens = np.fromiter((len(r) for r in items), dtype=np.int64, count=n)
-    rows = np.repeat(np.arange(n), lens)
+    from .scoring.clean import distinct_objects, split_items
+
+    cells = values.to_numpy(dtype=object)
+    n = len(cells)
+    # each distinct cell object split once: the deals of one account share its cell
+    cell_of, first = distinct_objects(cells)
+    items = [tuple(set(split_items(v))) for v in cells[first]]
+    # items numbered as first met (row by row, a row's items in set order), the order
+    # ties are sorted in; the cells come in the order their first rows do
     names: dict[str, int] = {}
-    codes = np.fromiter(
+    lens = np.fromiter((len(r) for r in items), dtype=np.int64, count=len(items))
+    item_codes = np.fromiter(
         (names.setdefault(it, len(names)) for r in items for it in r),
         dtype=np.int64,
         count=int(lens.sum()),
     )
-    counts = dict(zip(names, np.bincount(codes, minlength=len(names)).tolist(), strict=True))
-    empty = lens == 0
+    item_cells = np.repeat(np.arange(len(items)), lens)
+    rows_per_cell = np.bincount(cell_of, minlength=len(items))
+    rows_per_item = np.bincount(item_codes, weights=rows_per_cell[item_cells], minlength=len(names))
+    counts = dict(zip(names, rows_per_item.astype(np.int64).tolist(), strict=True))
+    empty = (lens == 0)[cell_of]
     min_n = _min_level_deals(n)
     worst: Leak | None = None
     for it, c in sorted(counts.items(), key=lambda kv: -kv[1])[:_MAX_LIST_ITEMS]:
         if c < min_n:
             break
-        has = np.zeros(n, dtype=bool)
-        has[rows[codes == names[it]]] = True
+        cell_has = np.zeros(len(items), dtype=bool)
+        cell_has[item_cells[item_codes == names[it]]] = True
+        has = cell_has[cell_of]
         flag = pd.Series(
             pd.Categorical.from_codes(
                 np.where(empty, 0, np.where(has, 1, 2)),
@@ -523,21 +531,6 @@ def _list_stats(
         if worst is None or _strength(figures) > _strength(worst):
             worst = figures
     return worst
-
-
-def _distinct_items(values: pd.Series) -> list[tuple[str, ...]]:
-    """Each cell's distinct items (``set(split_items(cell))``, in set order), split once
-    per cell object: the deals of one account share its cell."""
-    from .scoring.clean import split_items
-
-    done: dict[int, tuple[str, ...]] = {}
-    out = []
-    for v in values.to_numpy(dtype=object):
-        r = done.get(id(v))
-        if r is None:
-            r = done[id(v)] = tuple(set(split_items(v)))
-        out.append(r)
-    return out
 
 
 def _strength(s: Leak) -> tuple[bool, float, float]:
