@@ -36,6 +36,7 @@ from .icpfile import ExcludedColumn
 from .schema import KEEP_META_KEY, normalize_name
 
 if TYPE_CHECKING:
+    from .mining.segments import Training
     from .workspace import Workspace
 
 # -- by name -----------------------------------------------------------------
@@ -551,6 +552,7 @@ def find_leaks(
     kinds: dict[str, str],
     *,
     keep: Iterable[str] = (),
+    training: Training | None = None,
 ) -> list[Leak]:
     """Account columns that look like the outcome, by name or by statistics.
 
@@ -562,6 +564,8 @@ def find_leaks(
         Attribute kind per account column; only these columns are checked.
     keep : iterable of str
         Columns a person says are known before the deal: still reported, with ``kept=True``.
+    training : Training, optional
+        ``training_frame(accounts, deals)``, when the caller has it.
 
     Returns
     -------
@@ -571,7 +575,7 @@ def find_leaks(
     from .mining.segments import training_frame
 
     kept = {normalize_name(c) for c in keep}
-    data = training_frame(accounts, deals)
+    data = training if training is not None else training_frame(accounts, deals)
     frame = data.frame.reset_index(drop=True)
     won = np.asarray(data.won, dtype=bool)
     # accounts as integer codes: every column's figures group by them
@@ -614,14 +618,16 @@ def guard(
     *,
     keep: Sequence[str] = (),
     warnings: list[str] | None = None,
+    training: Training | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, str], list[ExcludedColumn], list[str]]:
     """Drop leaking columns before anything is learned.
 
     Returns the accounts, kinds and families without them, what was excluded, and the
     leaking columns kept on request; appends one warning per leak (excluded or kept)
-    to ``warnings``.
+    to ``warnings``. ``training``: ``training_frame(accounts, deals)``, when the caller
+    has it.
     """
-    leaks = find_leaks(accounts, deals, kinds, keep=keep)
+    leaks = find_leaks(accounts, deals, kinds, keep=keep, training=training)
     if warnings is not None:
         warnings.extend(leak.warning() for leak in leaks)
         known = {normalize_name(c) for c in kinds}

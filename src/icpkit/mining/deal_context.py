@@ -240,6 +240,8 @@ def _follows_outcome(s: pd.Series, kind: str, won: np.ndarray, ms: int) -> str |
     known = s.notna().to_numpy(dtype=bool)
     if known.sum() < ms:
         return None
+    if pd.api.types.is_numeric_dtype(s.dtype) and s[known].nunique() > 50:
+        return None  # distinct numbers have distinct texts: more than 50 levels below too
     vals = s[known].astype(str).to_numpy()
     frame = pd.DataFrame({"v": vals, "w": won[known]})
     g = frame.groupby("v")["w"].agg(["size", "mean"])

@@ -73,14 +73,14 @@ class Training:
         return float(self.won.mean()) if len(self.won) else 0.0
 
 
+#: The deals' own columns a training frame keeps (the accounts' columns join them).
+DEAL_FIELDS = ("deal_id", "account_id", "outcome", "amount", "created_at", "closed_at")
+
+
 def training_frame(accounts: pd.DataFrame, deals: pd.DataFrame) -> Training:
     """Closed deals joined to their account's attributes."""
     closed = deals[deals["outcome"].isin(["won", "lost"])].copy()
-    keep = [
-        c
-        for c in ("deal_id", "account_id", "outcome", "amount", "created_at", "closed_at")
-        if c in closed.columns
-    ]
+    keep = [c for c in DEAL_FIELDS if c in closed.columns]
     closed = closed[keep]
     # an accounts column named like a deal field (outcome, created_at …) must not replace it
     clash = [c for c in keep if c not in ("account_id", "amount") and c in accounts.columns]

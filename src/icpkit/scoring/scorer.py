@@ -207,7 +207,12 @@ class Columns:
         sorted order."""
         pos, codes, uniques = self.item_codes(attr)
         k = max(1, len(uniques))
-        rows = np.bincount(pd.unique(pos * k + codes) % k, minlength=len(uniques))
+        if self.n * k <= max(1 << 26, 4 * len(pos)):  # a flag per (row, item)
+            seen = np.zeros(self.n * k, dtype=bool)
+            seen[pos * k + codes] = True
+            rows = np.count_nonzero(seen.reshape(self.n, k), axis=0)
+        else:
+            rows = np.bincount(pd.unique(pos * k + codes) % k, minlength=len(uniques))
         return {
             str(uniques[i]): int(rows[i])
             for i in sorted(range(len(uniques)), key=uniques.__getitem__)
