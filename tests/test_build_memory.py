@@ -370,3 +370,42 @@ def test_list_items_checked_per_distinct_cell_match_per_row(rows: list[tuple[int
             want.won_coverage,
             want.lost_coverage,
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(binned(), st.data())
+def test_single_conditions_counted_per_feature_match_one_by_one(
+    case: tuple[list[int], np.ndarray], data: st.DataObject
+) -> None:
+    sizes, assigned = case
+    n = assigned.shape[0]
+    y = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    money = st.one_of(st.just(float("nan")), st.floats(0, 1e6))
+    space = FeatureSpace()
+    space.specs = [
+        FeatureSpec(
+            f"f{j}", "firmographic", "categorical", [Condition(attribute=f"f{j}", other=True)] * k
+        )
+        for j, k in enumerate(sizes)
+    ]
+    train = segments.Training(
+        frame=pd.DataFrame(index=range(n)),
+        won=y,
+        amount=np.array(data.draw(st.lists(money, min_size=n, max_size=n)), dtype=float),
+        cycle=np.array(data.draw(st.lists(money, min_size=n, max_size=n)), dtype=float),
+        account=np.array(
+            data.draw(st.lists(st.sampled_from("abcde"), min_size=n, max_size=n)), dtype=object
+        ),
+        assigned=assigned,
+    )
+    miner = SegmentMiner()
+    miner._sels = [
+        (j, b, c, "firmographic") for j, s in enumerate(space.specs) for b, c in enumerate(s.bins)
+    ]
+    miner._assigned = np.asfortranarray(assigned)
+    miner._acc_codes = pd.factorize(train.account)[0]
+    won_amt = train.amount[y]
+    miner._won_amount = np.nansum(won_amt) if len(won_amt) else 0.0
+    got = miner._make_singles(train)
+    want = [miner._make(train, [k]) for k in range(len(miner._sels))]
+    assert [vars(s) for s in got] == [vars(s) for s in want]

@@ -226,10 +226,12 @@ class FeatureSpace:
         cols = columns if columns is not None else Columns(frame.reset_index(drop=True))
         for j, spec in enumerate(self.specs):
             done = np.zeros(len(frame), dtype=bool)
+            col = np.full(len(frame), -1, dtype=np.int16)  # filled contiguous, stored once
             for b, cond in enumerate(spec.bins):
                 m = evaluate(cond, cols) & ~done
-                out[m, j] = b
+                col[m] = b
                 done |= m
+            out[:, j] = col
         return out
 
     def selectors(self) -> list[tuple[int, int, Condition]]:

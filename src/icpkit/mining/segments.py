@@ -130,6 +130,17 @@ def design_effect(won: np.ndarray, account: np.ndarray) -> float:
     return float(max(1.0, 1 + (mbar - 1) * icc))
 
 
+def _distinct_per_group(groups: np.ndarray, k: int, codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """Distinct ``codes`` (0..n_codes-1) among the rows of each of ``k`` groups."""
+    size = max(1, n_codes)
+    pairs = groups.astype(np.int64) * size + codes
+    if k * size <= max(1 << 24, 8 * len(groups)):  # a flag per (group, code) pair
+        seen = np.zeros(k * size, dtype=bool)
+        seen[pairs] = True
+        return np.count_nonzero(seen.reshape(k, size), axis=1)
+    return np.bincount(pd.unique(pairs) // size, minlength=k)
+
+
 class SegmentMiner:
     """Mine single conditions and 2-3 condition segments that separate wins from losses.
 
@@ -176,7 +187,7 @@ class SegmentMiner:
         won_amt = data.amount[data.won]
         self._won_amount = np.nansum(won_amt) if len(won_amt) else 0.0
         self._sel_index = {(j, b): k for k, (j, b, _, _) in enumerate(sels)}
-        uni = [self._make(data, [k]) for k in range(len(sels))]
+        uni = self._make_singles(data)
         # beam search over non-missing selectors
         searchable = [k for k, (_, _, c, _) in enumerate(sels) if c.op not in ("missing", "other")]
         found: dict[frozenset[int], Segment] = {}
@@ -316,6 +327,38 @@ class SegmentMiner:
     def _mask_key(self, data: Training, keys: list[int]) -> tuple[int, int, int]:
         mask = self._mask(keys)
         return (int(mask.sum()), int((mask & data.won).sum()), hash(np.packbits(mask).tobytes()))
+
+    def _make_singles(self, data: Training) -> list[Segment]:
+        """``_make(data, [k])`` for every selector ``k``, a feature's bins counted at once."""
+        out: list[Segment] = []
+        won = data.won
+        acc = self._acc_codes
+        n_acc = int(acc.max()) + 1 if len(acc) else 1
+        amount_won, cycle_won = data.amount[won], data.cycle[won]
+        by_feature: dict[int, list[int]] = {}
+        for k, (j, _, _, _) in enumerate(self._sels):
+            by_feature.setdefault(j, []).append(k)
+        for j, ks in by_feature.items():
+            size = max(b for _, b, _, _ in (self._sels[k] for k in ks)) + 2
+            code = self._assigned[:, j].astype(np.intp) + 1  # 0: no bin
+            n_b = np.bincount(code, minlength=size)
+            code_won = code[won]
+            w_b = np.bincount(code_won, minlength=size)
+            acc_b = _distinct_per_group(code, size, acc, n_acc)
+            for k in ks:
+                _, b, cond, fam = self._sels[k]
+                n, w = int(n_b[b + 1]), int(w_b[b + 1])
+                seg = Segment(conditions=[cond], families=[fam], n=n, wins=w, keys=((j, b),))
+                seg.accounts = int(acc_b[b + 1]) if n else 0
+                in_bin = code_won == b + 1
+                if self._won_amount > 0:
+                    seg.revenue_share = float(np.nansum(amount_won[in_bin]) / self._won_amount)
+                cyc = cycle_won[in_bin]
+                cyc = cyc[~np.isnan(cyc)]
+                if len(cyc):
+                    seg.median_cycle_days = float(np.median(cyc))
+                out.append(seg)
+        return out
 
     def _make(self, data: Training, keys: list[int]) -> Segment:
         mask = self._mask(keys)
