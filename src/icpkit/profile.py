@@ -300,12 +300,16 @@ def _scorecard(
 ) -> Scorecard:
     """The points table, each bin with its deals and success rate."""
     n_by_bin = {}
+    good = np.asarray(good, dtype=bool)
     for j, spec in enumerate(space.specs):
+        code = assigned[:, j].astype(np.intp) + 1  # 0: no bin
+        n = np.bincount(code, minlength=len(spec.bins) + 1)
+        w = np.bincount(code[good], minlength=len(spec.bins) + 1)
         for b in range(len(spec.bins)):
-            m = assigned[:, j] == b
+            # the bin's deals and the share of them that succeeded
             n_by_bin[(j, b)] = (
-                int(m.sum()),
-                float(good[m].mean()) if m.any() else float("nan"),
+                int(n[b + 1]),
+                int(w[b + 1]) / int(n[b + 1]) if n[b + 1] else float("nan"),
             )
     # a blank earns points only when blankness itself is significant
     keep_missing = {

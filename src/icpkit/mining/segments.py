@@ -284,6 +284,7 @@ class SegmentMiner:
             block = data.assigned[lo : lo + ROW_BLOCK].astype(np.int64)
             codes[lo : lo + ROW_BLOCK] = 2 * (block + 1 + offset) + won[lo : lo + ROW_BLOCK, None]
         self._codes = codes
+        self._all_counts: np.ndarray | None = None
         # the slot of every selector
         self._slot = np.array([offset[j] + b + 1 for j, b, _, _ in self._sels], dtype=np.int64)
 
@@ -296,7 +297,14 @@ class SegmentMiner:
         return mask
 
     def _bin_counts(self, mask: np.ndarray | None) -> np.ndarray:
-        """Lost and won deals (``mask``'s, or all) per code slot: shape (slots, 2)."""
+        """Lost and won deals (``mask``'s, or all) per code slot: shape (slots, 2).
+
+        A mask holding most deals is counted as all deals less the others.
+        """
+        if mask is not None and 2 * int(np.count_nonzero(mask)) > len(mask):
+            if self._all_counts is None:
+                self._all_counts = self._bin_counts(None)
+            return self._all_counts - self._bin_counts(~mask)
         out = np.zeros(self._n_codes, dtype=np.int64)
         for lo in range(0, len(self._codes), ROW_BLOCK):
             block = self._codes[lo : lo + ROW_BLOCK]
