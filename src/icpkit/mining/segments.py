@@ -3,9 +3,10 @@ beam search for segments of 2-3 conditions.
 
 The search is split as pysubgroup splits it — a target (won), a search space
 of selectors (the fitted bins), a quality function (the binomial quality
-``sqrt(n) * (p - p0)``, in either direction) and a beam search — but runs on
-numpy boolean matrices: one matrix product per beam level instead of a
-Python loop per candidate.
+``sqrt(n) * (p - p0)``, in either direction) and a beam search — but counts
+with numpy instead of a Python loop per candidate: each deal's bins and outcome
+are integer codes, and one ``bincount`` of a beam member's deals counts its
+deals and wins with every selector.
 """
 
 from __future__ import annotations
