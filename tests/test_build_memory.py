@@ -1,4 +1,4 @@
-"""The build's memory-saving paths give the same figures as the plain per-cell ones."""
+"""The build's memory- and time-saving paths give the same figures as the plain per-cell ones."""
 
 from __future__ import annotations
 
