@@ -76,21 +76,20 @@ class FeatureSpace:
         kinds: dict[str, str],
         families: dict[str, str],
         target: np.ndarray | None = None,
-        cols: Columns | None = None,
+        columns: Columns | None = None,
     ) -> FeatureSpace:
         """Learn bins from training rows.
 
         ``rows``: one row per closed training deal with its account's attributes;
         ``target`` (optional, one bool per row): the outcome, used to place the
         cut points of number columns (supervised binning); without it number
-        columns get point-mass and quantile bins. ``cols``: the rows' cells
-        already read (``Columns(rows.reset_index(drop=True))``), to share with
-        :meth:`assign`.
+        columns get point-mass and quantile bins. ``columns``: ``Columns`` of
+        ``rows.reset_index(drop=True)`` to share with :meth:`assign`.
         """
         self.specs = []
         self.skipped = {}
         n = len(rows)
-        cols = cols if cols is not None else Columns(rows.reset_index(drop=True))
+        cols = columns if columns is not None else Columns(rows.reset_index(drop=True))
         for col in rows.columns:
             if col in SKIP_COLUMNS or col.startswith("_"):
                 continue
@@ -106,7 +105,7 @@ class FeatureSpace:
             if kind in ("num", "int"):
                 spec = self._numeric(col, fam, pd.Series(cols.numbers(col)), miss, target)
             elif kind == "list":
-                self.specs.extend(self._flags(col, fam, cols.items(col), miss))
+                self.specs.extend(self._flags(col, fam, cols.item_rows(col), miss))
                 continue
             elif kind in ("str", "bool"):
                 spec = self._categorical(col, fam, cols.text(col), miss, n)
@@ -199,10 +198,9 @@ class FeatureSpace:
         return FeatureSpec(col, fam, "categorical", bins, note)
 
     def _flags(
-        self, col: str, fam: str, exploded: pd.DataFrame, miss: pd.Series
+        self, col: str, fam: str, items: dict[str, int], miss: pd.Series
     ) -> list[FeatureSpec]:
-        counts = exploded.drop_duplicates().groupby("item").size()
-        items = {str(k): int(v) for k, v in counts.items()}
+        """``items``: rows per item (``Columns.item_rows``), items in sorted order."""
         known = int((~miss).sum())
         out = []
         for it, c in sorted(items.items(), key=lambda kv: -kv[1])[: self.max_items]:
@@ -219,18 +217,21 @@ class FeatureSpace:
         return out
 
     # -- applying ------------------------------------------------------------
-    def assign(self, frame: pd.DataFrame, cols: Columns | None = None) -> np.ndarray:
+    def assign(self, frame: pd.DataFrame, columns: Columns | None = None) -> np.ndarray:
         """Bin index per row and feature (``-1`` where no bin matches): shape (rows, features).
 
-        ``cols``: the frame's cells already read, as :meth:`fit` takes them."""
+        ``columns``: ``Columns`` of ``frame.reset_index(drop=True)``, shared with :meth:`fit`.
+        """
         out = np.full((len(frame), len(self.specs)), -1, dtype=np.int16)
-        cols = cols if cols is not None else Columns(frame.reset_index(drop=True))
+        cols = columns if columns is not None else Columns(frame.reset_index(drop=True))
         for j, spec in enumerate(self.specs):
             done = np.zeros(len(frame), dtype=bool)
+            col = np.full(len(frame), -1, dtype=np.int16)  # filled contiguous, stored once
             for b, cond in enumerate(spec.bins):
                 m = evaluate(cond, cols) & ~done
-                out[m, j] = b
+                col[m] = b
                 done |= m
+            out[:, j] = col
         return out
 
     def selectors(self) -> list[tuple[int, int, Condition]]:
@@ -321,16 +322,9 @@ def numeric_edges(
     rest = vals[~np.isin(vals, masses)] if masses else vals
     cuts: list[float] = []
     if y is not None and 0 < int(np.sum(y)) < len(y):
-        from sklearn.tree import DecisionTreeClassifier
-
-        tree = DecisionTreeClassifier(
-            max_leaf_nodes=max(2, max_bins),
-            min_samples_leaf=max(1, min_support),
-            random_state=0,
-        ).fit(vals.reshape(-1, 1), np.asarray(y, dtype=int))
-        t = tree.tree_
-        raw = sorted(float(v) for v, f in zip(t.threshold, t.feature, strict=True) if f >= 0)
-        for v in raw:
+        for v in _tree_thresholds(
+            vals, np.asarray(y, dtype=bool), uniq, counts, max_bins, min_support
+        ):
             cuts.append(roundest(v, float(vals.min()), float(vals.max())))
     if not cuts and len(np.unique(rest)) >= 2:
         qs = np.linspace(0, 1, max_bins + 1)[1:-1]
@@ -338,6 +332,46 @@ def numeric_edges(
     edges.update(cuts)
     lo_all = float(vals.min())
     return sorted(e for e in edges if e > lo_all), masses
+
+
+def _tree_thresholds(
+    vals: np.ndarray,
+    y: np.ndarray,
+    uniq: np.ndarray,
+    counts: np.ndarray,
+    max_bins: int,
+    min_support: int,
+) -> list[float]:
+    """The sorted thresholds of a shallow decision tree (scikit-learn) on one number
+    column: at most ``max_bins`` leaves of at least ``min_support`` deals.
+
+    The tree is grown on the distinct values, each with its won and its lost deals as
+    weights, instead of on every deal: the same splits, as a tree's impurities depend on
+    the deals only through these counts (exact integers either way), and a leaf's
+    ``min_support`` deals are a weight of more than ``min_support - 1``.
+    """
+    from sklearn.tree import DecisionTreeClassifier
+
+    n = len(vals)
+    leaf = max(1, min_support)
+    if n < 2 * leaf:  # no split leaves that many deals on both sides
+        return []
+    won_vals, won_counts = np.unique(vals[y], return_counts=True)
+    won = np.zeros(len(uniq), dtype=np.int64)
+    won[np.searchsorted(uniq, won_vals)] = won_counts
+    lost = counts - won
+    x = np.concatenate([uniq[lost > 0], uniq[won > 0]])
+    target = np.concatenate(
+        [np.zeros(int((lost > 0).sum()), int), np.ones(int((won > 0).sum()), int)]
+    )
+    weight = np.concatenate([lost[lost > 0], won[won > 0]]).astype(float)
+    tree = DecisionTreeClassifier(
+        max_leaf_nodes=max(2, max_bins),
+        min_weight_fraction_leaf=(leaf - 0.5) / n,
+        random_state=0,
+    ).fit(x.reshape(-1, 1), target, sample_weight=weight)
+    t = tree.tree_
+    return sorted(float(v) for v, f in zip(t.threshold, t.feature, strict=True) if f >= 0)
 
 
 def roundest(x: float, lo: float, hi: float, tolerance: float = 0.1) -> float:

@@ -36,6 +36,7 @@ from .icpfile import ExcludedColumn
 from .schema import KEEP_META_KEY, normalize_name
 
 if TYPE_CHECKING:
+    from .mining.segments import Training
     from .workspace import Workspace
 
 # -- by name -----------------------------------------------------------------
@@ -241,45 +242,73 @@ def _looks_like_lifecycle(values: pd.Series) -> bool:
 
 def _levels(s: pd.Series, kind: str) -> pd.Series | None:
     """Each deal's value as a label: categories as text, numbers as exact values or decile bins."""
+    coded = _level_codes(s, kind)
+    if coded is None:
+        return None
+    codes, uniques = coded
+    return pd.Series(uniques[codes], index=s.index, dtype=object)
+
+
+def _level_codes(s: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize`` of :func:`_levels`' labels (codes in order of first appearance,
+    and the labels), worked out on integer codes: each distinct value is labelled once."""
     if kind == "list":
         return None
     if kind in ("num", "int"):
         x = pd.to_numeric(s, errors="coerce").astype(float)
-        out = pd.Series(_MISSING, index=s.index, dtype=object)
+        ids = np.zeros(len(x), dtype=np.int64)  # 0: missing
+        names: list[np.ndarray] = [np.array([_MISSING], dtype=object)]
         known = x.notna()
-        if not known.any():
-            return out
-        counts = x[known].value_counts()
-        if len(counts) <= 10:
-            out[known] = _formatted(x[known].to_numpy())
-            return out
-        # a value held by many deals (zero revenue, say) is its own level
-        top = counts[counts >= 0.1 * known.sum()].index
-        is_top = known & x.isin(top)
-        out[is_top] = _formatted(x[is_top].to_numpy())
-        rest = known & ~is_top
-        if rest.any():
-            edges = np.unique(np.nanquantile(x[rest], np.linspace(0, 1, 11)))
-            if len(edges) < 2:
-                out[rest] = _formatted(x[rest].to_numpy())
+        if known.any():
+            counts = x[known].value_counts()
+            if len(counts) <= 10:
+                _label_part(ids, names, known.to_numpy(), *_formatted_codes(x[known].to_numpy()))
             else:
-                idx = np.clip(np.searchsorted(edges, x[rest], side="right") - 1, 0, len(edges) - 2)
-                names = np.array(
-                    [f"{edges[i]:g} to {edges[i + 1]:g}" for i in range(len(edges) - 1)],
-                    dtype=object,
-                )
-                out[rest] = names[idx]
-        return out
+                # a value held by many deals (zero revenue, say) is its own level
+                top = counts[counts >= 0.1 * known.sum()].index
+                is_top = (known & x.isin(top)).to_numpy()
+                if is_top.any():
+                    _label_part(ids, names, is_top, *_formatted_codes(x[is_top].to_numpy()))
+                rest = known.to_numpy() & ~is_top
+                if rest.any():
+                    xr = x[rest]
+                    edges = np.unique(np.nanquantile(xr, np.linspace(0, 1, 11)))
+                    if len(edges) < 2:
+                        _label_part(ids, names, rest, *_formatted_codes(xr.to_numpy()))
+                    else:
+                        idx = np.clip(
+                            np.searchsorted(edges, xr, side="right") - 1, 0, len(edges) - 2
+                        )
+                        bins = np.array(
+                            [f"{edges[i]:g} to {edges[i + 1]:g}" for i in range(len(edges) - 1)],
+                            dtype=object,
+                        )
+                        _label_part(ids, names, rest, idx, bins)
+        return _first_seen(ids, np.concatenate(names))
     if isinstance(s.dtype, pd.CategoricalDtype) or (
         s.dtype != object and pd.api.types.is_string_dtype(s.dtype)
     ):
         # text columns: each distinct value is cleaned once; the deals share its label
         codes, uniques = pd.factorize(s)
         labels = _text_levels(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
-        return pd.Series(
-            np.append(labels.to_numpy(dtype=object), _MISSING)[codes], index=s.index, dtype=object
-        )
-    return _text_levels(s)
+        names_ = np.append(labels.to_numpy(dtype=object), _MISSING)
+        return _first_seen(np.where(codes < 0, len(uniques), codes), names_)
+    return pd.factorize(_text_levels(s).to_numpy())
+
+
+def _label_part(
+    ids: np.ndarray, names: list[np.ndarray], where: np.ndarray, idx: np.ndarray, labels: np.ndarray
+) -> None:
+    """Give the rows ``where`` the labels ``labels[idx]``, numbered after those in ``names``."""
+    ids[where] = sum(len(n) for n in names) + np.asarray(idx)
+    names.append(labels)
+
+
+def _first_seen(ids: np.ndarray, names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(names[ids])`` without a label per row: equal names share a code."""
+    name_codes, uniq = pd.factorize(names)
+    codes, order = pd.factorize(name_codes[ids])
+    return codes, np.asarray(uniq, dtype=object)[order]
 
 
 def _text_levels(s: pd.Series) -> pd.Series:
@@ -290,8 +319,14 @@ def _text_levels(s: pd.Series) -> pd.Series:
 def _formatted(x: np.ndarray) -> np.ndarray:
     """``f"{v:g}"`` of each number, formatted once per distinct value (bit for bit, so
     -0.0 keeps its sign)."""
+    idx, names = _formatted_codes(x)
+    return names[idx]
+
+
+def _formatted_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_formatted` as an index per number into the formatted distinct values."""
     bits, inv = np.unique(np.ascontiguousarray(x, dtype=float).view(np.int64), return_inverse=True)
-    return np.array([f"{v:g}" for v in bits.view(float)], dtype=object)[inv.ravel()]
+    return inv.ravel(), np.array([f"{v:g}" for v in bits.view(float)], dtype=object)
 
 
 def _min_level_deals(n: int) -> int:
@@ -324,20 +359,60 @@ def _auc(score: np.ndarray, won: np.ndarray) -> float:
     return float((ranks[won].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def _grouped_auc(score: np.ndarray, n: np.ndarray, wins: np.ndarray) -> float:
+    """:func:`_auc` of deals in groups that share a score: ``n[g]`` deals, ``wins[g]`` won,
+    scored ``score[g]``. The Mann-Whitney U from the won and lost deals per distinct
+    score, in exact integers (it equals the rank sum's)."""
+    n = np.asarray(n, dtype=np.int64)
+    wins = np.asarray(wins, dtype=np.int64)
+    _, inv = np.unique(score, return_inverse=True)
+    w = np.bincount(inv.ravel(), weights=wins, minlength=inv.max() + 1).astype(np.int64)
+    lost = np.bincount(inv.ravel(), weights=n - wins, minlength=inv.max() + 1).astype(np.int64)
+    below = np.cumsum(lost) - lost  # lost deals scored lower
+    u2 = int(np.sum(w * (2 * below + lost)))  # twice U: a tie counts half
+    n1, n0 = int(w.sum()), int(lost.sum())
+    return float(np.float64(u2 / 2) / (n1 * n0))
+
+
 def _cv_auc(codes: np.ndarray, won: np.ndarray, folds: np.ndarray) -> float | None:
-    """Cross-validated AUC of the target-encoded column, folds grouped by account."""
+    """Cross-validated AUC of the target-encoded column, folds grouped by account.
+
+    A deal's out-of-fold score depends only on its fold and value, so the AUC is
+    computed from the deals and wins per (fold, value).
+    """
     k = int(codes.max()) + 1
-    oof = np.empty(len(won), dtype=float)
+    group = folds.astype(np.int64) * k + codes
+    n_g = np.bincount(group, minlength=_CV_FOLDS * k).reshape(_CV_FOLDS, k)
+    w_g = np.bincount(group, weights=won, minlength=_CV_FOLDS * k).reshape(_CV_FOLDS, k)
+    n_all, w_all = n_g.sum(0), w_g.sum(0)
+    enc = np.empty((_CV_FOLDS, k), dtype=float)
     for f in range(_CV_FOLDS):
-        te = folds == f
-        tr = ~te
-        if not te.any() or won[tr].all() or not won[tr].any():
+        seen = n_all - n_g[f]  # the other folds' deals and wins per value
+        wins = w_all - w_g[f]
+        n_tr, w_tr = int(seen.sum()), int(wins.sum())
+        if n_g[f].sum() == 0 or w_tr == n_tr or w_tr == 0:
             return None
-        wins = np.bincount(codes[tr], weights=won[tr].astype(float), minlength=k)
-        seen = np.bincount(codes[tr], minlength=k)
-        p0 = float(won[tr].mean())
-        oof[te] = ((wins + _PRIOR * p0) / (seen + _PRIOR))[codes[te]]
-    return _auc(oof, won)
+        p0 = w_tr / n_tr
+        enc[f] = (wins + _PRIOR * p0) / (seen + _PRIOR)
+    held = n_g.ravel() > 0
+    return _grouped_auc(enc.ravel()[held], n_g.ravel()[held], w_g.ravel()[held])
+
+
+def _account_codes(account: np.ndarray) -> tuple[np.ndarray, int]:
+    """Accounts as codes 0..n-1, and n."""
+    codes, uniq = pd.factorize(np.asarray(account), use_na_sentinel=False)
+    return codes, len(uniq)
+
+
+def _accounts_per_level(codes: np.ndarray, k: int, acc_codes: np.ndarray, n_acc: int) -> np.ndarray:
+    """Distinct accounts among the deals of each of ``k`` levels."""
+    size = max(1, n_acc)
+    pairs = codes.astype(np.int64) * size + acc_codes
+    if k * size <= max(1 << 24, 8 * len(codes)):  # a flag per (level, account) pair
+        seen = np.zeros(k * size, dtype=bool)
+        seen[pairs] = True
+        return np.count_nonzero(seen.reshape(k, size), axis=1)
+    return np.bincount(pd.unique(pairs) // size, minlength=k)
 
 
 def column_stats(
@@ -347,15 +422,17 @@ def column_stats(
     won: np.ndarray,
     account: np.ndarray,
     folds: np.ndarray | None = None,
+    account_codes: tuple[np.ndarray, int] | None = None,
 ) -> Leak | None:
     """One column's figures; the returned Leak has an empty reason (the caller decides).
 
-    ``folds`` (from ``_folds(account)``) may be passed to share them across columns.
+    ``folds`` (from ``_folds(account)``) and ``account_codes`` (from
+    ``_account_codes(account)``) may be passed to share them across columns.
     """
     if kind == "list":
-        return _list_stats(column, values, won, account, folds)
-    labels = _levels(values.reset_index(drop=True), kind)
-    if labels is None:
+        return _list_stats(column, values, won, account, folds, account_codes)
+    coded = _level_codes(values.reset_index(drop=True), kind)
+    if coded is None:
         return None
     won = np.asarray(won, dtype=bool)
     n, wins = len(won), int(won.sum())
@@ -364,13 +441,12 @@ def column_stats(
         return None
     p_won, p_lost = wins / n, lost / n
     min_n = _min_level_deals(n)
-    codes, uniques = pd.factorize(labels.to_numpy())
+    codes, uniques = coded
     k = len(uniques)
     lv_n = np.bincount(codes, minlength=k)
     lv_w = np.bincount(codes, weights=won.astype(float), minlength=k).astype(int)
-    acc_codes, acc_uniques = pd.factorize(np.asarray(account), use_na_sentinel=False)
-    pairs = np.unique(codes.astype(np.int64) * max(1, len(acc_uniques)) + acc_codes)
-    lv_acc = np.bincount(pairs // max(1, len(acc_uniques)), minlength=k)
+    acc_codes, n_acc = account_codes if account_codes is not None else _account_codes(account)
+    lv_acc = _accounts_per_level(codes, k, acc_codes, n_acc)
     levels = []
     won_cov = lost_cov = 0
     for j in range(k):
@@ -396,7 +472,7 @@ def column_stats(
         reason="",
         n=n,
         wins=wins,
-        accounts=len(acc_uniques),
+        accounts=n_acc,
         auc=None if auc is None else round(auc, 3),
         won_coverage=round(won_cov / wins, 3),
         lost_coverage=round(lost_cov / lost, 3),
@@ -410,58 +486,52 @@ def _list_stats(
     won: np.ndarray,
     account: np.ndarray,
     folds: np.ndarray | None,
+    account_codes: tuple[np.ndarray, int] | None = None,
 ) -> Leak | None:
     """A list column (tags, tech stack) checked item by item: each frequent item is a
     has / has-not column of its own, and the item that looks most like the outcome
     stands for the column (its levels are named ``has ITEM`` / ``no ITEM``)."""
-    items = _distinct_items(values)
-    n = len(items)
-    # each row's distinct items, as (row, item code) pairs; items numbered as first met
-    # (row by row, a row's items in set order), the order ties are sorted in
-    lens = np.fromiter((len(r) for r in items), dtype=np.int64, count=n)
-    rows = np.repeat(np.arange(n), lens)
+    from .scoring.clean import distinct_objects, split_items
+
+    cells = values.to_numpy(dtype=object)
+    n = len(cells)
+    # each distinct cell object split once: the deals of one account share its cell
+    cell_of, first = distinct_objects(cells)
+    items = [tuple(set(split_items(v))) for v in cells[first]]
+    # items numbered as first met (row by row, a row's items in set order), the order
+    # ties are sorted in; the cells come in the order their first rows do
     names: dict[str, int] = {}
-    codes = np.fromiter(
+    lens = np.fromiter((len(r) for r in items), dtype=np.int64, count=len(items))
+    item_codes = np.fromiter(
         (names.setdefault(it, len(names)) for r in items for it in r),
         dtype=np.int64,
         count=int(lens.sum()),
     )
-    counts = dict(zip(names, np.bincount(codes, minlength=len(names)).tolist(), strict=True))
-    empty = lens == 0
+    item_cells = np.repeat(np.arange(len(items)), lens)
+    rows_per_cell = np.bincount(cell_of, minlength=len(items))
+    rows_per_item = np.bincount(item_codes, weights=rows_per_cell[item_cells], minlength=len(names))
+    counts = dict(zip(names, rows_per_item.astype(np.int64).tolist(), strict=True))
+    empty = (lens == 0)[cell_of]
     min_n = _min_level_deals(n)
     worst: Leak | None = None
     for it, c in sorted(counts.items(), key=lambda kv: -kv[1])[:_MAX_LIST_ITEMS]:
         if c < min_n:
             break
-        has = np.zeros(n, dtype=bool)
-        has[rows[codes == names[it]]] = True
+        cell_has = np.zeros(len(items), dtype=bool)
+        cell_has[item_cells[item_codes == names[it]]] = True
+        has = cell_has[cell_of]
         flag = pd.Series(
             pd.Categorical.from_codes(
                 np.where(empty, 0, np.where(has, 1, 2)),
                 categories=[_MISSING, f"has {it}", f"no {it}"],
             )
         )
-        figures = column_stats(column, flag, "str", won, account, folds)
+        figures = column_stats(column, flag, "str", won, account, folds, account_codes)
         if figures is None:
             continue
         if worst is None or _strength(figures) > _strength(worst):
             worst = figures
     return worst
-
-
-def _distinct_items(values: pd.Series) -> list[tuple[str, ...]]:
-    """Each cell's distinct items (``set(split_items(cell))``, in set order), split once
-    per cell object: the deals of one account share its cell."""
-    from .scoring.clean import split_items
-
-    done: dict[int, tuple[str, ...]] = {}
-    out = []
-    for v in values.to_numpy(dtype=object):
-        r = done.get(id(v))
-        if r is None:
-            r = done[id(v)] = tuple(set(split_items(v)))
-        out.append(r)
-    return out
 
 
 def _strength(s: Leak) -> tuple[bool, float, float]:
@@ -482,6 +552,7 @@ def find_leaks(
     kinds: dict[str, str],
     *,
     keep: Iterable[str] = (),
+    training: Training | None = None,
 ) -> list[Leak]:
     """Account columns that look like the outcome, by name or by statistics.
 
@@ -493,6 +564,8 @@ def find_leaks(
         Attribute kind per account column; only these columns are checked.
     keep : iterable of str
         Columns a person says are known before the deal: still reported, with ``kept=True``.
+    training : Training, optional
+        ``training_frame(accounts, deals)``, when the caller has it.
 
     Returns
     -------
@@ -502,19 +575,20 @@ def find_leaks(
     from .mining.segments import training_frame
 
     kept = {normalize_name(c) for c in keep}
-    data = training_frame(accounts, deals)
+    data = training if training is not None else training_frame(accounts, deals)
     frame = data.frame.reset_index(drop=True)
     won = np.asarray(data.won, dtype=bool)
     # accounts as integer codes: every column's figures group by them
     account = pd.factorize(np.asarray(data.account), use_na_sentinel=False)[0]
     folds = _folds(account)
+    account_codes = _account_codes(account)
     out: list[Leak] = []
     for col, kind in kinds.items():
         if col in SKIP_COLUMNS or col == "account_id" or col not in accounts.columns:
             continue
         if col not in frame.columns or frame[col].isna().all():
             continue
-        figures = column_stats(col, frame[col], kind, won, account, folds)
+        figures = column_stats(col, frame[col], kind, won, account, folds, account_codes)
         by_name = name_reason(col, frame[col])
         if by_name is not None:
             leak = figures or Leak(
@@ -544,14 +618,16 @@ def guard(
     *,
     keep: Sequence[str] = (),
     warnings: list[str] | None = None,
+    training: Training | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, str], list[ExcludedColumn], list[str]]:
     """Drop leaking columns before anything is learned.
 
     Returns the accounts, kinds and families without them, what was excluded, and the
     leaking columns kept on request; appends one warning per leak (excluded or kept)
-    to ``warnings``.
+    to ``warnings``. ``training``: ``training_frame(accounts, deals)``, when the caller
+    has it.
     """
-    leaks = find_leaks(accounts, deals, kinds, keep=keep)
+    leaks = find_leaks(accounts, deals, kinds, keep=keep, training=training)
     if warnings is not None:
         warnings.extend(leak.warning() for leak in leaks)
         known = {normalize_name(c) for c in kinds}

@@ -174,8 +174,8 @@ def earn_vetoes(
     cols = Columns(data.frame.reset_index(drop=True))
     acc_cols = Columns(accounts.reset_index(drop=True))
     n_acc = max(1, len(accounts))
-    groups = pd.factorize(data.account)[0]
-    k = max(2, min(folds, len(np.unique(groups))))
+    groups, distinct = pd.factorize(data.account)
+    k = max(2, min(folds, len(distinct) + int((groups < 0).any())))
     splits = list(GroupKFold(n_splits=k).split(np.zeros(len(y)), y, groups))
     rows, prob = model.cv_rows_, model.cv_prob_
     yr = y[rows]

@@ -33,7 +33,7 @@ from .icpfile import (
     now_iso,
 )
 from .mining.deal_context import deal_like_account_columns
-from .mining.segments import SegmentMiner, segment_evidence, training_frame
+from .mining.segments import DEAL_FIELDS, SegmentMiner, segment_evidence, training_frame
 from .mining.segments import Training as TrainingData
 from .negative import MAX_EXCLUDED_SHARE, condition_fields, earn_vetoes, negative_candidates
 from .schema import FAMILIES, normalize_name
@@ -117,14 +117,15 @@ def fit_icp(
             f"only {n} closed deals: every figure is uncertain; treat the ICP as a hypothesis to test"
         )
     # bins, segments and points, all on the training deals only
-    # the training rows' cells are read once, for the bins and for assigning them
-    cells = Columns(data.frame.reset_index(drop=True))
+    # the training rows' cells are read once for fitting the bins and assigning them
+    cols = Columns(data.frame.reset_index(drop=True))
     space = FeatureSpace(min_support=ms).fit(
-        data.frame, learn.kinds, families, target=good, cols=cells
+        data.frame, learn.kinds, families, target=good, columns=cols
     )
     for col, why in space.skipped.items():
         warnings.append(f"attribute '{col}' not used: {why}")
-    data.assigned = space.assign(data.frame, cols=cells)
+    data.assigned = space.assign(data.frame, columns=cols)
+    del cols
     target.assigned = data.assigned
     miner = SegmentMiner(min_support=ms, max_depth=3 if search else 1).fit(space, target)
     model = ScorecardModel().fit(space, data.assigned, good)
@@ -240,11 +241,21 @@ def _learning_data(
 ) -> _Learning:
     """Guard against leaks, then set the target; raise when there is nothing to learn."""
     # columns that carry the outcome in disguise are dropped before anything is learned
+    full = training_frame(accounts, deals)
+    columns = list(accounts.columns)
     accounts, kinds, families, excluded, kept = leakage.guard(
-        accounts, deals, kinds, families, keep=keep_columns, warnings=warnings
+        accounts, deals, kinds, families, keep=keep_columns, warnings=warnings, training=full
     )
     kinds = exclude_deal_columns(accounts, kinds, keep_columns, excluded, warnings)
-    data = training_frame(accounts, deals)
+    dropped = [c for c in columns if c not in accounts.columns]
+    if not set(dropped) & set(DEAL_FIELDS):
+        # the same join without the dropped account columns
+        if dropped:
+            full.frame = full.frame.drop(columns=dropped)
+        data = full
+    else:  # a dropped column shared a deal field's name: the join names columns anew
+        data = training_frame(accounts, deals)
+    del full
     n = len(data.won)
     wins = int(data.won.sum())
     goal, goal_note = success_target(data, extra_health, objective)
@@ -289,12 +300,16 @@ def _scorecard(
 ) -> Scorecard:
     """The points table, each bin with its deals and success rate."""
     n_by_bin = {}
+    good = np.asarray(good, dtype=bool)
     for j, spec in enumerate(space.specs):
+        code = assigned[:, j].astype(np.intp) + 1  # 0: no bin
+        n = np.bincount(code, minlength=len(spec.bins) + 1)
+        w = np.bincount(code[good], minlength=len(spec.bins) + 1)
         for b in range(len(spec.bins)):
-            m = assigned[:, j] == b
+            # the bin's deals and the share of them that succeeded
             n_by_bin[(j, b)] = (
-                int(m.sum()),
-                float(good[m].mean()) if m.any() else float("nan"),
+                int(n[b + 1]),
+                int(w[b + 1]) / int(n[b + 1]) if n[b + 1] else float("nan"),
             )
     # a blank earns points only when blankness itself is significant
     keep_missing = {
@@ -518,8 +533,13 @@ def tier_outcomes(
 ) -> dict[int, TierOutcomes]:
     """What each tier's accounts (``scores``: account_id, tier) did in the training data."""
     scored = scores[["account_id", "tier"]]
-    tier_of = dict(zip(scored["account_id"].astype(str), scored["tier"].astype(str), strict=True))
-    deal_tier = np.array([tier_of.get(a, "none") for a in data.account], dtype=object)
+    # each account's tier (an id listed twice: its last row), looked up for every deal
+    acc_ids = scored["account_id"].astype(str).to_numpy(dtype=object)
+    last = ~pd.Series(acc_ids).duplicated(keep="last").to_numpy()
+    acc_ids = acc_ids[last]
+    acc_tiers = scored["tier"].astype(str).to_numpy(dtype=object)[last]
+    at = pd.Index(acc_ids).get_indexer(data.account)
+    deal_tier = np.where(at >= 0, acc_tiers[at], "none").astype(object)
     won_total = float(np.nansum(data.amount[data.won]))
     ret = None
     if extra_health is not None and "account_id" in extra_health.columns:
@@ -530,7 +550,6 @@ def tier_outcomes(
     for t in icp.tiers:
         key = str(t.tier)
         m = deal_tier == key
-        ids = [a for a, tt in tier_of.items() if tt == key]
         won_amt = data.amount[m & data.won]
         won_amt = won_amt[~np.isnan(won_amt)]
         cyc = data.cycle[m & data.won]
@@ -546,7 +565,7 @@ def tier_outcomes(
             if "nrr" in sub.columns and sub["nrr"].notna().any():
                 nrr = round(float(sub["nrr"].median()), 4)
         out[t.tier] = TierOutcomes(
-            accounts=len(ids),
+            accounts=int((acc_tiers == key).sum()),
             deals=int(m.sum()),
             wins=int((m & data.won).sum()),
             win_rate=round(float(data.won[m].mean()), 4) if m.any() else None,

@@ -240,6 +240,8 @@ def _follows_outcome(s: pd.Series, kind: str, won: np.ndarray, ms: int) -> str |
     known = s.notna().to_numpy(dtype=bool)
     if known.sum() < ms:
         return None
+    if pd.api.types.is_numeric_dtype(s.dtype) and s[known].nunique() > 50:
+        return None  # distinct numbers have distinct texts: more than 50 levels below too
     vals = s[known].astype(str).to_numpy()
     frame = pd.DataFrame({"v": vals, "w": won[known]})
     g = frame.groupby("v")["w"].agg(["size", "mean"])
@@ -626,7 +628,11 @@ def deal_context_step(ws: Workspace, *, min_support: int | None = None) -> list[
     ctx = deal_patterns(
         deals, kinds=kinds, min_support=min_support, account_columns=account_cols - {"account_id"}
     )
-    scores = ws.table("scores") if ws.has("scores") else None
+    scores = None
+    if ws.has("scores") and "lost_reason" in deals.columns:  # only lost reasons read them
+        names = set(ws.query('SELECT * FROM "scores" LIMIT 0').columns)
+        sel = ", ".join(f'"{c}"' for c in ("account_id", "tier") if c in names)
+        scores = ws.query(f'SELECT {sel} FROM "scores"') if sel else ws.table("scores")
     ctx.lost_reasons = lost_reasons(deals, scores)
     warnings = list(ctx.warnings)
     shadow = sorted(

@@ -3,9 +3,10 @@ beam search for segments of 2-3 conditions.
 
 The search is split as pysubgroup splits it — a target (won), a search space
 of selectors (the fitted bins), a quality function (the binomial quality
-``sqrt(n) * (p - p0)``, in either direction) and a beam search — but runs on
-numpy boolean matrices: one matrix product per beam level instead of a
-Python loop per candidate.
+``sqrt(n) * (p - p0)``, in either direction) and a beam search — but counts
+with numpy instead of a Python loop per candidate: each deal's bins and outcome
+are integer codes, and one ``bincount`` of a beam member's deals counts its
+deals and wins with every selector.
 """
 
 from __future__ import annotations
@@ -75,14 +76,14 @@ class Training:
         return float(self.won.mean()) if len(self.won) else 0.0
 
 
+#: The deals' own columns a training frame keeps (the accounts' columns join them).
+DEAL_FIELDS = ("deal_id", "account_id", "outcome", "amount", "created_at", "closed_at")
+
+
 def training_frame(accounts: pd.DataFrame, deals: pd.DataFrame) -> Training:
     """Closed deals joined to their account's attributes."""
     closed = deals[deals["outcome"].isin(["won", "lost"])].copy()
-    keep = [
-        c
-        for c in ("deal_id", "account_id", "outcome", "amount", "created_at", "closed_at")
-        if c in closed.columns
-    ]
+    keep = [c for c in DEAL_FIELDS if c in closed.columns]
     closed = closed[keep]
     # an accounts column named like a deal field (outcome, created_at …) must not replace it
     clash = [c for c in keep if c not in ("account_id", "amount") and c in accounts.columns]
@@ -130,6 +131,17 @@ def design_effect(won: np.ndarray, account: np.ndarray) -> float:
     icc = max(0.0, (msb - msw) / (msb + (n0 - 1) * msw))
     mbar = N / k
     return float(max(1.0, 1 + (mbar - 1) * icc))
+
+
+def _distinct_per_group(groups: np.ndarray, k: int, codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """Distinct ``codes`` (0..n_codes-1) among the rows of each of ``k`` groups."""
+    size = max(1, n_codes)
+    pairs = groups.astype(np.int64) * size + codes
+    if k * size <= max(1 << 24, 8 * len(groups)):  # a flag per (group, code) pair
+        seen = np.zeros(k * size, dtype=bool)
+        seen[pairs] = True
+        return np.count_nonzero(seen.reshape(k, size), axis=1)
+    return np.bincount(pd.unique(pairs) // size, minlength=k)
 
 
 class SegmentMiner:
@@ -184,15 +196,15 @@ class SegmentMiner:
         for j, spec in enumerate(space.specs):
             for b, cond in enumerate(spec.bins):
                 sels.append((j, b, cond, spec.family))
-        S = np.zeros((len(data.won), len(sels)), dtype=bool)
-        for k, (j, b, _, _) in enumerate(sels):
-            S[:, k] = data.assigned[:, j] == b
-        self._S, self._sels = S, sels
+        self._sels = sels
+        # column by column: a selector's deals are one contiguous column compared
+        self._assigned = np.asfortranarray(data.assigned)
+        self._coded_counts(space, data)
         self._acc_codes = pd.factorize(data.account)[0]
         won_amt = data.amount[data.won]
-        self._won_total = np.nansum(won_amt) if len(won_amt) else 0.0
+        self._won_amount = np.nansum(won_amt) if len(won_amt) else 0.0
         self._sel_index = {(j, b): k for k, (j, b, _, _) in enumerate(sels)}
-        uni = [self._make(data, [k]) for k in range(len(sels))]
+        uni = self._make_singles(data)
         # beam search over non-missing selectors
         searchable = [k for k, (_, _, c, _) in enumerate(sels) if c.op not in ("missing", "other")]
         found: dict[frozenset[int], Segment] = {}
@@ -222,7 +234,11 @@ class SegmentMiner:
         self._finish(allsegs, data)
         self.univariate_ = uni
         self.segments_ = multi
-        del self._S, self._acc_codes  # a deal x selector matrix: not kept past the search
+        del (
+            self._assigned,
+            self._codes,
+            self._acc_codes,
+        )  # per-deal arrays: not kept past the search
         return self
 
     # -- internals -----------------------------------------------------------
@@ -267,40 +283,118 @@ class SegmentMiner:
         results.sort(key=lambda t: -t[0])
         return [[searchable[i] for i in keys] for _, keys in results[: self.top_k]]
 
+    def _coded_counts(self, space: FeatureSpace, data: Training) -> None:
+        """Each deal's bin per feature as one integer code that also carries the outcome.
+
+        Feature ``j``'s bins (and "no bin", ``-1``) get consecutive slots from
+        ``offset[j]``; a deal in bin ``b`` of feature ``j`` with outcome ``won`` has code
+        ``2 * (offset[j] + b + 1) + won``, so one ``bincount`` of a set of deals' codes
+        counts its lost and won deals in every bin of every feature at once.
+        """
+        sizes = np.array([len(spec.bins) + 1 for spec in space.specs], dtype=np.int64)
+        offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self._n_codes = 2 * int(sizes.sum())
+        dtype = np.uint16 if self._n_codes <= np.iinfo(np.uint16).max else np.int32
+        won = data.won.astype(np.int32)
+        base = (2 * (offset + 1)).astype(np.int32)
+        codes = np.empty(data.assigned.shape, dtype=dtype)
+        for lo in range(0, len(won), ROW_BLOCK):
+            block = 2 * data.assigned[lo : lo + ROW_BLOCK].astype(np.int32) + base
+            block += won[lo : lo + ROW_BLOCK, None]
+            codes[lo : lo + ROW_BLOCK] = block
+        self._codes = codes
+        self._all_counts: np.ndarray | None = None
+        # the slot of every selector
+        self._slot = np.array([offset[j] + b + 1 for j, b, _, _ in self._sels], dtype=np.int64)
+
+    def _mask(self, keys: list[int]) -> np.ndarray:
+        """The deals that meet every selector in ``keys`` (all deals when empty)."""
+        mask = np.ones(len(self._assigned), dtype=bool)
+        for k in keys:
+            j, b = self._sels[k][0], self._sels[k][1]
+            mask &= self._assigned[:, j] == b
+        return mask
+
+    def _bin_counts(self, mask: np.ndarray | None) -> np.ndarray:
+        """Lost and won deals (``mask``'s, or all) per code slot: shape (slots, 2).
+
+        A mask holding most deals is counted as all deals less the others.
+        """
+        if mask is not None and 2 * int(np.count_nonzero(mask)) > len(mask):
+            if self._all_counts is None:
+                self._all_counts = self._bin_counts(None)
+            return self._all_counts - self._bin_counts(~mask)
+        out = np.zeros(self._n_codes, dtype=np.int64)
+        for lo in range(0, len(self._codes), ROW_BLOCK):
+            block = self._codes[lo : lo + ROW_BLOCK]
+            if mask is not None:
+                block = block[mask[lo : lo + ROW_BLOCK]]
+            # bincount reads platform integers: converting first is the faster way
+            out += np.bincount(block.ravel().astype(np.intp), minlength=self._n_codes)
+        return out.reshape(-1, 2)
+
     def _counts(
         self, searchable: list[int], y: np.ndarray, beam: list[list[int]]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Deals and wins in every beam member x selector (every selector alone when
         ``beam`` is empty), as float32; ``beam`` keys index ``searchable``.
 
-        Two matrix products per block of rows, so no float copy of the whole
-        selector matrix is held; the counts are exact integers either way.
+        Exact integer counts: one ``bincount`` of the member's deals' codes (see
+        ``_coded_counts``) per beam member; ``y`` is the outcome the codes carry.
         """
-        rows = (len(beam),) if beam else ()
-        N = np.zeros((*rows, len(searchable)))
-        W = np.zeros((*rows, len(searchable)))
-        for lo in range(0, len(y), ROW_BLOCK):
-            S = self._S[lo : lo + ROW_BLOCK, searchable]
-            yb = y[lo : lo + ROW_BLOCK]
-            if not beam:
-                N += S.sum(0)
-                W += S[yb].sum(0)
-                continue
-            B = np.column_stack([np.all(S[:, keys], axis=1) for keys in beam])
-            # the beam's deals and its won deals side by side: both counts in one product
-            NW = np.hstack([B, B & yb[:, None]]).astype(np.float32).T @ S.astype(np.float32)
-            N += NW[: len(beam)]
-            W += NW[len(beam) :]
-        return N.astype(np.float32), W.astype(np.float32)
+        slots = self._slot[searchable]
+        masks = [self._mask([searchable[i] for i in keys]) for keys in beam] if beam else [None]
+        N = np.empty((len(masks), len(searchable)), dtype=np.float32)
+        W = np.empty((len(masks), len(searchable)), dtype=np.float32)
+        for r, mask in enumerate(masks):
+            c = self._bin_counts(mask)
+            N[r] = (c[:, 0] + c[:, 1])[slots]
+            W[r] = c[slots, 1]
+        return (N, W) if beam else (N[0], W[0])
 
     def _mask_key(self, data: Training, keys: list[int]) -> tuple[int, int, int]:
-        mask = np.all(self._S[:, keys], axis=1)
+        mask = self._mask(keys)
         return (int(mask.sum()), int((mask & data.won).sum()), hash(np.packbits(mask).tobytes()))
 
+    def _make_singles(self, data: Training) -> list[Segment]:
+        """``_make(data, [k])`` for every selector ``k``, a feature's bins counted at once."""
+        out: list[Segment] = []
+        won = data.won
+        acc = self._acc_codes
+        n_acc = int(acc.max()) + 1 if len(acc) else 1
+        amount_won, cycle_won = data.amount[won], data.cycle[won]
+        by_feature: dict[int, list[int]] = {}
+        for k, (j, _, _, _) in enumerate(self._sels):
+            by_feature.setdefault(j, []).append(k)
+        for j, ks in by_feature.items():
+            size = max(b for _, b, _, _ in (self._sels[k] for k in ks)) + 2
+            code = self._assigned[:, j].astype(np.intp) + 1  # 0: no bin
+            n_b = np.bincount(code, minlength=size)
+            code_won = code[won]
+            w_b = np.bincount(code_won, minlength=size)
+            acc_b = _distinct_per_group(code, size, acc, n_acc)
+            for k in ks:
+                _, b, cond, fam = self._sels[k]
+                n, w = int(n_b[b + 1]), int(w_b[b + 1])
+                seg = Segment(conditions=[cond], families=[fam], n=n, wins=w, keys=((j, b),))
+                seg.accounts = int(acc_b[b + 1]) if n else 0
+                out.append(seg)
+                if not self.detail:
+                    continue
+                in_bin = code_won == b + 1
+                if self._won_amount > 0:
+                    seg.revenue_share = float(np.nansum(amount_won[in_bin]) / self._won_amount)
+                cyc = cycle_won[in_bin]
+                cyc = cyc[~np.isnan(cyc)]
+                if len(cyc):
+                    seg.median_cycle_days = float(np.median(cyc))
+        return out
+
     def _make(self, data: Training, keys: list[int]) -> Segment:
-        mask = np.all(self._S[:, keys], axis=1) if keys else np.ones(len(data.won), bool)
+        mask = self._mask(keys)
+        mask_won = mask & data.won
         n = int(mask.sum())
-        w = int((mask & data.won).sum())
+        w = int(mask_won.sum())
         conds = [self._sels[k][2] for k in keys]
         fams = [self._sels[k][3] for k in keys]
         seg = Segment(
@@ -315,10 +409,10 @@ class SegmentMiner:
         )
         if not self.detail:
             return seg
-        total = self._won_total
+        total = self._won_amount
         if total > 0:
-            seg.revenue_share = float(np.nansum(data.amount[mask & data.won]) / total)
-        cyc = data.cycle[mask & data.won]
+            seg.revenue_share = float(np.nansum(data.amount[mask_won]) / total)
+        cyc = data.cycle[mask_won]
         cyc = cyc[~np.isnan(cyc)]
         if len(cyc):
             seg.median_cycle_days = float(np.median(cyc))
@@ -386,7 +480,7 @@ class SegmentMiner:
             up = s.tier != "negative"
             for drop in range(len(keys)):
                 parent = keys[:drop] + keys[drop + 1 :]
-                mask = np.all(self._S[:, parent], axis=1)
+                mask = self._mask(parent)
                 pn, pw = int(mask.sum()), int((mask & data.won).sum())
                 rest_n, rest_w = pn - s.n, pw - s.wins
                 if rest_n <= 0:

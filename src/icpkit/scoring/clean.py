@@ -178,14 +178,34 @@ def split_items(v: Any) -> list[str]:
 # -- pandas -------------------------------------------------------------------------
 
 
+def distinct_objects(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct objects (by identity) of an object array: a code per cell and one
+    position of each object, so a rule on cells can be applied once per object."""
+    ids = np.fromiter(map(id, cells), dtype=np.uint64, count=len(cells))
+    codes, uniq = pd.factorize(ids)
+    first = np.empty(len(uniq), dtype=np.int64)
+    first[codes] = np.arange(len(cells))  # any position of an object: it is the same object
+    return codes, first
+
+
 def null_mask(s: pd.Series) -> np.ndarray:
     """Vectorised :func:`is_null`."""
-    m = s.isna().to_numpy(dtype=bool, copy=True)
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-        return m
+        return s.isna().to_numpy(dtype=bool, copy=True)
     if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
-        m |= s.str.strip().str.lower().isin(_NULLS).fillna(False).to_numpy(dtype=bool)
-        return m
+        # each distinct text tested once
+        codes, uniques = pd.factorize(s)
+        t = pd.Series(uniques, dtype=s.dtype).str.strip().str.lower().isin(_NULLS)
+        return np.append(t.fillna(False).to_numpy(dtype=bool), True)[codes]
+    cells = s.to_numpy(dtype=object)
+    codes, first = distinct_objects(cells)
+    if len(first) < len(cells):  # rows sharing an object (a list cell) share its answer
+        return _null_mask_cells(pd.Series(cells[first], dtype=object))[codes]
+    return _null_mask_cells(s)
+
+
+def _null_mask_cells(s: pd.Series) -> np.ndarray:
+    m = s.isna().to_numpy(dtype=bool, copy=True)
     obj = s.astype(object)
     types = obj.map(type).to_numpy()
     is_str = np.array([t is str for t in types], dtype=bool)

@@ -136,8 +136,9 @@ class ScorecardModel:
             self.cv_rows_ = np.asarray(idx)
             self.cv_prob_ = np.asarray(prob)
         self.space_ = space
+        # rows per bin (-1, no bin, counted first and left out)
         self._assigned_freq = [
-            np.bincount(assigned[:, j][assigned[:, j] >= 0], minlength=len(spec.bins))
+            np.bincount(assigned[:, j].astype(np.intp) + 1, minlength=len(spec.bins) + 1)[1:]
             / max(1, len(assigned))
             for j, spec in enumerate(space.specs)
         ]

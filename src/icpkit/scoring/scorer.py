@@ -119,14 +119,38 @@ class Columns:
             m = clean.null_mask(s)
             if attr in self.lists:  # a list with no item is missing
                 some = np.zeros(self.n, dtype=bool)
-                some[self.items(attr)["pos"].to_numpy(dtype=np.int64)] = True
+                some[self.item_codes(attr)[0]] = True
                 m |= ~some
             return m
 
         return self._cached("missing", attr, build)  # type: ignore[no-any-return]
 
     def text(self, attr: str) -> pd.Series:
-        def build() -> pd.Series:
+        """Each row's text for category tests (None when missing), trimmed and lower-cased."""
+        codes, shared = self.text_codes(attr)
+        return pd.Series(shared[codes], dtype=object)
+
+    def text_codes(self, attr: str) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`text` as a code per row into the distinct texts, whose last is None
+        (code -1): held as codes, not as a text object per row."""
+
+        def build() -> tuple[np.ndarray, np.ndarray]:
+            if (s := self._series(attr)) is not None and (
+                attr not in self.numeric
+                and s.dtype != object
+                and pd.api.types.is_string_dtype(s.dtype)
+            ):
+                # each distinct value is cleaned once and its text shared by its rows
+                codes, uniques = pd.factorize(s)
+                t = pd.Series(uniques, dtype=s.dtype).str.strip().str.lower()
+                text = t.astype(object).where(
+                    t.notna().to_numpy() & (t != "").fillna(False).to_numpy(), None
+                )
+                return _small(codes), _with_none(text.to_numpy(dtype=object))
+            codes, uniques = pd.factorize(text_per_row().to_numpy(dtype=object))
+            return _small(codes), _with_none(np.asarray(uniques, dtype=object))
+
+        def text_per_row() -> pd.Series:
             s = self._series(attr)
             if s is None:
                 return pd.Series([None] * self.n, dtype=object)
@@ -144,16 +168,6 @@ class Columns:
                 if frac.any():
                     out[frac] = [str(float(v)).lower() for v in x[frac]]
                 return pd.Series(out, dtype=object)
-            if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
-                # each distinct value is cleaned once and its text shared by its rows
-                codes, uniques = pd.factorize(s)
-                t = pd.Series(uniques, dtype=s.dtype).str.strip().str.lower()
-                text = t.astype(object).where(
-                    t.notna().to_numpy() & (t != "").fillna(False).to_numpy(), None
-                )
-                shared = np.full(len(text) + 1, None, dtype=object)  # code -1 (blank): None
-                shared[:-1] = text.to_numpy(dtype=object)
-                return pd.Series(shared[codes], dtype=object)
             obj = s.astype(object)
             types = obj.dropna().map(type)
             if len(types) and all(t is str for t in types.unique()):
@@ -174,56 +188,133 @@ class Columns:
 
     def items(self, attr: str) -> pd.DataFrame:
         """One row per (row position, list item), items trimmed and lower-cased."""
+        pos, codes, uniques = self.item_codes(attr)
+        return pd.DataFrame({"pos": pos, "item": uniques[codes]})
 
-        def build() -> pd.DataFrame:
+    def item_codes(self, attr: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`items` as (row positions, item codes, the distinct items)."""
+
+        def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             s = self._series(attr)
-            empty = pd.DataFrame(
-                {"pos": np.array([], dtype=np.int64), "item": np.array([], dtype=object)}
-            )
             if s is None:
-                return empty
-            obj = s.astype(object)
-            types = obj.map(type).to_numpy()
-            parts = []
-            is_list = np.array([t in _LIST_TYPES for t in types], dtype=bool)
-            if is_list.any():
-                parts.append(obj[is_list].explode().dropna().astype(str))
-            scalar = ~is_list & ~s.isna().to_numpy(dtype=bool)
-            if scalar.any():
-                txt = obj[scalar].map(str)
-                pipe = txt.str.contains("|", regex=False)
-                semi = ~pipe & txt.str.contains(";", regex=False)
-                comma = ~pipe & ~semi
-                for mask, sep in ((pipe, "|"), (semi, ";"), (comma, ",")):
-                    if mask.any():
-                        parts.append(txt[mask].str.split(sep, regex=False).explode())
-            if not parts:
-                return empty
-            ex = pd.concat(parts).dropna()
-            ex = ex.astype(str).str.strip().str.lower()
-            ex = ex[ex != ""]
-            # one text object per distinct item, shared by its rows
-            codes, uniques = pd.factorize(ex)
-            return pd.DataFrame(
-                {
-                    "pos": ex.index.to_numpy(dtype=np.int64),
-                    "item": np.asarray(uniques, dtype=object)[codes],
-                }
-            )
+                s = pd.Series([], dtype=object)
+            return _items_per_cell(s.astype(object).to_numpy())
 
         return self._cached("items", attr, build)  # type: ignore[no-any-return]
 
+    def item_rows(self, attr: str) -> dict[str, int]:
+        """Rows holding each item (an item listed twice in a row counts once), items in
+        sorted order."""
+        pos, codes, uniques = self.item_codes(attr)
+        k = max(1, len(uniques))
+        if self.n * k <= max(1 << 26, 4 * len(pos)):  # a flag per (row, item)
+            seen = np.zeros(self.n * k, dtype=bool)
+            seen[pos * k + codes] = True
+            rows = np.count_nonzero(seen.reshape(self.n, k), axis=0)
+        else:
+            rows = np.bincount(pd.unique(pos * k + codes) % k, minlength=len(uniques))
+        return {
+            str(uniques[i]): int(rows[i])
+            for i in sorted(range(len(uniques)), key=uniques.__getitem__)
+        }
+
     def has(self, attr: str, item: str) -> np.ndarray:
-        groups = self._cached(
-            "groups",
-            attr,
-            lambda: self.items(attr).groupby("item")["pos"].agg(lambda p: p.to_numpy()).to_dict(),
-        )
+        pos, codes, uniques = self.item_codes(attr)
+        code_of = self._cached("groups", attr, lambda: {str(u): i for i, u in enumerate(uniques)})
         out = np.zeros(self.n, dtype=bool)
-        pos = groups.get(item)  # type: ignore[attr-defined]
-        if pos is not None:
-            out[pos] = True
+        code = code_of.get(item)
+        if code is not None:
+            out[pos[codes == code]] = True
         return out
+
+    def text_in(self, attr: str, values: set[str]) -> np.ndarray:
+        """``text(attr).isin(values)``, tested once per distinct text."""
+        codes, shared = self.text_codes(attr)
+        return pd.Series(shared, dtype=object).isin(values).to_numpy(dtype=bool)[codes]  # type: ignore[no-any-return]
+
+
+def _with_none(values: np.ndarray) -> np.ndarray:
+    """``values`` and a last None (what code -1 picks)."""
+    out = np.full(len(values) + 1, None, dtype=object)
+    out[:-1] = values
+    return out
+
+
+def _small(codes: np.ndarray) -> np.ndarray:
+    """Codes (``-1`` and up) in 32 bits when they fit."""
+    return codes.astype(np.int32) if len(codes) and codes.max() < 2**31 - 1 else codes
+
+
+def _item_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The items of the cells ``s`` (an object series indexed 0..n-1), one per (row, item):
+    the list cells' items in row order, then the text cells split on ``|``, on ``;``, on
+    ``,``. Returns (row positions, item codes, the distinct items, which of those four
+    parts each item came from)."""
+    none = np.array([], dtype=np.int64)
+    obj = s.astype(object)
+    types = obj.map(type).to_numpy()
+    parts = []
+    is_list = np.array([t in _LIST_TYPES for t in types], dtype=bool)
+    if is_list.any():
+        parts.append(obj[is_list].explode().dropna().astype(str))
+    else:
+        parts.append(pd.Series([], dtype=object))
+    scalar = ~is_list & ~s.isna().to_numpy(dtype=bool)
+    if scalar.any():
+        txt = obj[scalar].map(str)
+        pipe = txt.str.contains("|", regex=False)
+        semi = ~pipe & txt.str.contains(";", regex=False)
+        comma = ~pipe & ~semi
+        for mask, sep in ((pipe, "|"), (semi, ";"), (comma, ",")):
+            parts.append(
+                txt[mask].str.split(sep, regex=False).explode()
+                if mask.any()
+                else pd.Series([], dtype=object)
+            )
+    if not any(len(p) for p in parts):
+        return none, none, np.array([], dtype=object), none
+    part = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    ex = pd.concat([p for p in parts if len(p)])
+    keep = ex.notna().to_numpy()
+    ex, part = ex[keep], part[keep]
+    ex = ex.astype(str).str.strip().str.lower()
+    keep = (ex != "").to_numpy()
+    ex, part = ex[keep], part[keep]
+    # one text object per distinct item, shared by its rows
+    codes, uniques = pd.factorize(ex)
+    return (
+        ex.index.to_numpy(dtype=np.int64),
+        codes.astype(np.int64),
+        np.asarray(uniques, dtype=object),
+        part,
+    )
+
+
+def _items_per_cell(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_item_codes` of ``cells``, each distinct cell object split once.
+
+    Rows that hold the same object (the deals of one account share its list) share its
+    items; the rows come out in :func:`_item_codes`' order (by the part a cell's items
+    come from, then by row), each row's items in its cell's order.
+    """
+    codes, first = clean.distinct_objects(cells)
+    u_pos, u_items, uniques, u_part = _item_codes(pd.Series(cells[first], dtype=object))
+    if len(first) == len(cells) or not len(u_pos):
+        return u_pos, u_items, uniques
+    # each distinct cell's items are contiguous
+    lens_u = np.bincount(u_pos, minlength=len(first))
+    start_u = np.zeros(len(first), dtype=np.int64)
+    part_u = np.zeros(len(first), dtype=np.int64)
+    at = np.flatnonzero(np.r_[True, u_pos[1:] != u_pos[:-1]])
+    start_u[u_pos[at]] = at
+    part_u[u_pos[at]] = u_part[at]
+    lens = lens_u[codes]
+    rows = np.flatnonzero(lens)
+    rows = rows[np.argsort(part_u[codes[rows]], kind="stable")]
+    lens = lens[rows]
+    offs = np.cumsum(lens) - lens
+    take = np.repeat(start_u[codes[rows]] - offs, lens) + np.arange(int(lens.sum()))
+    return np.repeat(rows.astype(np.int64), lens), u_items[take], uniques
 
 
 def is_missing(series: pd.Series) -> pd.Series:
@@ -249,7 +340,7 @@ def evaluate(cond: Condition, frame: pd.DataFrame | Columns) -> np.ndarray:
         return ~missing
     if op in ("in", "not_in"):
         vals = {str(v).strip().lower() for v in (cond.in_ if op == "in" else cond.not_in) or []}
-        hit = cols.text(attr).isin(vals).to_numpy(dtype=bool)
+        hit = cols.text_in(attr, vals)
         return hit & ~missing if op == "in" else ~hit & ~missing
     if op == "between":
         lo, hi = cond.between or (None, None)
