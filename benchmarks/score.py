@@ -25,7 +25,10 @@ Parquet file end to end, reading included:
 - ``sklearn``: one-hot + LogisticRegression ``predict_proba`` of a pipeline
   fitted beforehand on 100,000 rows (fitting not timed);
 - ``read_floor``: DuckDB reading the same 13 columns and hashing every value,
-  nothing else: the physical floor for any engine on this machine.
+  nothing else: the physical floor for any engine on this machine;
+- ``write_floor``: DuckDB reading the file and writing what ``--no-reasons``
+  writes, each account's id with a constant score, tier and route, to a
+  Parquet file: the floor for any engine that writes the scores.
 
 Targets: the DuckDB engine at least 20x the pandas apply, at least 2x
 scikit-learn and at least as fast as pandas vectorised (which computes no
@@ -87,6 +90,7 @@ CONTENDERS = [
     "pandas_vectorised",
     "sklearn",
     "read_floor",
+    "write_floor",
 ]
 
 
@@ -420,6 +424,19 @@ def run_one(name: str, parquet: Path, rows: int, icp_path: Path, workdir: Path, 
         con.execute(f"SELECT sum(hash({cols})) FROM read_parquet('{parquet}')").fetchall()
         seconds, cpu = time.perf_counter() - t0, _cpu() - c0
         note = "DuckDB reads the 13 columns and hashes every value"
+    elif name == "write_floor":
+        import duckdb
+
+        con = duckdb.connect()
+        out = workdir / f"scored_{name}.parquet"
+        query = (
+            "SELECT account_id, 50 AS score, '2' AS tier, 'nurture' AS route "
+            f"FROM read_parquet('{parquet}')"
+        )
+        t0, c0 = time.perf_counter(), _cpu()
+        con.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet)")
+        seconds, cpu = time.perf_counter() - t0, _cpu() - c0
+        note = "DuckDB writes each id with a constant score, tier and route to Parquet"
     elif name == "python_scorer":
         from icpkit.scoring.scorer import score_accounts
 
@@ -697,6 +714,17 @@ def ratios(results: list[dict]) -> list[str]:
             out.append(
                 f"DuckDB engine without reasons vs read floor: {x:.2f}x the floor's time (target <= 3x: {'met' if x <= 3 else 'NOT met'})"
             )
+    if "write_floor" in by and bare is not None:
+        x = bare["seconds"] / by["write_floor"]["seconds"]
+        w = (
+            by["write_floor"]["seconds"] / by["read_floor"]["seconds"]
+            if "read_floor" in by
+            else None
+        )
+        out.append(
+            f"DuckDB engine without reasons vs write floor: {x:.2f}x the floor's time"
+            + (f" (the write floor is {w:.2f}x the read floor)" if w is not None else "")
+        )
     return out
 
 
