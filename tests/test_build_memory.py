@@ -13,6 +13,7 @@ from icpkit.features import FeatureSpace, FeatureSpec
 from icpkit.icpfile import Condition
 from icpkit.mining import segments
 from icpkit.mining.segments import SegmentMiner
+from icpkit.mining.stats import distinct_per_group
 from icpkit.scoring.scorer import Columns
 from icpkit.workspace import Workspace
 
@@ -284,13 +285,13 @@ def test_number_levels_by_codes_match_labels_per_row(values: list[float]) -> Non
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.integers(0, 3), max_size=40), st.lists(st.integers(0, 9), max_size=40))
-def test_accounts_per_level_by_flags_match_distinct_pairs(levels: list, accounts: list) -> None:
+def test_distinct_per_group_by_flags_matches_distinct_pairs(levels: list, accounts: list) -> None:
     n = min(len(levels), len(accounts))
     codes, acc = np.array(levels[:n], dtype=np.int64), np.array(accounts[:n], dtype=np.int64)
     want = [len({a for c, a in zip(codes, acc, strict=True) if c == lv}) for lv in range(4)]
-    assert leakage._accounts_per_level(codes, 4, acc, 10).tolist() == want
+    assert distinct_per_group(codes, 4, acc, 10).tolist() == want
     # too many (level, account) pairs for a flag each: the distinct pairs are hashed
-    assert leakage._accounts_per_level(codes, 4, acc, 10**8).tolist() == want
+    assert distinct_per_group(codes, 4, acc, 10**8).tolist() == want
 
 
 @settings(max_examples=100, deadline=None)

@@ -33,6 +33,7 @@ from scipy import stats
 
 from .features import SKIP_COLUMNS
 from .icpfile import ExcludedColumn
+from .mining.stats import distinct_per_group
 from .schema import KEEP_META_KEY, normalize_name
 
 if TYPE_CHECKING:
@@ -404,17 +405,6 @@ def _account_codes(account: np.ndarray) -> tuple[np.ndarray, int]:
     return codes, len(uniq)
 
 
-def _accounts_per_level(codes: np.ndarray, k: int, acc_codes: np.ndarray, n_acc: int) -> np.ndarray:
-    """Distinct accounts among the deals of each of ``k`` levels."""
-    size = max(1, n_acc)
-    pairs = codes.astype(np.int64) * size + acc_codes
-    if k * size <= max(1 << 24, 8 * len(codes)):  # a flag per (level, account) pair
-        seen = np.zeros(k * size, dtype=bool)
-        seen[pairs] = True
-        return np.count_nonzero(seen.reshape(k, size), axis=1)
-    return np.bincount(pd.unique(pairs) // size, minlength=k)
-
-
 def column_stats(
     column: str,
     values: pd.Series,
@@ -446,7 +436,7 @@ def column_stats(
     lv_n = np.bincount(codes, minlength=k)
     lv_w = np.bincount(codes, weights=won.astype(float), minlength=k).astype(int)
     acc_codes, n_acc = account_codes if account_codes is not None else _account_codes(account)
-    lv_acc = _accounts_per_level(codes, k, acc_codes, n_acc)
+    lv_acc = distinct_per_group(codes, k, acc_codes, n_acc)
     levels = []
     won_cov = lost_cov = 0
     for j in range(k):

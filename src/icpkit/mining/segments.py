@@ -20,7 +20,15 @@ from threadpoolctl import threadpool_limits
 
 from ..features import ROW_BLOCK, FeatureSpace
 from ..icpfile import Condition, Evidence
-from .stats import bh, binom_pvalues, odds_ratio, prior_strength, shrink, wilson
+from .stats import (
+    bh,
+    binom_pvalues,
+    distinct_per_group,
+    odds_ratio,
+    prior_strength,
+    shrink,
+    wilson,
+)
 
 ALPHA = 0.05
 TIER_ODDS = {1: 3.0, 2: 1.75, 3: 1.25}
@@ -131,17 +139,6 @@ def design_effect(won: np.ndarray, account: np.ndarray) -> float:
     icc = max(0.0, (msb - msw) / (msb + (n0 - 1) * msw))
     mbar = N / k
     return float(max(1.0, 1 + (mbar - 1) * icc))
-
-
-def _distinct_per_group(groups: np.ndarray, k: int, codes: np.ndarray, n_codes: int) -> np.ndarray:
-    """Distinct ``codes`` (0..n_codes-1) among the rows of each of ``k`` groups."""
-    size = max(1, n_codes)
-    pairs = groups.astype(np.int64) * size + codes
-    if k * size <= max(1 << 24, 8 * len(groups)):  # a flag per (group, code) pair
-        seen = np.zeros(k * size, dtype=bool)
-        seen[pairs] = True
-        return np.count_nonzero(seen.reshape(k, size), axis=1)
-    return np.bincount(pd.unique(pairs) // size, minlength=k)
 
 
 class SegmentMiner:
@@ -372,7 +369,7 @@ class SegmentMiner:
             n_b = np.bincount(code, minlength=size)
             code_won = code[won]
             w_b = np.bincount(code_won, minlength=size)
-            acc_b = _distinct_per_group(code, size, acc, n_acc)
+            acc_b = distinct_per_group(code, size, acc, n_acc)
             for k in ks:
                 _, b, cond, fam = self._sels[k]
                 n, w = int(n_b[b + 1]), int(w_b[b + 1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 Z95 = 1.959963984540054
@@ -141,3 +142,15 @@ def odds_ratio(p: np.ndarray | float, p0: float) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
     q = min(max(p0, 1e-6), 1 - 1e-6)
     return np.asarray((p / (1 - p)) / (q / (1 - q)))
+
+
+def distinct_per_group(groups: np.ndarray, k: int, codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """Distinct ``codes`` (0..n_codes-1) among the rows of each of ``k`` groups (0..k-1):
+    e.g. the distinct accounts among the deals of each bin or level."""
+    size = max(1, n_codes)
+    pairs = groups.astype(np.int64) * size + codes
+    if k * size <= max(1 << 24, 8 * len(groups)):  # a flag per (group, code) pair
+        seen = np.zeros(k * size, dtype=bool)
+        seen[pairs] = True
+        return np.count_nonzero(seen.reshape(k, size), axis=1)
+    return np.bincount(pd.unique(pairs) // size, minlength=k)
