@@ -7,6 +7,7 @@ import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +69,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for i in items:
         if id(i) not in moved:
             files.setdefault(str(i.path), []).append(i)
-    slow = [f for f in files.values() if any(i.get_closest_marker("slow") for i in f)]
-    light = [i for f in files.values() if f not in slow for i in f]
     workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1), 1)
     if workers == 1:
         items[:] = spark + [i for f in files.values() for i in f]
         return
+    slow: list[list[pytest.Item]] = []
+    light: list[pytest.Item] = []
+    for f in files.values():
+        if any(i.get_closest_marker("slow") for i in f):
+            slow.append(f)
+        else:
+            light.extend(f)
     shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
     shares[0] = spark
     for k, f in enumerate(slow):
@@ -81,7 +87,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     fill = iter(light)
     share = len(items) // workers
     for s in shares:
-        s.extend(x for _, x in zip(range(max(share - len(s), 0)), fill, strict=False))
+        s.extend(islice(fill, max(share - len(s), 0)))
     shares[-1].extend(fill)
     items[:] = [i for s in shares for i in s]
 
