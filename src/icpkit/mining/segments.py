@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from ..features import ROW_BLOCK, FeatureSpace
 from ..icpfile import Condition, Evidence
@@ -34,7 +33,6 @@ ALPHA = 0.05
 TIER_ODDS = {1: 3.0, 2: 1.75, 3: 1.25}
 NEGATIVE_ODDS = 0.5
 MIN_ACCOUNTS = 3
-ONE_THREAD_ROWS = 50_000  # deals below which the search's matrix products use one BLAS thread
 
 
 @dataclass
@@ -178,14 +176,6 @@ class SegmentMiner:
         self.detail = detail
 
     def fit(self, space: FeatureSpace, data: Training) -> SegmentMiner:
-        if len(data.won) < ONE_THREAD_ROWS:
-            # small products run slower on several BLAS threads (waking them costs more
-            # than the product, and they spin on after it)
-            with threadpool_limits(limits=1):
-                return self._fit(space, data)
-        return self._fit(space, data)
-
-    def _fit(self, space: FeatureSpace, data: Training) -> SegmentMiner:
         p0 = data.base_rate
         self.base_rate_ = p0
         self.deff_ = design_effect(data.won, data.account)
