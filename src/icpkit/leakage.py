@@ -241,18 +241,10 @@ def _looks_like_lifecycle(values: pd.Series) -> bool:
     return bool(vals.str.contains(_LIFECYCLE_CORE).any() and hits.mean() >= 0.5)
 
 
-def _levels(s: pd.Series, kind: str) -> pd.Series | None:
-    """Each deal's value as a label: categories as text, numbers as exact values or decile bins."""
-    coded = _level_codes(s, kind)
-    if coded is None:
-        return None
-    codes, uniques = coded
-    return pd.Series(uniques[codes], index=s.index, dtype=object)
-
-
 def _level_codes(s: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """``pd.factorize`` of :func:`_levels`' labels (codes in order of first appearance,
-    and the labels), worked out on integer codes: each distinct value is labelled once."""
+    """Each deal's value as a label, factorized: categories as text, numbers as exact
+    values or decile bins; codes in order of first appearance, and the labels. Worked out
+    on integer codes: each distinct value is labelled once."""
     if kind == "list":
         return None
     if kind in ("num", "int"):
@@ -317,15 +309,9 @@ def _text_levels(s: pd.Series) -> pd.Series:
     return text.mask(text.isna() | (text == ""), _MISSING).astype(object)
 
 
-def _formatted(x: np.ndarray) -> np.ndarray:
-    """``f"{v:g}"`` of each number, formatted once per distinct value (bit for bit, so
-    -0.0 keeps its sign)."""
-    idx, names = _formatted_codes(x)
-    return names[idx]
-
-
 def _formatted_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_formatted` as an index per number into the formatted distinct values."""
+    """``f"{v:g}"`` of each number as an index into its formatted distinct values (each
+    formatted once, bit for bit, so -0.0 keeps its sign)."""
     bits, inv = np.unique(np.ascontiguousarray(x, dtype=float).view(np.int64), return_inverse=True)
     return inv.ravel(), np.array([f"{v:g}" for v in bits.view(float)], dtype=object)
 
@@ -352,17 +338,9 @@ def _folds(account: np.ndarray) -> np.ndarray | None:
     return (order % _CV_FOLDS)[groups]
 
 
-def _auc(score: np.ndarray, won: np.ndarray) -> float:
-    """Area under the ROC curve (ties count half), from the rank-sum statistic."""
-    ranks = stats.rankdata(score)
-    n1 = int(won.sum())
-    n0 = len(won) - n1
-    return float((ranks[won].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
 def _grouped_auc(score: np.ndarray, n: np.ndarray, wins: np.ndarray) -> float:
-    """:func:`_auc` of deals in groups that share a score: ``n[g]`` deals, ``wins[g]`` won,
-    scored ``score[g]``. The Mann-Whitney U from the won and lost deals per distinct
+    """Area under the ROC curve (ties count half) of deals in groups that share a score:
+    ``n[g]`` deals, ``wins[g]`` won, scored ``score[g]``. The Mann-Whitney U from the won and lost deals per distinct
     score, in exact integers (it equals the rank sum's)."""
     n = np.asarray(n, dtype=np.int64)
     wins = np.asarray(wins, dtype=np.int64)
