@@ -205,14 +205,10 @@ class Columns:
     def item_rows(self, attr: str) -> dict[str, int]:
         """Rows holding each item (an item listed twice in a row counts once), items in
         sorted order."""
+        from ..mining.stats import distinct_per_group  # scipy, loaded by the build anyway
+
         pos, codes, uniques = self.item_codes(attr)
-        k = max(1, len(uniques))
-        if self.n * k <= max(1 << 26, 4 * len(pos)):  # a flag per (row, item)
-            seen = np.zeros(self.n * k, dtype=bool)
-            seen[pos * k + codes] = True
-            rows = np.count_nonzero(seen.reshape(self.n, k), axis=0)
-        else:
-            rows = np.bincount(pd.unique(pos * k + codes) % k, minlength=len(uniques))
+        rows = distinct_per_group(codes, len(uniques), pos, self.n)
         return {
             str(uniques[i]): int(rows[i])
             for i in sorted(range(len(uniques)), key=uniques.__getitem__)
