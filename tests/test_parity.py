@@ -337,8 +337,8 @@ def test_lookups_and_the_per_cell_sql_read_alike(
     seen: list[dict[str, list[str]]] = []
     lookups = duckdb_engine._lookups
 
-    def spy(*args: object) -> dict[str, list[str]]:
-        out = lookups(*args)  # type: ignore[arg-type]
+    def spy(*args: object, **kwargs: object) -> dict[str, list[str]]:
+        out = lookups(*args, **kwargs)  # type: ignore[arg-type]
         seen.append(out)
         return out
 
@@ -357,6 +357,69 @@ def test_lookups_and_the_per_cell_sql_read_alike(
     assert set(full) == set(COLUMNS)
     assert len(full["industry"]) > len(first["industry"])
     assert set(few) == {"country"}
+
+
+def test_a_parquet_column_of_many_values_is_looked_up_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Parquet column whose first rows hold more values than comparisons code (an ENUM
+    cast) is looked up with every value of the file, where they are few enough, so no cell
+    fails the cast or is read per cell; a CSV keeps the first rows' values. Either way
+    the scores are the python engine's, in the input's order."""
+    n = 400
+    rows = pd.DataFrame(
+        {
+            "account_id": [f"a{i:04d}" for i in range(n)],
+            # 300 values, 100 of them in the first 100 rows; written in several ways
+            "industry": [
+                [f" Retail{i % 300} ", f"LOGISTICS{i % 300}", None, "n/a"][i % 4]
+                if i % 7
+                else f"retail{i % 300}"
+                for i in range(n)
+            ],
+            "employees": [str(i * 13) for i in range(n)],
+        },
+        dtype=object,
+    )
+    icp = make_icp(
+        tiers=[{"tier": 1, "name": "A", "min_score": 50, "criteria": {"firmographic": [
+            {"attribute": "industry", "in": ["retail7", "retail250"], "pinned": True}]}}],
+        disqualifiers=[{"attribute": "industry", "in": ["logistics299"], "reason": "test"}],
+        scorecard={"base": 45, "features": [
+            {"attribute": "industry", "kind": "categorical", "bins": [
+                {"attribute": "industry", "in": ["retail7", "retail250", "logistics1"], "points": 8},
+                {"attribute": "industry", "missing": True, "points": -4},
+                {"attribute": "industry", "other": True, "points": -1}]},
+            {"attribute": "employees", "kind": "numeric", "bins": [
+                {"attribute": "employees", "between": [None, 2000], "points": -3},
+                {"attribute": "employees", "between": [2000, None], "points": 6}]},
+        ]},
+    )  # fmt: skip
+    csv, parquet = write_inputs(rows, tmp_path)
+    python = score_with_engine(icp, csv, engine="python").frame
+    assert python is not None
+    seen: list[dict[str, list[str]]] = []
+    lookups = duckdb_engine._lookups
+
+    def spy(*args: object, **kwargs: object) -> dict[str, list[str]]:
+        out = lookups(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(duckdb_engine, "_lookups", spy)
+    monkeypatch.setattr(duckdb_engine, "LOOKUP_ROWS", 100)
+    distinct = rows["industry"].dropna().nunique()
+    for whole, expected in ((4_096, distinct), (distinct - 1, None)):
+        monkeypatch.setattr(duckdb_engine, "WHOLE_FILE_VALUES", whole)
+        for path in (csv, parquet):
+            got = score_duckdb(icp, path).frame
+            assert got is not None
+            assert list(got["account_id"]) == list(rows["account_id"])
+            assert_same(f"duckdb, {whole} whole-file values, {path.name}", python, got, rows)
+        first_rows, in_parquet = seen[-2]["industry"], seen[-1]["industry"]
+        assert len(first_rows) == rows["industry"][:100].dropna().nunique() > 24
+        # more values than WHOLE_FILE_VALUES: the Parquet input keeps the first rows' too
+        assert len(in_parquet) == (expected or len(first_rows))
 
 
 def test_more_contributions_than_bits_rank_alike(tmp_path: Path) -> None:

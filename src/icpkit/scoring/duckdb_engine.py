@@ -26,7 +26,7 @@ from .inputs import (
 from .output import PARQUET_SUFFIXES, TEXT_COLUMNS, EngineResult
 from .progress import ProgressFn, _progress_fn
 from .scorer import absent_warnings, conditions, number_attributes
-from .sql import build_query
+from .sql import FEW_VALUES, build_query
 
 # CSV column types DuckDB may detect; dates and times stay text, as pandas reads them
 _CSV_TYPES = ["BOOLEAN", "BIGINT", "DOUBLE", "VARCHAR"]
@@ -69,10 +69,24 @@ def _duckdb_run(con: Any, sql: str, progress: ProgressFn | None) -> Any:
 # by a hash lookup (see build_query's ``lookups``); other cells by the SQL.
 LOOKUP_ROWS = 100_000
 LOOKUP_VALUES = 1_000
+# A Parquet column whose first rows hold more than sql.FEW_VALUES values (coded by an
+# ENUM cast) is looked up with every value of the file instead, when the file holds at
+# most WHOLE_FILE_VALUES (0: never). A cell whose value is not in the ENUM fails the
+# cast, and a failed TRY_CAST costs DuckDB about as much as a few hundred that succeed:
+# a long-tailed column (values first seen after the first rows) cost more in failed
+# casts than the rest of the query. Reading one Parquet column's distinct values is
+# cheap; a CSV would be parsed again, so a CSV keeps the first rows' values.
+WHOLE_FILE_VALUES = 4_096
 
 
-def _lookups(con: Any, columns: dict[str, str], conds: Sequence[Any]) -> dict[str, list[str]]:
-    """The distinct values of the tested text columns, in the first rows, where few."""
+def _lookups(
+    con: Any, columns: dict[str, str], conds: Sequence[Any], *, whole_file: bool = False
+) -> dict[str, list[str]]:
+    """The distinct values of the tested text columns, in the first rows, where few.
+
+    With ``whole_file`` (a Parquet input), a column coded by an ENUM cast gets every
+    value of the file where there are at most :data:`WHOLE_FILE_VALUES`.
+    """
     used = sorted({c.attribute for c in conds} & {k for k, v in columns.items() if v == "VARCHAR"})
     if not used:
         return {}
@@ -88,11 +102,47 @@ def _lookups(con: Any, columns: dict[str, str], conds: Sequence[Any]) -> dict[st
         values = exp.Anonymous(this="list", expressions=[exp.Distinct(expressions=[col.copy()])])
         parts.append(exp.Case(ifs=[exp.If(this=few, true=values)]))
     row = con.execute(exp.select(*parts).from_(sample.subquery("s")).sql("duckdb")).fetchone()
-    return {
+    found = {
         c: sorted(str(v) for v in values if v is not None)
         for c, values in zip(used, row, strict=True)
         if values is not None
     }
+    many = [c for c, values in found.items() if len(values) > FEW_VALUES]
+    if whole_file and many and WHOLE_FILE_VALUES > 0:
+        found.update(_whole_file_values(con, many))
+    return found
+
+
+def _whole_file_values(con: Any, names: list[str]) -> dict[str, list[str]]:
+    """Every distinct value of each column, where the file holds at most
+    :data:`WHOLE_FILE_VALUES` of them (HyperLogLog's estimate first, so a column of
+    many values is never gathered; its error is a few percent, hence the margin)."""
+    cols = [exp.column(c, quoted=True) for c in names]
+    estimates = con.execute(
+        exp.select(
+            *[exp.Anonymous(this="approx_count_distinct", expressions=[c.copy()]) for c in cols]
+        )
+        .from_(_RAW_VIEW)
+        .sql("duckdb")
+    ).fetchone()
+    few = [
+        (name, col)
+        for name, col, n in zip(names, cols, estimates, strict=True)
+        if n is not None and n <= WHOLE_FILE_VALUES * 1.1
+    ]
+    if not few:
+        return {}
+    every = [
+        exp.Anonymous(this="list", expressions=[exp.Distinct(expressions=[col.copy()])])
+        for _, col in few
+    ]
+    row = con.execute(exp.select(*every).from_(_RAW_VIEW).sql("duckdb")).fetchone()
+    out = {}
+    for (name, _), values in zip(few, row, strict=True):
+        kept = sorted(str(v) for v in values or () if v is not None)
+        if len(kept) <= WHOLE_FILE_VALUES:
+            out[name] = kept
+    return out
 
 
 def _named(name: str, value: exp.Expr) -> exp.Expr:
@@ -250,7 +300,9 @@ def score_duckdb(
 
     Text columns are read once per distinct value where the first
     :data:`LOOKUP_ROWS` rows hold at most :data:`LOOKUP_VALUES` values (see
-    :func:`~icpkit.scoring.sql.build_query`'s ``lookups``).
+    :func:`~icpkit.scoring.sql.build_query`'s ``lookups``); in a Parquet input, a
+    column with many of them is looked up with every value of the file (see
+    :data:`WHOLE_FILE_VALUES`).
 
     Returns
     -------
@@ -356,7 +408,7 @@ def _duckdb_attempt(
         bad.update(counts)
         warnings += w
 
-    lookups = _lookups(con, columns, conditions(icp))
+    lookups = _lookups(con, columns, conditions(icp), whole_file=fmt == "parquet")
     query = build_query(
         icp, table=_RAW_VIEW, dialect="duckdb", columns=columns, reasons=reasons, lookups=lookups
     )

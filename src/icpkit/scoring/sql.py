@@ -395,7 +395,8 @@ def _literal(v: Any) -> exp.Expression:
     return _s(str(v))
 
 
-_FEW_VALUES = 24
+# a lookup of at most FEW_VALUES values is coded by comparisons, a longer one by an ENUM cast
+FEW_VALUES = 24
 
 
 def _highest_bit(m: exp.Expression) -> exp.Expression:
@@ -419,7 +420,7 @@ def _code(a: _Attr) -> exp.Expression:
     """The cell's position in ``a.lookup`` (NULL: ``len(a.lookup)``; another value: NULL)."""
     values = a.lookup or []
     whens: list[tuple[exp.Expression, exp.Expression]] = [(_is_null(a.src()), _i(len(values)))]
-    if len(values) <= _FEW_VALUES:  # a few comparisons cost less than a hash lookup
+    if len(values) <= FEW_VALUES:  # a few comparisons cost less than a hash lookup
         whens += [(exp.EQ(this=a.src(), expression=_s(v)), _i(i)) for i, v in enumerate(values)]
         return _case(whens)
     enum = exp.DataType(this=_T.ENUM, expressions=[_s(v) for v in values])
