@@ -462,11 +462,14 @@ def _compiled_condition(c: Condition, a: _Attr) -> exp.Expression:
         lo, hi = c.between or (None, None)
         if (lo is not None and math.isnan(lo)) or (hi is not None and math.isnan(hi)):
             return exp.false()
-        parts: list[exp.Expression] = [_not(_is_null(a.ref("n")))]
+        parts: list[exp.Expression] = []
         if lo is not None and not (math.isinf(lo) and lo < 0):
             parts.append(exp.GTE(this=a.ref("n"), expression=_n(lo)))
         if hi is not None:
             parts.append(exp.LT(this=a.ref("n"), expression=_n(hi)))
+        if not parts:  # no bound: any number
+            return _not(_is_null(a.ref("n")))
+        # a comparison with NULL (no number) is NULL, which COALESCE makes false
         return _coalesce(_and(*parts), exp.false())
     if op in ("has", "lacks"):
         item = str(c.has if op == "has" else c.lacks).strip().lower()
