@@ -388,3 +388,20 @@ def test_the_report_tables_in_words_keep_values_escaped(hostile):
     assert any(title and "<script>" in title for _, title in cells)  # the rule, escaped too
     assert any(f"logistics {EVIL_MD} companies" in text for text, _ in _word_cells_md(md))
     assert "<script" not in html.lower()
+
+
+def test_triggers_read_in_words_in_every_place_they_are_written(sample_run):
+    """The event types (``funding_round``) are data; the statement, the criteria per family
+    and the timing table write them in the same words."""
+    with Workspace(sample_run.out, read_only=True) as ws:
+        d = collect(ws)
+    types = [t["type"] for t in d.icp.timing["triggers"]]
+    assert {"funding_round", "executive_hire"} <= set(types)
+    html, md = render_html(d), render_markdown(d)
+    for text in (html, md):
+        for kind in (k for k in types if "_" in k):  # one-word types read as they are
+            assert kind not in text, kind
+    assert "funding round in the 90 days before the deal" in md
+    assert "renewal due within 60 days" in md
+    timing = md[md.index("| event type |") :].split("\n\n")[0]
+    assert "| funding round | 90 d |" in timing and "| renewal | 60 d ahead |" in timing

@@ -33,7 +33,7 @@ from scipy import stats
 
 from .errors import IcpFileError
 from .icpfile import Condition
-from .labels import label
+from .labels import label, trigger_words
 from .mining.stats import Z95, bh
 from .scoring.scorer import Columns, evaluate
 
@@ -356,7 +356,7 @@ def test(
         tm = _trigger_mask(hyp.trigger, frame, events)
         trig_item = _judge(
             "trigger",
-            f"{hyp.trigger.type.replace('_', ' ')} in the {hyp.trigger.within_days} days before the deal",
+            trigger_words(hyp.trigger.type, hyp.trigger.within_days),
             "events",
             tm,
             won,

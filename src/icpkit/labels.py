@@ -103,6 +103,15 @@ def words(text: str) -> str:
     return " ".join(out)
 
 
+def trigger_words(kind: str, days: object, when: str | None = None) -> str:
+    """A trigger in words: ``funding_round``, 90 -> 'funding round in the 90 days before the
+    deal'; an upcoming one (``when="upcoming"``) -> 'renewal due within 60 days'."""
+    name = words(kind)
+    if when == "upcoming":
+        return f"{name} due within {days} days"
+    return f"{name} in the {days} days before the deal"
+
+
 def column_words(col: str, labels: Mapping[str, str] | None = None) -> str:
     """How to name a column in a sentence: the source header in words, else the column's."""
     header = (labels or {}).get(col)

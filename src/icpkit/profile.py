@@ -32,6 +32,7 @@ from .icpfile import (
     fmt_number,
     now_iso,
 )
+from .labels import trigger_words
 from .mining.deal_context import deal_like_account_columns
 from .mining.segments import DEAL_FIELDS, SegmentMiner, segment_evidence, training_frame
 from .mining.segments import Training as TrainingData
@@ -634,7 +635,7 @@ def families_in(
         present = sorted(col(a) for a, f in icp.attributes.items() if f == fam)
         if fam == "trigger" and icp.timing and icp.timing.get("triggers"):
             crit += [
-                f"{t['type']} {'due ' if t.get('when') == 'upcoming' else ''}within {t['window_days']} days (lift {t['evidence']['lift']:.1f}x, n={t['evidence']['n']})"
+                f"{trigger_words(t['type'], t['window_days'], t.get('when'))} (lift {t['evidence']['lift']:.1f}x, n={t['evidence']['n']})"
                 for t in icp.timing["triggers"]
             ]
         if fam == "dmu" and icp.personas and isinstance(icp.personas.get("primary"), dict):

@@ -28,6 +28,7 @@ from .labels import (
     is_size,
     label,
     noun_phrase,
+    trigger_words,
     words,
 )
 from .mining.segments import Training as TrainingData
@@ -431,12 +432,7 @@ def _trigger_signal(t: dict[str, Any], base: float) -> _Signal | None:
         wins,
         ev.get("lift"),
     )
-    name, days = words(str(t.get("type", "an event"))), t.get("window_days")
-    s.text = (
-        f"{name} due within {days} days"
-        if t.get("when") == "upcoming"
-        else f"{name} in the {days} days before the deal"
-    )
+    s.text = trigger_words(str(t.get("type", "an event")), t.get("window_days"), t.get("when"))
     return s
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from ..labels import words
 from .data import ReportData, Section
 from .glossary import GLOSSARY
 
@@ -103,6 +104,7 @@ def code(v: Any) -> Markup:
 
 
 _env.filters["code"] = code
+_env.filters["words"] = _md_env.filters["words"] = words
 _env.globals.update(pct=pct, table=html_table, glossary=GLOSSARY)
 _md_env.globals.update(pct=pct, mdtable=md_table, glossary=GLOSSARY)
 
