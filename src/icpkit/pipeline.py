@@ -228,6 +228,7 @@ def step_build(
         },
     )
     del accounts, deals, events, scored  # stored; the steps below read what they need
+    build.scored = None  # the accounts' scores (reasons, points per feature) are stored too
     build.warnings.extend(deal_context_step(ws, min_support=build.icp.evidence.min_support))
     icp = build.icp
     step("personas")
