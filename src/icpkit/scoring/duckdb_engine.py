@@ -428,8 +428,10 @@ def _duckdb_attempt(
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
         parquet = target.name.lower().endswith(PARQUET_SUFFIXES)
+        # ZSTD's level 1 writes files as small as its default level 3 here (11.3 and 11.4
+        # MB for 2M scored rows with reasons) for about a fifth less of the query's CPU
         params = (
-            [("FORMAT", "PARQUET"), ("COMPRESSION", "ZSTD")]
+            [("FORMAT", "PARQUET"), ("COMPRESSION", "ZSTD"), ("COMPRESSION_LEVEL", "1")]
             if parquet
             else [("FORMAT", "CSV"), ("HEADER", "TRUE")]
         )
