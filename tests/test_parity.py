@@ -364,8 +364,8 @@ def test_a_parquet_column_of_many_values_is_looked_up_whole(
 ) -> None:
     """A Parquet column whose first rows hold more values than comparisons code (an ENUM
     cast) is looked up with every value of the file, where they are few enough, so no cell
-    fails the cast or is read per cell; a CSV keeps the first rows' values. Either way
-    the scores are the python engine's, in the input's order."""
+    fails the cast or is read per cell. Either way the scores are the python engine's, in
+    the input's order."""
     n = 400
     rows = pd.DataFrame(
         {
@@ -416,10 +416,66 @@ def test_a_parquet_column_of_many_values_is_looked_up_whole(
             assert got is not None
             assert list(got["account_id"]) == list(rows["account_id"])
             assert_same(f"duckdb, {whole} whole-file values, {path.name}", python, got, rows)
-        first_rows, in_parquet = seen[-2]["industry"], seen[-1]["industry"]
-        assert len(first_rows) == rows["industry"][:100].dropna().nunique() > 24
-        # more values than WHOLE_FILE_VALUES: the Parquet input keeps the first rows' too
-        assert len(in_parquet) == (expected or len(first_rows))
+        in_csv, in_parquet = seen[-2], seen[-1]
+        # the first 100 rows show values most of them once: a CSV reads the column per cell
+        assert "industry" not in in_csv
+        # ... as does a Parquet file holding more values than WHOLE_FILE_VALUES
+        assert len(in_parquet.get("industry", [])) == (expected or 0)
+
+
+def test_a_lookup_whose_values_keep_coming_is_read_per_cell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed ENUM cast costs DuckDB far more than reading the cell per cell. Where the
+    first rows of a CSV show many values, most of them once (Good-Turing: values not yet
+    seen are common), the column is read per cell; a column whose few values repeat
+    keeps its lookup, and so does every column of a file the first rows cover whole.
+    A Parquet input looks the first column up with every value of the file. The scores
+    are the python engine's either way."""
+    n = 600
+    rows = pd.DataFrame(
+        {
+            "account_id": [f"a{i:04d}" for i in range(n)],
+            "industry": [f"Sector {i}" if i % 9 else None for i in range(n)],  # new each row
+            "country": [f"c{i % 30}" for i in range(n)],  # 30 values, each repeated
+        },
+        dtype=object,
+    )
+    icp = make_icp(
+        tiers=[{"tier": 1, "name": "A", "min_score": 50, "match": "score"}],
+        scorecard={"base": 45, "features": [
+            {"attribute": "industry", "kind": "categorical", "bins": [
+                {"attribute": "industry", "in": ["sector 1", "sector 500"], "points": 8},
+                {"attribute": "industry", "missing": True, "points": -4}]},
+            {"attribute": "country", "kind": "categorical", "bins": [
+                {"attribute": "country", "in": ["c3", "c29"], "points": 5},
+                {"attribute": "country", "other": True, "points": -1}]},
+        ]},
+    )  # fmt: skip
+    csv, parquet = write_inputs(rows, tmp_path)
+    python = score_with_engine(icp, csv, engine="python").frame
+    assert python is not None
+    seen: list[dict[str, list[str]]] = []
+    lookups = duckdb_engine._lookups
+
+    def spy(*args: object, **kwargs: object) -> dict[str, list[str]]:
+        out = lookups(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(duckdb_engine, "_lookups", spy)
+    for first_rows in (200, n):
+        monkeypatch.setattr(duckdb_engine, "LOOKUP_ROWS", first_rows)
+        for path in (csv, parquet):
+            got = score_duckdb(icp, path).frame
+            assert got is not None
+            assert_same(f"duckdb, first {first_rows} rows, {path.name}", python, got, rows)
+    in_csv, in_parquet, csv_whole, parquet_whole = seen
+    assert "industry" not in in_csv and len(in_csv["country"]) == 30
+    assert len(in_parquet["industry"]) == rows["industry"].nunique()
+    assert (
+        len(csv_whole["industry"]) == len(parquet_whole["industry"]) == rows["industry"].nunique()
+    )
 
 
 def test_more_contributions_than_bits_rank_alike(tmp_path: Path) -> None:

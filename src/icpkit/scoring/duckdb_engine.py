@@ -69,14 +69,20 @@ def _duckdb_run(con: Any, sql: str, progress: ProgressFn | None) -> Any:
 # by a hash lookup (see build_query's ``lookups``); other cells by the SQL.
 LOOKUP_ROWS = 100_000
 LOOKUP_VALUES = 1_000
-# A Parquet column whose first rows hold more than sql.FEW_VALUES values (coded by an
-# ENUM cast) is looked up with every value of the file instead, when the file holds at
-# most WHOLE_FILE_VALUES (0: never). A cell whose value is not in the ENUM fails the
-# cast, and a failed TRY_CAST costs DuckDB about as much as a few hundred that succeed:
-# a long-tailed column (values first seen after the first rows) cost more in failed
-# casts than the rest of the query. Reading one Parquet column's distinct values is
-# cheap; a CSV would be parsed again, so a CSV keeps the first rows' values.
+# A lookup of more than sql.FEW_VALUES values is coded by an ENUM cast, and a cell whose
+# value is not in the ENUM fails the cast: DuckDB formats an error message naming the
+# whole ENUM type, so a failed cast costs about 0.06 microseconds per value of the
+# lookup (60 for 1,000 values), where reading the cell per cell by the SQL costs well
+# under one. So such a lookup is kept only when values the first rows did not show are
+# rare. In a Parquet input the column's every value is looked up instead, when the file
+# holds at most WHOLE_FILE_VALUES (0: never): reading one Parquet column's distinct
+# values is cheap, where a CSV would be parsed again. Otherwise the share of cells whose
+# value the first rows did not show is estimated by Good-Turing (the share of the
+# sampled cells holding a value seen only once) and the lookup kept when that share
+# times its number of values is at most UNSEEN_BUDGET (the expected cost per cell of the
+# failed casts, in units of one value's 0.06 microseconds: 2 is about 0.12).
 WHOLE_FILE_VALUES = 4_096
+UNSEEN_BUDGET = 2.0
 
 
 def _lookups(
@@ -84,32 +90,44 @@ def _lookups(
 ) -> dict[str, list[str]]:
     """The distinct values of the tested text columns, in the first rows, where few.
 
-    With ``whole_file`` (a Parquet input), a column coded by an ENUM cast gets every
-    value of the file where there are at most :data:`WHOLE_FILE_VALUES`.
+    A column coded by an ENUM cast (more than ``sql.FEW_VALUES`` values) gets every
+    value of the file with ``whole_file`` (a Parquet input) where there are at most
+    :data:`WHOLE_FILE_VALUES`; otherwise it keeps its lookup only where the first rows
+    are the whole input or values they did not show are rare (:data:`UNSEEN_BUDGET`).
     """
     used = sorted({c.attribute for c in conds} & {k for k, v in columns.items() if v == "VARCHAR"})
     if not used:
         return {}
     sample = exp.select(*[exp.column(c, quoted=True) for c in used]).from_(_RAW_VIEW)
-    sample = sample.limit(LOOKUP_ROWS)
-    parts = []
+    sample = sample.limit(LOOKUP_ROWS + 1)  # one more: whether the first rows are all
+    parts: list[exp.Expr] = [exp.Count(this=exp.Star())]
     for c in used:
         col = exp.column(c, quoted=True)
         few = exp.LTE(
             this=exp.Count(this=exp.Distinct(expressions=[col.copy()])),
             expression=exp.Literal.number(LOOKUP_VALUES),
         )
-        values = exp.Anonymous(this="list", expressions=[exp.Distinct(expressions=[col.copy()])])
-        parts.append(exp.Case(ifs=[exp.If(this=few, true=values)]))
+        counts = exp.Anonymous(this="histogram", expressions=[col.copy()])
+        parts.append(exp.Case(ifs=[exp.If(this=few, true=counts)]))
     row = con.execute(exp.select(*parts).from_(sample.subquery("s")).sql("duckdb")).fetchone()
-    found = {
-        c: sorted(str(v) for v in values if v is not None)
-        for c, values in zip(used, row, strict=True)
-        if values is not None
-    }
+    sampled, histograms = int(row[0]), row[1:]
+    found: dict[str, list[str]] = {}
+    unseen: dict[str, float] = {}
+    for c, counts in zip(used, histograms, strict=True):
+        if counts is None:
+            continue
+        kept = {str(v): int(n) for v, n in counts.items() if v is not None}
+        found[c] = sorted(kept)
+        cells = sum(kept.values())
+        unseen[c] = sum(1 for n in kept.values() if n == 1) / cells if cells else 0.0
     many = [c for c, values in found.items() if len(values) > FEW_VALUES]
-    if whole_file and many and WHOLE_FILE_VALUES > 0:
-        found.update(_whole_file_values(con, many))
+    if not many or sampled <= LOOKUP_ROWS:  # no ENUM, or the first rows are every row
+        return found
+    whole = _whole_file_values(con, many) if whole_file and WHOLE_FILE_VALUES > 0 else {}
+    found.update(whole)
+    for c in many:
+        if c not in whole and unseen[c] * len(found[c]) > UNSEEN_BUDGET:
+            del found[c]  # read per cell: failed casts would cost more
     return found
 
 
