@@ -320,7 +320,8 @@ def score_duckdb(
     :data:`LOOKUP_ROWS` rows hold at most :data:`LOOKUP_VALUES` values (see
     :func:`~icpkit.scoring.sql.build_query`'s ``lookups``); in a Parquet input, a
     column with many of them is looked up with every value of the file (see
-    :data:`WHOLE_FILE_VALUES`).
+    :data:`WHOLE_FILE_VALUES`); elsewhere such a column keeps its lookup only where
+    values the first rows did not show are rare (see :data:`UNSEEN_BUDGET`).
 
     Returns
     -------
