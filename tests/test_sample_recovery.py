@@ -164,6 +164,6 @@ def test_every_attribute_family_is_named(demo):
     from icpkit.profile import families_in
 
     fams = families_in(icpfile.load(demo[0] / "icp.yaml"))
-    assert "funding_round" in fams["trigger"]
+    assert "funding round in the 90 days before the deal" in fams["trigger"]
     assert "primary persona" in fams["dmu"]
     assert "snowflake" in fams["technographic"]
