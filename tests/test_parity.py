@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlglot import exp
 from typer.testing import CliRunner
 
 from icpkit import icpfile
@@ -476,6 +477,107 @@ def test_a_lookup_whose_values_keep_coming_is_read_per_cell(
     assert (
         len(csv_whole["industry"]) == len(parquet_whole["industry"]) == rows["industry"].nunique()
     )
+
+
+@st.composite
+def ladders(draw: st.DrawFn, attribute: str) -> list[dict[str, object]]:
+    """A number feature's bins as a ladder (contiguous ``between`` bins, open or closed at
+    either end, a missing bin before, after or not at all) or, now and then, not quite one
+    (a gap, an overlap, a bin of another kind), which must be read bin by bin."""
+    bounds = sorted(draw(st.lists(st.sampled_from(BOUNDS), min_size=2, max_size=5, unique=True)))
+    edges: list[float | None] = list(bounds)
+    if draw(st.booleans()):
+        edges[0] = None
+    if draw(st.booleans()):
+        edges[-1] = None
+    bins: list[dict[str, object]] = [
+        {"attribute": attribute, "between": [lo, hi]}
+        for lo, hi in zip(edges, edges[1:], strict=False)
+    ]
+    broken = draw(st.sampled_from(["none", "none", "gap", "overlap", "other"]))
+    if broken == "gap" and len(bins) > 1:
+        bins.pop(len(bins) // 2)
+    elif broken == "overlap" and len(bins) > 1:
+        bins[1]["between"] = [bounds[0] - 1, bins[1]["between"][1]]  # type: ignore[index]
+    elif broken == "other":
+        bins.append({"attribute": attribute, "other": True})
+    where = draw(st.sampled_from(["first", "last", "none"]))
+    if where == "first":
+        bins.insert(0, {"attribute": attribute, "missing": True})
+    elif where == "last":
+        bins.append({"attribute": attribute, "missing": True})
+    for b in bins:
+        b["points"] = draw(st.sampled_from([2, 5, -3, -8, 12]))
+    return bins
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    bins=st.tuples(ladders("employees"), ladders("annual_revenue")),
+    cells=st.lists(
+        st.sampled_from([*BOUNDS, None, float("nan"), -5.0, 0.5, 48.0, 2e6, 999.999]),
+        min_size=4,
+        max_size=40,
+    ),
+)
+def test_number_ladders_pick_the_python_bins(
+    bins: tuple[list[dict[str, object]], list[dict[str, object]]],
+    cells: list[float | None],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Number columns (typed, not text) binned by a ladder are read by counting the bounds
+    each number reaches (``sql._number_steps``); every bin, reason and tier is the
+    Python engine's, for a CSV and a Parquet input, and for bins that are not a ladder."""
+    rows = pd.DataFrame(
+        {
+            "account_id": [f"a{i}" for i in range(len(cells))],
+            "employees": pd.array(cells, dtype="Float64"),
+            "annual_revenue": pd.array(cells[::-1], dtype="Float64"),
+        }
+    )
+    icp = make_icp(
+        tiers=[{"tier": 1, "name": "A", "min_score": 50, "match": "score"}],
+        scorecard={"base": 45, "features": [
+            {"attribute": a, "kind": "numeric", "bins": b}
+            for a, b in zip(NUMBERS, bins, strict=True)
+        ]},
+    )  # fmt: skip
+    folder = tmp_path_factory.mktemp("ladder")
+    parquet = folder / "accounts.parquet"
+    rows.to_parquet(parquet, index=False)
+    csv = folder / "accounts.csv"
+    rows.to_csv(csv, index=False)
+    python = score_with_engine(icp, parquet, engine="python").frame
+    assert python is not None
+    for path in (csv, parquet):
+        got = score_duckdb(icp, path).frame
+        assert got is not None
+        assert_same(f"duckdb over {path.name}", python, got, rows)
+
+
+def test_number_steps_take_only_ladders() -> None:
+    """The counted form is used for ladders and nothing else."""
+    from icpkit.icpfile import Condition
+    from icpkit.scoring.sql import _TEXT, _Attr, _number_steps
+
+    a = _Attr("x", 0, exp.column("x"), _TEXT)
+    a.number = True
+
+    def steps(*spans: object) -> bool:
+        return _number_steps([Condition.model_validate({"attribute": "x", **s}) for s in spans], a) is not None  # type: ignore[arg-type]  # fmt: skip
+
+    m = {"missing": True}
+    assert steps({"between": [None, 10]}, {"between": [10, 50]}, {"between": [50, None]})
+    assert steps(m, {"between": [1, 10]}, {"between": [10, 50]})
+    assert steps({"between": [1, 10]}, m)
+    assert not steps({"between": [None, 10]}, {"between": [20, None]})  # a gap
+    assert not steps({"between": [None, 10]}, {"between": [5, None]})  # an overlap
+    assert not steps({"between": [10, None]}, {"between": [None, 10]})  # descending
+    assert not steps({"between": [None, 10]}, m, {"between": [10, None]})  # not consecutive
+    assert not steps({"between": [None, 10]}, {"other": True})
+    assert not steps(m)
+    a.number = False
+    assert not steps({"between": [None, 10]})
 
 
 def test_more_contributions_than_bits_rank_alike(tmp_path: Path) -> None:

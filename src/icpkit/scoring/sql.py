@@ -479,6 +479,56 @@ def _compiled_condition(c: Condition, a: _Attr) -> exp.Expression:
     raise UnsupportedDialect(f"unknown condition operator '{op}'")
 
 
+def _number_steps(bins: Sequence[Condition], a: _Attr) -> exp.Expression | None:
+    """A number feature's first matching bin as a count of the bounds the number reaches,
+    where its bins are a ladder: ``between`` bins, consecutive, each starting where the
+    one before ends, and at most a ``missing`` bin (which never competes with them: a
+    number is missing or not). None where the bins are of another form.
+
+    ``CASE WHEN x IS NULL THEN <missing bin> WHEN x < <first bound> THEN -1 WHEN x >=
+    <last bound> THEN -1 ELSE <first ladder bin> + (x >= b1) + (x >= b2) ... END`` picks
+    the same bin as testing each bin in turn, with one comparison per bound instead of
+    two per bin (the DuckDB engine's form).
+    """
+    if not a.number or a.absent:
+        return None
+    missing_at: int | None = None
+    ladder: list[tuple[int, float | None, float | None]] = []
+    for i, b in enumerate(bins):
+        if b.op == "missing" and b.missing:
+            missing_at = i if missing_at is None else missing_at
+        elif b.op == "between" and b.between is not None:
+            lo, hi = b.between
+            if any(v is not None and math.isnan(v) for v in (lo, hi)):
+                return None
+            ladder.append((i, lo, hi))
+        else:
+            return None
+    if not ladder or [i for i, _, _ in ladder] != list(
+        range(ladder[0][0], ladder[0][0] + len(ladder))
+    ):
+        return None
+    for (_, _lo, hi), (_, nxt, _) in zip(ladder, ladder[1:], strict=False):
+        if hi is None or nxt is None or hi != nxt:
+            return None
+    if any(lo is not None and hi is not None and not lo < hi for _, lo, hi in ladder):
+        return None
+    x = a.ref("n")
+    first, last = ladder[0][1], ladder[-1][2]
+    whens: list[tuple[exp.Expression, exp.Expression]] = [
+        (_is_null(x.copy()), _i(-1 if missing_at is None else missing_at))
+    ]
+    if first is not None and not (math.isinf(first) and first < 0):
+        whens.append((exp.LT(this=x.copy(), expression=_n(first)), _i(-1)))
+    if last is not None:
+        whens.append((exp.GTE(this=x.copy(), expression=_n(last)), _i(-1)))
+    index: exp.Expression = _i(ladder[0][0])
+    for _, _, hi in ladder[:-1]:
+        reached = _cast(exp.GTE(this=x.copy(), expression=_n(hi)), _T.INT)  # type: ignore[arg-type]
+        index = exp.Add(this=index, expression=reached)
+    return _case(whens, index)
+
+
 def _has(a: _Attr, item: str) -> exp.Expression:
     if not item:
         return exp.false()
@@ -725,7 +775,14 @@ def build_query(
     for j, f in enumerate(feats):
         on = {attrs[b.attribute].name for b in f.bins}
         one = attrs[f.bins[0].attribute] if len(on) == 1 and f.bins else None
-        if one is not None and one.lookup is not None and not one.absent:
+        steps = (
+            _number_steps(f.bins, one)
+            if lookups is not None and one is not None and one.lookup is None
+            else None
+        )
+        if steps is not None:
+            which = steps
+        elif one is not None and one.lookup is not None and not one.absent:
             a = one
             # the first bin holding, per known value; other cells tested by the SQL
             held = [a.holds(b) for b in f.bins]
