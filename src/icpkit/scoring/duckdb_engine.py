@@ -107,7 +107,11 @@ def _lookups(
             this=exp.Count(this=exp.Distinct(expressions=[col.copy()])),
             expression=exp.Literal.number(LOOKUP_VALUES),
         )
-        counts = exp.Anonymous(this="histogram", expressions=[col.copy()])
+        # a column of NULLs only has no histogram: an empty lookup (NULL is coded too)
+        counts = exp.Coalesce(
+            this=exp.Anonymous(this="histogram", expressions=[col.copy()]),
+            expressions=[exp.Anonymous(this="map", expressions=[])],
+        )
         parts.append(exp.Case(ifs=[exp.If(this=few, true=counts)]))
     row = con.execute(exp.select(*parts).from_(sample.subquery("s")).sql("duckdb")).fetchone()
     sampled, histograms = int(row[0]), row[1:]
