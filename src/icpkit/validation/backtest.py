@@ -17,6 +17,7 @@ several deals, repeated with different seeds.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from ..profile import BuildResult, fit_icp
 from ..scoring.scorer import score_accounts
 from . import peers as peer_models
 from .metrics import probability_score, score_probability
+from .tasks import Tasks
 
 FitFn = Callable[..., BuildResult]
 SplitMethod = Literal["time", "cv"]
@@ -273,15 +275,14 @@ def score_heldout(build: BuildResult, rows: pd.DataFrame, won: np.ndarray) -> pd
     )
 
 
-def training_scores(fold: Fold) -> pd.DataFrame:
-    """The fold's training deals scored out of fold: what a threshold is chosen on.
+def training_scores(build: BuildResult) -> pd.DataFrame:
+    """A fold's training deals scored out of fold: what a threshold is chosen on.
 
     The scorecard's cross-validated probabilities (each deal predicted by a
     model that did not see it) put on the score scale, clipped to 0-100; a
     vetoed account scores 0 as it would in the ICP. Rows the cross-validation
     sampled out are left out.
     """
-    build = fold.build
     model = build.model
     data = build.training
     rows = np.asarray(getattr(model, "cv_rows_", np.arange(0)), dtype=int)
@@ -300,6 +301,59 @@ def training_scores(fold: Fold) -> pd.DataFrame:
     )
 
 
+def _fit_fold(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    split: Split,
+    *,
+    fit: FitFn,
+    kinds: dict[str, str],
+    families: dict[str, str],
+    min_support: int | None,
+) -> BuildResult:
+    return fit(
+        accounts,
+        closed.iloc[split.train].reset_index(drop=True),
+        kinds=kinds,
+        families=families,
+        min_support=min_support,
+    )
+
+
+def _peer_inputs(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    split: Split,
+    build: BuildResult,
+    rows: pd.DataFrame,
+    kinds: dict[str, str],
+    seed: int,
+) -> peer_models.RawDesign:
+    # the raw peers see the training deals' raw account columns, not icpkit's bins
+    train = training_frame(accounts, closed.iloc[split.train].reset_index(drop=True))
+    # ... and the same columns the ICP may learn from: not those it excluded as the
+    # outcome in disguise or as deal descriptions
+    left_out = {e.column for e in build.icp.excluded_columns}
+    allowed = {c: k for c, k in kinds.items() if c not in left_out}
+    return peer_models.raw_design(train.frame, train.won, rows, allowed, seed=seed)
+
+
+def _bins_peer(build: BuildResult, rows: pd.DataFrame) -> np.ndarray:
+    return peer_models.fit_predict_bins(
+        build.space, build.training.assigned, build.training.won, build.space.assign(rows)
+    )["logistic_bins"]
+
+
+def _finish(
+    closed: pd.DataFrame, split: Split, build: BuildResult, rows: pd.DataFrame, scored: pd.DataFrame
+) -> Fold:
+    # an account with training deals is one a peer may recognise from its columns
+    trained = set(closed.iloc[split.train]["account_id"].astype(str))
+    scored["seen"] = scored["account_id"].astype(str).isin(trained).to_numpy()
+    scored["fold"] = split.name
+    return Fold(split, build, rows, scored)
+
+
 def run_fold(
     accounts: pd.DataFrame,
     closed: pd.DataFrame,
@@ -313,37 +367,20 @@ def run_fold(
     seed: int = 0,
 ) -> Fold:
     """Fit on the split's training deals only, then score its held-out deals."""
-    build = fit(
-        accounts,
-        closed.iloc[split.train].reset_index(drop=True),
-        kinds=kinds,
-        families=families,
-        min_support=min_support,
+    build = _fit_fold(
+        accounts, closed, split, fit=fit, kinds=kinds, families=families, min_support=min_support
     )
     # the fit has returned: only now are the held-out deals selected
     held = training_frame(accounts, closed.iloc[split.test].reset_index(drop=True))
     rows = held.frame.reset_index(drop=True)
     scored = score_heldout(build, rows, held.won)
     if peers:
-        # the raw peers see the training deals' raw account columns, not icpkit's bins
-        train = training_frame(accounts, closed.iloc[split.train].reset_index(drop=True))
-        # ... and the same columns the ICP may learn from: not those it excluded as the
-        # outcome in disguise or as deal descriptions
-        left_out = {e.column for e in build.icp.excluded_columns}
-        allowed = {c: k for c, k in kinds.items() if c not in left_out}
-        probs = peer_models.fit_predict_raw(train.frame, train.won, rows, allowed, seed=seed)
-        probs.update(
-            peer_models.fit_predict_bins(
-                build.space, build.training.assigned, build.training.won, build.space.assign(rows)
-            )
-        )
+        design = _peer_inputs(accounts, closed, split, build, rows, kinds, seed)
+        probs = {name: peer_models.fit_predict_peer(name, design) for name in peer_models.RAW_PEERS}
+        probs["logistic_bins"] = _bins_peer(build, rows)
         for name, p in probs.items():
             scored[f"p_{name}"] = p
-    # an account with training deals is one a peer may recognise from its columns
-    trained = set(closed.iloc[split.train]["account_id"].astype(str))
-    scored["seen"] = scored["account_id"].astype(str).isin(trained).to_numpy()
-    scored["fold"] = split.name
-    return Fold(split, build, rows, scored)
+    return _finish(closed, split, build, rows, scored)
 
 
 def run_backtest(
@@ -357,9 +394,33 @@ def run_backtest(
     min_support: int | None = None,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    tasks: Tasks | None = None,
+    first_fit: Callable[[BuildResult], None] | None = None,
 ) -> Backtest:
-    """Run every fold of the plan. Peers are fitted on the first repeat's folds."""
+    """Run every fold of the plan. Peers are fitted on the first repeat's folds.
+
+    With parallel ``tasks`` (see :mod:`.tasks`) the folds' work overlaps: one
+    fit at a time (fits hold the interpreter lock), each fold's held-out
+    scoring and peers beside the next fit; the folds, their figures and their
+    notes are the same as one after the other. ``first_fit`` is called (in the
+    caller's thread) with the first fold's model as soon as it is fitted, so
+    the caller can start work that needs only that model.
+    """
     with threadpool_limits(limits=1):  # many small fits: no thread oversubscription
+        if tasks is not None and tasks.parallel:
+            return _run_parallel(
+                accounts,
+                closed,
+                plan,
+                fit=fit,
+                kinds=kinds,
+                families=families,
+                min_support=min_support,
+                seed=seed,
+                progress=progress,
+                tasks=tasks,
+                first_fit=first_fit,
+            )
         return _run(
             accounts,
             closed,
@@ -405,7 +466,15 @@ def _run(
                 )
             )
         except (InsufficientData, IcpkitError) as exc:
-            notes.append(f"{split.name}: skipped ({exc}); its {len(split.test)} deals are unscored")
+            notes.append(_skipped(split, exc))
+    return _backtest(plan, folds, notes)
+
+
+def _skipped(split: Split, exc: Exception) -> str:
+    return f"{split.name}: skipped ({exc}); its {len(split.test)} deals are unscored"
+
+
+def _backtest(plan: SplitPlan, folds: list[Fold], notes: list[str]) -> Backtest:
     if not any(f.split.repeat == 0 for f in folds):
         raise InsufficientData(
             "no training split could be learned from: " + "; ".join(notes)
@@ -413,3 +482,109 @@ def _run(
             else "no closed deals to split"
         )
     return Backtest(plan, folds, notes)
+
+
+Heldout = tuple[pd.DataFrame, pd.DataFrame, dict[str, "Future[Any]"]]
+
+
+def _heldout(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    split: Split,
+    build: BuildResult,
+    *,
+    kinds: dict[str, str],
+    peers: bool,
+    seed: int,
+    tasks: Tasks,
+) -> Heldout:
+    """A fold's work after its fit, as a task: held-out rows and scores; each peer a task of its own."""
+    held = training_frame(accounts, closed.iloc[split.test].reset_index(drop=True))
+    rows = held.frame.reset_index(drop=True)
+    scored = score_heldout(build, rows, held.won)
+    probs: dict[str, Future[Any]] = {}
+    if peers:
+        design = _peer_inputs(accounts, closed, split, build, rows, kinds, seed)
+        # the forest first: the longest, it should not be the one left running alone
+        order = sorted(peer_models.RAW_PEERS, key=lambda n: n != "forest")
+        started = {name: tasks.submit(peer_models.fit_predict_peer, name, design) for name in order}
+        probs = {name: started[name] for name in peer_models.RAW_PEERS}
+        probs["logistic_bins"] = tasks.submit(_bins_peer, build, rows)
+    return rows, scored, probs
+
+
+def _run_parallel(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    plan: SplitPlan,
+    *,
+    fit: FitFn,
+    kinds: dict[str, str],
+    families: dict[str, str],
+    min_support: int | None,
+    seed: int,
+    progress: Callable[[str], None] | None,
+    tasks: Tasks,
+    first_fit: Callable[[BuildResult], None] | None,
+) -> Backtest:
+    n = len(plan.splits)
+
+    def start(i: int) -> Future[BuildResult]:
+        split = plan.splits[i]
+        if progress:
+            progress(f"backtest {split.name} ({i + 1}/{n})")
+        return tasks.submit(
+            _fit_fold,
+            accounts,
+            closed,
+            split,
+            fit=fit,
+            kinds=kinds,
+            families=families,
+            min_support=min_support,
+        )
+
+    after: list[tuple[BuildResult, Future[Heldout]] | Exception] = []
+    fitting = start(0) if n else None
+    for i, split in enumerate(plan.splits):
+        assert fitting is not None
+        try:
+            build = fitting.result()
+        except (InsufficientData, IcpkitError) as exc:
+            build, failed = None, exc
+        # the next fit starts as soon as this one is back: one at a time, as two fits
+        # side by side hold the interpreter lock in turns and finish no sooner
+        fitting = start(i + 1) if i + 1 < n else None
+        if build is None:
+            after.append(failed)
+            continue
+        # the fit has returned: only now are the held-out deals selected
+        work = tasks.submit(
+            _heldout,
+            accounts,
+            closed,
+            split,
+            build,
+            kinds=kinds,
+            peers=split.repeat == 0,
+            seed=seed,
+            tasks=tasks,
+        )
+        after.append((build, work))
+        if first_fit is not None:
+            first_fit(build)
+            first_fit = None
+    folds: list[Fold] = []
+    notes: list[str] = []
+    for split, done in zip(plan.splits, after, strict=True):
+        try:
+            if isinstance(done, Exception):
+                raise done
+            build, work = done
+            rows, scored, probs = work.result()
+            for name, p in probs.items():
+                scored[f"p_{name}"] = p.result()
+            folds.append(_finish(closed, split, build, rows, scored))
+        except (InsufficientData, IcpkitError) as exc:
+            notes.append(_skipped(split, exc))
+    return _backtest(plan, folds, notes)

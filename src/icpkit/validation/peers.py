@@ -217,6 +217,78 @@ def _max_samples(n: int) -> int | None:
     return None if n < 200 else _tree_rows(n)
 
 
+@dataclass
+class RawDesign:
+    """The raw peers' shared inputs: the training outcomes and both sides' design matrices
+    (``None`` matrices when there is nothing to learn: every peer predicts the base rate)."""
+
+    y: np.ndarray
+    n_test: int
+    seed: int
+    train: tuple[sparse.csr_matrix, np.ndarray, np.ndarray] | None = None
+    test: tuple[sparse.csr_matrix, np.ndarray, np.ndarray] | None = None
+
+
+def raw_design(
+    train_rows: pd.DataFrame,
+    train_won: np.ndarray,
+    test_rows: pd.DataFrame,
+    kinds: dict[str, str],
+    *,
+    seed: int = 0,
+    max_rows: int | None = None,
+) -> RawDesign:
+    """Encode the training and held-out rows once, for all three raw peers.
+
+    Above ``max_rows`` training rows the peers learn from a seeded sample of
+    that many (``sampling`` says so in the report).
+    """
+    keep = training_sample(len(train_rows), seed, max_rows)
+    if len(keep) < len(train_rows):
+        train_rows = train_rows.iloc[keep]
+        train_won = np.asarray(train_won)[keep]
+    y = np.asarray(train_won, dtype=int)
+    enc = RawEncoder().fit(train_rows, kinds)
+    if enc.empty or y.min(initial=1) == y.max(initial=0):
+        return RawDesign(y, len(test_rows), seed)
+    # each side's columns are read once, into the matrices all three peers share
+    return RawDesign(y, len(test_rows), seed, enc.encode(train_rows), enc.encode(test_rows))
+
+
+def fit_predict_peer(name: str, design: RawDesign) -> np.ndarray:
+    """Win probability of each held-out row from one raw-column peer (``RAW_PEERS``)."""
+    y, n_test = design.y, design.n_test
+    if design.train is None or design.test is None:
+        return _constant(n_test, y)
+    Dtr, Ntr, cat = design.train
+    Dte, Nte, _ = design.test
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if name == "logistic":
+            lr = LogisticRegression(max_iter=2000, C=1.0)
+            lr.fit(Dtr, y)  # sparse: the same fit as on the dense matrix, several times faster
+            return np.asarray(lr.predict_proba(Dte)[:, 1])
+        if name == "boosting":
+            hgb = _boosting(len(y), cat, design.seed)
+            hgb.fit(Ntr, y)
+            return np.asarray(hgb.predict_proba(Nte)[:, 1])
+        if name == "forest":
+            rf = RandomForestClassifier(
+                n_estimators=80,
+                max_samples=_max_samples(len(y)),
+                min_samples_leaf=max(2, min(10, len(y) // 200)),
+                max_features="sqrt",
+                n_jobs=1,
+                random_state=design.seed,
+            )
+            # trees split on float32 whatever they are given: convert once, not per call
+            rf.fit(Dtr.toarray().astype(np.float32), y)
+            if len(rf.classes_) != 2:
+                return _constant(n_test, y)
+            return np.asarray(rf.predict_proba(Dte.toarray().astype(np.float32))[:, 1])
+    raise ValueError(f"unknown raw peer {name!r}; expected one of {RAW_PEERS}")
+
+
 def fit_predict_raw(
     train_rows: pd.DataFrame,
     train_won: np.ndarray,
@@ -231,43 +303,8 @@ def fit_predict_raw(
     Above ``max_rows`` training rows the peers learn from a seeded sample of
     that many (``sampling`` says so in the report).
     """
-    keep = training_sample(len(train_rows), seed, max_rows)
-    if len(keep) < len(train_rows):
-        train_rows = train_rows.iloc[keep]
-        train_won = np.asarray(train_won)[keep]
-    y = np.asarray(train_won, dtype=int)
-    n_test = len(test_rows)
-    enc = RawEncoder().fit(train_rows, kinds)
-    if enc.empty or y.min(initial=1) == y.max(initial=0):
-        return {name: _constant(n_test, y) for name in RAW_PEERS}
-    # each side's columns are read once, into the matrices all three peers share
-    Dtr, Ntr, cat = enc.encode(train_rows)
-    Dte, Nte, _ = enc.encode(test_rows)
-    out: dict[str, np.ndarray] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lr = LogisticRegression(max_iter=2000, C=1.0)
-        lr.fit(Dtr, y)  # sparse: the same fit as on the dense matrix, several times faster
-        out["logistic"] = lr.predict_proba(Dte)[:, 1]
-        hgb = _boosting(len(y), cat, seed)
-        hgb.fit(Ntr, y)
-        out["boosting"] = hgb.predict_proba(Nte)[:, 1]
-        rf = RandomForestClassifier(
-            n_estimators=80,
-            max_samples=_max_samples(len(y)),
-            min_samples_leaf=max(2, min(10, len(y) // 200)),
-            max_features="sqrt",
-            n_jobs=1,
-            random_state=seed,
-        )
-        # trees split on float32 whatever they are given: convert once, not per call
-        rf.fit(Dtr.toarray().astype(np.float32), y)
-        out["forest"] = (
-            rf.predict_proba(Dte.toarray().astype(np.float32))[:, 1]
-            if len(rf.classes_) == 2
-            else _constant(n_test, y)
-        )
-    return out
+    design = raw_design(train_rows, train_won, test_rows, kinds, seed=seed, max_rows=max_rows)
+    return {name: fit_predict_peer(name, design) for name in RAW_PEERS}
 
 
 def fit_predict_bins(

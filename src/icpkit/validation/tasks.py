@@ -1,0 +1,115 @@
+"""Validation's independent parts on a few threads, or inline when there is one job.
+
+What overlaps and what does not (measured on two cores, 58,000 training
+deals): the ICP's fit is mostly Python and holds the interpreter lock, so two
+fits side by side take as long as one after the other; the peers' tree
+building (random forest, gradient boosting), their matrix work and much of
+the null control's counting run in compiled code that releases it. The
+backtest therefore fits one fold at a time and runs each fold's peers, its
+held-out scoring and the null control beside the next fit.
+
+Threads, not processes: inside ``icp run`` the fitting function reads the
+workspace's DuckDB file (retention as of each fold's cutoff), whose
+connection and lock stay in the process; the workspace serialises its reads
+with a lock of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from threadpoolctl import threadpool_limits
+
+from ..errors import InputError
+
+T = TypeVar("T")
+
+# closed deals from which automatic jobs (``jobs=None``) run validation on several threads:
+# below it validation takes a few seconds of CPU, and the threads' hand-offs of the
+# interpreter lock cost about what the overlap saves
+PARALLEL_MIN_DEALS = 10_000
+MAX_AUTO_JOBS = 4  # the parts that can overlap are about this many wide
+
+
+def cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def workers(jobs: int | None, closed_deals: int) -> int:
+    """Threads for validation: ``jobs`` when given, else automatic (see ``PARALLEL_MIN_DEALS``)."""
+    if jobs is None:
+        if closed_deals < PARALLEL_MIN_DEALS:
+            return 1
+        return max(1, min(cores(), MAX_AUTO_JOBS))
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise InputError(f"--jobs must be an int >= 1; got {jobs!r}")
+    return jobs
+
+
+def _one_thread() -> None:
+    # OpenMP's thread count is set per thread, so each worker limits its own
+    # (gradient boosting in a worker otherwise starts one OpenMP thread per core,
+    # and two workers oversubscribe the cores); the BLAS limit is process-wide and
+    # is already one under ``validate``
+    threadpool_limits(limits=1)
+
+
+class Tasks:
+    """Run functions on ``jobs`` threads, or at once in the caller when ``jobs`` is 1.
+
+    Either way ``submit`` returns a :class:`~concurrent.futures.Future`, so the
+    caller reads results (and their exceptions) the same way. A task may submit
+    further tasks but never waits on one (which could deadlock the pool): the
+    caller's thread collects the results.
+
+    While the threads run, the warning filters are saved once and library
+    warnings are ignored: the fits silence theirs with
+    ``warnings.catch_warnings``, which swaps the process-wide filter list and is
+    not safe across threads; the filters are restored when the pool closes.
+    """
+
+    def __init__(self, jobs: int = 1) -> None:
+        self.jobs = jobs
+        self._pool: ThreadPoolExecutor | None = None
+        self._filters: warnings.catch_warnings | None = None
+
+    @property
+    def parallel(self) -> bool:
+        return self.jobs > 1
+
+    def __enter__(self) -> Tasks:
+        if self.parallel:
+            self._filters = warnings.catch_warnings()
+            self._filters.__enter__()
+            warnings.simplefilter("ignore")
+            self._pool = ThreadPoolExecutor(
+                self.jobs, thread_name_prefix="icpkit-validate", initializer=_one_thread
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            # on an error the queued tasks are dropped; running ones finish
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._filters is not None:
+            self._filters.__exit__(None, None, None)
+            self._filters = None
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        if self._pool is not None:
+            return self._pool.submit(fn, *args, **kwargs)
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # read back by .result(), as from a thread
+            done.set_exception(exc)
+        return done
