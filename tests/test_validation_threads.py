@@ -1,0 +1,152 @@
+"""Validation on several threads: the same figures as one part after the other."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from icpkit.errors import InputError, InsufficientData
+from icpkit.profile import fit_icp
+from icpkit.validation import backtest, to_json, validate, validate_files
+from icpkit.validation.tasks import MAX_AUTO_JOBS, PARALLEL_MIN_DEALS, cores, workers
+
+from .conftest import dataset
+from .test_validation import FAMILIES, KINDS, make_crm
+
+WORKER = "icpkit-validate"
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """The result as validation.json has it, without the time it was made."""
+    return to_json({k: v for k, v in a.items() if k != "generated_at"}) == to_json(
+        {k: v for k, v in b.items() if k != "generated_at"}
+    )
+
+
+class ThreadSpy:
+    """The fitting function, noting the thread each fit ran on."""
+
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+
+    def __call__(self, accounts: Any, deals: Any, **kw: Any) -> Any:
+        self.threads.append(threading.current_thread().name)
+        return fit_icp(accounts, deals, **kw)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("split", ["time", "cv"])
+def test_maven_figures_are_the_same_on_two_threads(split):
+    """Maven's 6,711 closed deals, below the automatic threshold: forced onto two threads."""
+    files = (dataset("maven_crm", "accounts.csv"), dataset("maven_crm", "sales_pipeline.csv"))
+    runs = {}
+    for jobs in (1, 2):
+        spy = ThreadSpy()
+        runs[jobs] = validate_files(
+            *files, split=split, repeats=1, permutations=5, jobs=jobs, fit=spy
+        )
+        # the fold fits (and, without an ICP given, the one on all deals) ran where expected
+        folds = 1 if split == "time" else 5
+        assert len(spy.threads) == folds + 1
+        on_workers = [t.startswith(WORKER) for t in spy.threads[:folds]]
+        assert on_workers == [jobs > 1] * folds, spy.threads
+    assert _same(runs[1], runs[2])
+    assert runs[2]["peers"]["auc"].keys() == {
+        "icpkit",
+        "logistic",
+        "boosting",
+        "forest",
+        "logistic_bins",
+    }
+    assert runs[2]["heldout"]["n"] == (1679 if split == "time" else 6711)
+
+
+@pytest.mark.slow
+def test_icp_run_figures_are_the_same_on_two_threads(sample_run, tmp_path):
+    """Inside `icp run` each fold reads retention from the workspace as of its cutoff
+    (the value objective): from a worker thread, the same figures."""
+    from icpkit.validation.hooks import validation_step
+    from icpkit.workspace import Workspace
+
+    figures = {}
+    with Workspace(sample_run.copy(tmp_path / "out")) as ws:
+        icp = ws.current_icp()
+        assert icp.training is not None and icp.training.objective == "value"
+        for jobs in (1, 2):
+            checked = validation_step(ws, icp, churn_source="revenue", jobs=jobs)
+            assert checked.figures is not None
+            figures[jobs] = checked.figures
+    assert figures[2]["split"]["objective"] == "value"
+    assert _same(figures[1], figures[2])
+
+
+def _with_planted_failures(acc: Any, deals: Any, jobs: int, monkeypatch: Any) -> dict[str, Any]:
+    """Validate with the second fold's fit and the first fold's held-out scoring failing."""
+    builds: list[Any] = []
+    real_score = backtest.score_heldout
+
+    def fit(accounts: Any, d: Any, **kw: Any) -> Any:
+        # fits start in the plan's order, one at a time, with any number of jobs
+        builds.append(None if len(builds) == 1 else fit_icp(accounts, d, **kw))
+        if builds[-1] is None:
+            raise InsufficientData("planted: too few deals")
+        return builds[-1]
+
+    def score(build: Any, *a: Any, **kw: Any) -> Any:
+        if build is builds[0]:
+            raise InsufficientData("planted: cannot score")
+        return real_score(build, *a, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(backtest, "score_heldout", score)
+        return validate(
+            acc,
+            deals,
+            kinds=KINDS,
+            families=FAMILIES,
+            repeats=1,
+            permutations=3,
+            fit=fit,
+            jobs=jobs,
+        )
+
+
+def test_a_fold_that_fails_is_skipped_with_the_same_note_on_two_threads(monkeypatch):
+    """The second fold's fit runs out of deals; the first fold's held-out scoring fails after
+    the null control was already started on its model: both skipped, as one after the other."""
+    acc, deals = make_crm(900, dates=False, seed=3)
+    results = {jobs: _with_planted_failures(acc, deals, jobs, monkeypatch) for jobs in (1, 2)}
+    skipped = [w for w in results[2]["warnings"] if "skipped" in w]
+    assert len(skipped) == 2 and "planted: cannot score" in skipped[0], skipped
+    assert "planted: too few deals" in skipped[1]
+    unscored = sum(int(w.split("its ")[1].split()[0]) for w in skipped)
+    assert results[2]["heldout"]["n"] == 900 - unscored
+    assert _same(results[1], results[2])
+
+
+def test_an_unexpected_error_in_a_worker_reaches_the_caller():
+    acc, deals = make_crm(600, seed=5)
+
+    def fit(*a: Any, **kw: Any) -> Any:
+        raise RuntimeError("planted bug")
+
+    with pytest.raises(RuntimeError, match="planted bug"):
+        validate(acc, deals, kinds=KINDS, families=FAMILIES, permutations=2, fit=fit, jobs=2)
+
+
+def test_automatic_jobs_start_at_the_threshold_and_bad_jobs_are_refused():
+    assert workers(None, PARALLEL_MIN_DEALS - 1) == 1
+    assert workers(None, PARALLEL_MIN_DEALS) == max(1, min(cores(), MAX_AUTO_JOBS))
+    assert workers(1, 10**6) == 1 and workers(3, 10) == 3
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(InputError):
+            workers(bad, 100)  # type: ignore[arg-type]
+
+
+def test_cli_help_states_the_threshold():
+    from icpkit.cli.common import JobsOpt
+
+    help_text = JobsOpt.__metadata__[0].help
+    assert f"{PARALLEL_MIN_DEALS:,} closed deals" in help_text
