@@ -56,7 +56,7 @@ from .metrics import (
     value_capture,
 )
 from .sizing import read_market, size_icp
-from .tasks import Tasks, workers
+from .tasks import BESIDE, Tasks, workers
 
 __all__ = ["validate", "validate_files", "load_inputs", "write_result", "SCHEMA_VERSION"]
 
@@ -463,13 +463,13 @@ def _validate_with(
     # beside the backtest's fits
     early: dict[str, Any] = {}
     if tasks.parallel and icp is not None:
-        early["by_tier"] = tasks.submit(_by_tier, icp, accounts)
+        early["by_tier"] = tasks.submit(BESIDE, _by_tier, icp, accounts)
 
     def first_fit(build: BuildResult) -> None:
         say(f"validate: null control (up to {permutations} shuffles), beside the backtest")
         early["build"] = build
-        early["null"] = tasks.submit(null_control, build)
-        early["train"] = tasks.submit(training_scores, build)
+        early["null"] = tasks.submit(BESIDE, null_control, build)
+        early["train"] = tasks.submit(BESIDE, training_scores, build)
 
     bt = run_backtest(
         accounts,

@@ -32,7 +32,7 @@ from ..profile import BuildResult, fit_icp
 from ..scoring.scorer import score_accounts
 from . import peers as peer_models
 from .metrics import probability_score, score_probability
-from .tasks import Tasks
+from .tasks import CHAIN, LONGEST, PEER, Tasks
 
 FitFn = Callable[..., BuildResult]
 SplitMethod = Literal["time", "cv"]
@@ -505,11 +505,13 @@ def _heldout(
     probs: dict[str, Future[Any]] = {}
     if peers:
         design = _peer_inputs(accounts, closed, split, build, rows, kinds, seed)
-        # the forest first: the longest, it should not be the one left running alone
-        order = sorted(peer_models.RAW_PEERS, key=lambda n: n != "forest")
-        started = {name: tasks.submit(peer_models.fit_predict_peer, name, design) for name in order}
-        probs = {name: started[name] for name in peer_models.RAW_PEERS}
-        probs["logistic_bins"] = tasks.submit(_bins_peer, build, rows)
+        probs = {
+            name: tasks.submit(
+                LONGEST if name == "forest" else PEER, peer_models.fit_predict_peer, name, design
+            )
+            for name in peer_models.RAW_PEERS
+        }
+        probs["logistic_bins"] = tasks.submit(PEER, _bins_peer, build, rows)
     return rows, scored, probs
 
 
@@ -534,6 +536,7 @@ def _run_parallel(
         if progress:
             progress(f"backtest {split.name} ({i + 1}/{n})")
         return tasks.submit(
+            CHAIN,
             _fit_fold,
             accounts,
             closed,
@@ -560,6 +563,7 @@ def _run_parallel(
             continue
         # the fit has returned: only now are the held-out deals selected
         work = tasks.submit(
+            CHAIN,
             _heldout,
             accounts,
             closed,

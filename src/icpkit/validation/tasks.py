@@ -16,10 +16,14 @@ with a lock of its own.
 
 from __future__ import annotations
 
+import itertools
 import os
+import queue
+import sys
+import threading
 import warnings
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from threadpoolctl import threadpool_limits
@@ -54,6 +58,14 @@ def workers(jobs: int | None, closed_deals: int) -> int:
     return jobs
 
 
+# the order in which waiting tasks start (lowest first), so the parts that hold up the end
+# of the run start first
+CHAIN = 0  # the folds' fits, one after the other, and each fold's held-out part the peers wait on
+LONGEST = 1  # the random forest, the longest peer: not left running alone at the end
+PEER = 2  # the other peers
+BESIDE = 3  # what no fold waits on: the null control, out-of-fold scores, accounts by tier
+
+
 def _one_thread() -> None:
     # OpenMP's thread count is set per thread, so each worker limits its own
     # (gradient boosting in a worker otherwise starts one OpenMP thread per core,
@@ -62,23 +74,31 @@ def _one_thread() -> None:
     threadpool_limits(limits=1)
 
 
+_Job = tuple[
+    int, int, "tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None"
+]
+
+
 class Tasks:
     """Run functions on ``jobs`` threads, or at once in the caller when ``jobs`` is 1.
 
     Either way ``submit`` returns a :class:`~concurrent.futures.Future`, so the
-    caller reads results (and their exceptions) the same way. A task may submit
-    further tasks but never waits on one (which could deadlock the pool): the
-    caller's thread collects the results.
+    caller reads results (and their exceptions) the same way. Waiting tasks
+    start in the order of their ``priority`` (``CHAIN`` first), then of
+    submission. A task may submit further tasks but never waits on one (which
+    could deadlock the threads): the caller's thread collects the results.
 
     While the threads run, the warning filters are saved once and library
     warnings are ignored: the fits silence theirs with
     ``warnings.catch_warnings``, which swaps the process-wide filter list and is
-    not safe across threads; the filters are restored when the pool closes.
+    not safe across threads; the filters are restored when the threads stop.
     """
 
     def __init__(self, jobs: int = 1) -> None:
         self.jobs = jobs
-        self._pool: ThreadPoolExecutor | None = None
+        self._queue: queue.PriorityQueue[_Job] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._threads: list[threading.Thread] = []
         self._filters: warnings.catch_warnings | None = None
 
     @property
@@ -90,24 +110,54 @@ class Tasks:
             self._filters = warnings.catch_warnings()
             self._filters.__enter__()
             warnings.simplefilter("ignore")
-            self._pool = ThreadPoolExecutor(
-                self.jobs, thread_name_prefix="icpkit-validate", initializer=_one_thread
-            )
+            self._threads = [
+                threading.Thread(target=self._work, name=f"icpkit-validate-{i}", daemon=True)
+                for i in range(self.jobs)
+            ]
+            for t in self._threads:
+                t.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            # on an error the queued tasks are dropped; running ones finish
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self._threads:
+            # after an error the waiting tasks are dropped; running ones finish
+            while True:
+                try:
+                    _p, _n, job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    job[0].cancel()
+            for _ in self._threads:
+                self._queue.put((sys.maxsize, next(self._order), None))
+            for t in self._threads:
+                t.join()
+            self._threads = []
         if self._filters is not None:
             self._filters.__exit__(None, None, None)
             self._filters = None
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        if self._pool is not None:
-            return self._pool.submit(fn, *args, **kwargs)
+    def _work(self) -> None:
+        _one_thread()
+        while True:
+            _p, _n, job = self._queue.get()
+            if job is None:
+                return
+            done, fn, args, kwargs = job
+            if not done.set_running_or_notify_cancel():
+                continue
+            try:
+                done.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # read back by .result() in the caller's thread
+                done.set_exception(exc)
+
+    def submit(
+        self, priority: int, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> Future[T]:
         done: Future[T] = Future()
+        if self._threads:
+            self._queue.put((priority, next(self._order), (done, fn, args, kwargs)))
+            return done
         try:
             done.set_result(fn(*args, **kwargs))
         except Exception as exc:  # read back by .result(), as from a thread
