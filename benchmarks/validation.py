@@ -96,8 +96,9 @@ def main() -> None:
     icp = fit_icp(acc, dl, kinds=kinds, families=families).icp
     t_build = cpu() - t0
 
-    bt.peer_models.raw_design = timer("peers on raw columns", bt.peer_models.raw_design)
-    bt.peer_models.fit_predict_peer = timer("peers on raw columns", bt.peer_models.fit_predict_peer)
+    # the peers' encoding, fits and predictions (fit_predict_peer calls the last two)
+    for step in ("raw_training", "raw_test", "fit_peer", "predict_peer"):
+        setattr(bt.peer_models, step, timer("peers on raw columns", getattr(peers, step)))
     bt.peer_models.fit_predict_bins = timer(
         "peer on icpkit's bins", bt.peer_models.fit_predict_bins
     )

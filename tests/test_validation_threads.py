@@ -9,7 +9,7 @@ import pytest
 
 from icpkit.errors import InputError, InsufficientData
 from icpkit.profile import fit_icp
-from icpkit.validation import backtest, to_json, validate, validate_files
+from icpkit.validation import backtest, load_inputs, to_json, validate, validate_files
 from icpkit.validation.tasks import MAX_AUTO_JOBS, PARALLEL_MIN_DEALS, cores, workers
 
 from .conftest import dataset
@@ -39,17 +39,23 @@ class ThreadSpy:
 @pytest.mark.slow
 @pytest.mark.parametrize("split", ["time", "cv"])
 def test_maven_figures_are_the_same_on_two_threads(split):
-    """Maven's 6,711 closed deals, below the automatic threshold: forced onto two threads."""
+    """Maven's 6,711 closed deals, below the automatic threshold: forced onto two threads.
+    With the time split the ICP is given (as `icp run` gives it), so the raw peers start
+    beside the fold's fit; with cross-validation it is learned at the end."""
     files = (dataset("maven_crm", "accounts.csv"), dataset("maven_crm", "sales_pipeline.csv"))
+    options: dict[str, Any] = {}
+    if split == "time":
+        acc, dl, kinds, families, _w = load_inputs(*files)
+        options["icp"] = fit_icp(acc, dl, kinds=kinds, families=families).icp
     runs = {}
     for jobs in (1, 2):
         spy = ThreadSpy()
         runs[jobs] = validate_files(
-            *files, split=split, repeats=1, permutations=5, jobs=jobs, fit=spy
+            *files, split=split, repeats=1, permutations=5, jobs=jobs, fit=spy, **options
         )
         # the fold fits (and, without an ICP given, the one on all deals) ran where expected
         folds = 1 if split == "time" else 5
-        assert len(spy.threads) == folds + 1
+        assert len(spy.threads) == folds + (0 if options else 1)
         on_workers = [t.startswith(WORKER) for t in spy.threads[:folds]]
         assert on_workers == [jobs > 1] * folds, spy.threads
     assert _same(runs[1], runs[2])
@@ -150,3 +156,56 @@ def test_cli_help_states_the_threshold():
 
     help_text = JobsOpt.__metadata__[0].help
     assert f"{PARALLEL_MIN_DEALS:,} closed deals" in help_text
+
+
+@pytest.mark.parametrize("hint", [set(), {"country"}], ids=["expected", "other"])
+def test_peers_started_beside_the_fit_give_the_serial_backtest(hint, monkeypatch):
+    """The raw peers start on the columns the fold is expected to keep, before its fit is
+    back; used when the fold kept exactly those (it excludes none here), else learned again."""
+    import pandas as pd
+
+    from icpkit.validation import peers
+    from icpkit.validation.tasks import Tasks
+
+    acc, deals = make_crm(2000, seed=7)
+    closed = backtest.closed_deals(deals)
+    plan = backtest.plan_splits(closed)
+    serial = backtest.run_backtest(acc, closed, plan, kinds=KINDS, families=FAMILIES)
+    events: list[str] = []
+    real = peers.raw_training
+
+    def fit(accounts: Any, d: Any, **kw: Any) -> Any:
+        build = fit_icp(accounts, d, **kw)
+        assert not build.icp.excluded_columns
+        events.append("fit returned")
+        return build
+
+    def training(*a: Any, **kw: Any) -> Any:
+        events.append("peers started")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(peers, "raw_training", training)
+    with Tasks(2) as tasks:
+        par = backtest.run_backtest(
+            acc,
+            closed,
+            plan,
+            fit=fit,
+            kinds=KINDS,
+            families=FAMILIES,
+            tasks=tasks,
+            excluded_hint=hint,
+        )
+    pd.testing.assert_frame_equal(serial.repeat(0), par.repeat(0))
+    pd.testing.assert_frame_equal(serial.repeat_rows(0), par.repeat_rows(0))
+    assert [c for c in par.repeat(0) if c.startswith("p_")] == [
+        "p_logistic",
+        "p_boosting",
+        "p_forest",
+        "p_logistic_bins",
+    ]
+    if hint:
+        # learned again on the fold's own columns once its fit was back
+        assert events[-1] == "peers started" and events.index("fit returned") < len(events) - 1
+    else:
+        assert events.count("peers started") == 1  # what started beside the fit was used

@@ -436,6 +436,10 @@ def _validate_with(
         "amount" in closed.columns
         and pd.to_numeric(closed.loc[won_all, "amount"], errors="coerce").gt(0).any()
     )
+    # with several jobs, what needs only the ICP starts at once, beside the split and the fits
+    early: dict[str, Any] = {}
+    if tasks.parallel and icp is not None:
+        early["by_tier"] = tasks.submit(BESIDE, _by_tier, icp, accounts)
     say("validate: choosing the hold-out split")
     # on a large table every deal is still held out once: a second seed only re-measures
     reps = 1 if len(closed) > BIG_CV else repeats
@@ -459,12 +463,8 @@ def _validate_with(
             sequential=sequential,
         )
 
-    # with several jobs, what needs only the ICP or the first fold's model starts early,
-    # beside the backtest's fits
-    early: dict[str, Any] = {}
-    if tasks.parallel and icp is not None:
-        early["by_tier"] = tasks.submit(BESIDE, _by_tier, icp, accounts)
-
+    # with several jobs, what needs only the first fold's model starts once it is fitted,
+    # beside the next fits
     def first_fit(build: BuildResult) -> None:
         say(f"validate: null control (up to {permutations} shuffles), beside the backtest")
         early["build"] = build
@@ -483,6 +483,8 @@ def _validate_with(
         progress=say,
         tasks=tasks,
         first_fit=first_fit if tasks.parallel else None,
+        # the folds usually exclude what the ICP learned from all deals excluded
+        excluded_hint={e.column for e in icp.excluded_columns} if icp is not None else None,
     )
     warnings += bt.notes
     held = bt.repeat(0)

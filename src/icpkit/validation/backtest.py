@@ -16,7 +16,7 @@ several deals, repeated with different seeds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -320,22 +320,26 @@ def _fit_fold(
     )
 
 
-def _peer_inputs(
+def _allowed(kinds: dict[str, str], left_out: Collection[str]) -> dict[str, str]:
+    """The columns the raw peers learn from: those the ICP may learn from, not those it
+    excluded as the outcome in disguise or as deal descriptions."""
+    return {c: k for c, k in kinds.items() if c not in left_out}
+
+
+def _excluded(build: BuildResult) -> set[str]:
+    return {e.column for e in build.icp.excluded_columns}
+
+
+def _peer_training(
     accounts: pd.DataFrame,
     closed: pd.DataFrame,
     split: Split,
-    build: BuildResult,
-    rows: pd.DataFrame,
-    kinds: dict[str, str],
+    allowed: dict[str, str],
     seed: int,
-) -> peer_models.RawDesign:
+) -> peer_models.RawTraining:
     # the raw peers see the training deals' raw account columns, not icpkit's bins
     train = training_frame(accounts, closed.iloc[split.train].reset_index(drop=True))
-    # ... and the same columns the ICP may learn from: not those it excluded as the
-    # outcome in disguise or as deal descriptions
-    left_out = {e.column for e in build.icp.excluded_columns}
-    allowed = {c: k for c, k in kinds.items() if c not in left_out}
-    return peer_models.raw_design(train.frame, train.won, rows, allowed, seed=seed)
+    return peer_models.raw_training(train.frame, train.won, allowed, seed=seed)
 
 
 def _bins_peer(build: BuildResult, rows: pd.DataFrame) -> np.ndarray:
@@ -375,8 +379,12 @@ def run_fold(
     rows = held.frame.reset_index(drop=True)
     scored = score_heldout(build, rows, held.won)
     if peers:
-        design = _peer_inputs(accounts, closed, split, build, rows, kinds, seed)
-        probs = {name: peer_models.fit_predict_peer(name, design) for name in peer_models.RAW_PEERS}
+        training = _peer_training(accounts, closed, split, _allowed(kinds, _excluded(build)), seed)
+        test = peer_models.raw_test(training, rows)
+        probs = {
+            name: peer_models.fit_predict_peer(name, training, test, len(rows))
+            for name in peer_models.RAW_PEERS
+        }
         probs["logistic_bins"] = _bins_peer(build, rows)
         for name, p in probs.items():
             scored[f"p_{name}"] = p
@@ -396,6 +404,7 @@ def run_backtest(
     progress: Callable[[str], None] | None = None,
     tasks: Tasks | None = None,
     first_fit: Callable[[BuildResult], None] | None = None,
+    excluded_hint: Collection[str] | None = None,
 ) -> Backtest:
     """Run every fold of the plan. Peers are fitted on the first repeat's folds.
 
@@ -404,7 +413,11 @@ def run_backtest(
     scoring and peers beside the next fit; the folds, their figures and their
     notes are the same as one after the other. ``first_fit`` is called (in the
     caller's thread) with the first fold's model as soon as it is fitted, so
-    the caller can start work that needs only that model.
+    the caller can start work that needs only that model. ``excluded_hint``
+    is the columns the folds' fits are expected to exclude (the ICP's own):
+    with parallel tasks the raw peers then start learning from the other
+    columns beside the fit, and what they learned is used only when the fold
+    excluded exactly those columns (else they learn again after the fit).
     """
     with threadpool_limits(limits=1):  # many small fits: no thread oversubscription
         if tasks is not None and tasks.parallel:
@@ -420,6 +433,7 @@ def run_backtest(
                 progress=progress,
                 tasks=tasks,
                 first_fit=first_fit,
+                excluded_hint=excluded_hint,
             )
         return _run(
             accounts,
@@ -484,6 +498,48 @@ def _backtest(plan: SplitPlan, folds: list[Fold], notes: list[str]) -> Backtest:
     return Backtest(plan, folds, notes)
 
 
+Started = tuple[peer_models.RawTraining, dict[str, "Future[Any]"]]
+
+
+def _start_peers(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    split: Split,
+    allowed: dict[str, str],
+    seed: int,
+    tasks: Tasks,
+) -> Started:
+    """The raw peers' training side, as a task; each peer's fit a task of its own."""
+    training = _peer_training(accounts, closed, split, allowed, seed)
+    return training, {
+        name: tasks.submit(
+            LONGEST if name == "forest" else PEER, peer_models.fit_peer, name, training
+        )
+        for name in peer_models.RAW_PEERS
+    }
+
+
+def _predict(started: Started, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    training, models = started
+    test = peer_models.raw_test(training, rows)
+    return {
+        name: peer_models.predict_peer(name, models[name].result(), training, test, len(rows))
+        for name in peer_models.RAW_PEERS
+    }
+
+
+def _drop(started: Future[Started]) -> None:
+    """The peers started on other columns than the fold's: what has not begun is dropped."""
+
+    def cancel(done: Future[Started]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            for model in done.result()[1].values():
+                model.cancel()
+
+    if not started.cancel():
+        started.add_done_callback(cancel)
+
+
 Heldout = tuple[pd.DataFrame, pd.DataFrame, dict[str, "Future[Any]"]]
 
 
@@ -494,23 +550,32 @@ def _heldout(
     build: BuildResult,
     *,
     kinds: dict[str, str],
-    peers: bool,
+    raw: bool,
+    bins: bool,
     seed: int,
     tasks: Tasks,
 ) -> Heldout:
-    """A fold's work after its fit, as a task: held-out rows and scores; each peer a task of its own."""
+    """A fold's work after its fit, as a task: held-out rows and scores; each peer a task of
+    its own (``raw``: the raw peers here, when they did not start beside the fit)."""
     held = training_frame(accounts, closed.iloc[split.test].reset_index(drop=True))
     rows = held.frame.reset_index(drop=True)
     scored = score_heldout(build, rows, held.won)
     probs: dict[str, Future[Any]] = {}
-    if peers:
-        design = _peer_inputs(accounts, closed, split, build, rows, kinds, seed)
+    if raw:
+        training = _peer_training(accounts, closed, split, _allowed(kinds, _excluded(build)), seed)
+        test = peer_models.raw_test(training, rows)
         probs = {
             name: tasks.submit(
-                LONGEST if name == "forest" else PEER, peer_models.fit_predict_peer, name, design
+                LONGEST if name == "forest" else PEER,
+                peer_models.fit_predict_peer,
+                name,
+                training,
+                test,
+                len(rows),
             )
             for name in peer_models.RAW_PEERS
         }
+    if bins:
         probs["logistic_bins"] = tasks.submit(PEER, _bins_peer, build, rows)
     return rows, scored, probs
 
@@ -528,14 +593,16 @@ def _run_parallel(
     progress: Callable[[str], None] | None,
     tasks: Tasks,
     first_fit: Callable[[BuildResult], None] | None,
+    excluded_hint: Collection[str] | None,
 ) -> Backtest:
     n = len(plan.splits)
+    hinted = _allowed(kinds, excluded_hint) if excluded_hint is not None else None
 
-    def start(i: int) -> Future[BuildResult]:
+    def start(i: int) -> tuple[Future[BuildResult], Future[Started] | None]:
         split = plan.splits[i]
         if progress:
             progress(f"backtest {split.name} ({i + 1}/{n})")
-        return tasks.submit(
+        fitting = tasks.submit(
             CHAIN,
             _fit_fold,
             accounts,
@@ -546,22 +613,34 @@ def _run_parallel(
             families=families,
             min_support=min_support,
         )
+        # the raw peers learn from the training deals only: with the columns the fold is
+        # expected to keep, they need not wait for its fit (the held-out deals wait)
+        if hinted is None or split.repeat != 0:
+            return fitting, None
+        return fitting, tasks.submit(
+            CHAIN, _start_peers, accounts, closed, split, hinted, seed, tasks
+        )
 
-    after: list[tuple[BuildResult, Future[Heldout]] | Exception] = []
-    fitting = start(0) if n else None
+    after: list[tuple[BuildResult, Future[Heldout], Future[Started] | None] | Exception] = []
+    pending = start(0) if n else None
     for i, split in enumerate(plan.splits):
-        assert fitting is not None
+        assert pending is not None
+        fitting, started = pending
         try:
             build = fitting.result()
         except (InsufficientData, IcpkitError) as exc:
             build, failed = None, exc
         # the next fit starts as soon as this one is back: one at a time, as two fits
         # side by side hold the interpreter lock in turns and finish no sooner
-        fitting = start(i + 1) if i + 1 < n else None
+        pending = start(i + 1) if i + 1 < n else None
+        if started is not None and (build is None or _allowed(kinds, _excluded(build)) != hinted):
+            _drop(started)
+            started = None
         if build is None:
             after.append(failed)
             continue
         # the fit has returned: only now are the held-out deals selected
+        peers = split.repeat == 0
         work = tasks.submit(
             CHAIN,
             _heldout,
@@ -570,11 +649,12 @@ def _run_parallel(
             split,
             build,
             kinds=kinds,
-            peers=split.repeat == 0,
+            raw=peers and started is None,
+            bins=peers,
             seed=seed,
             tasks=tasks,
         )
-        after.append((build, work))
+        after.append((build, work, started))
         if first_fit is not None:
             first_fit(build)
             first_fit = None
@@ -584,10 +664,12 @@ def _run_parallel(
         try:
             if isinstance(done, Exception):
                 raise done
-            build, work = done
-            rows, scored, probs = work.result()
+            build, work, started = done
+            rows, scored, waiting = work.result()
+            probs = _predict(started.result(), rows) if started is not None else {}
+            probs.update((name, p.result()) for name, p in waiting.items())
             for name, p in probs.items():
-                scored[f"p_{name}"] = p.result()
+                scored[f"p_{name}"] = p
             folds.append(_finish(closed, split, build, rows, scored))
         except (InsufficientData, IcpkitError) as exc:
             notes.append(_skipped(split, exc))

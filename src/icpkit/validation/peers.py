@@ -217,28 +217,30 @@ def _max_samples(n: int) -> int | None:
     return None if n < 200 else _tree_rows(n)
 
 
+Design = tuple[sparse.csr_matrix, np.ndarray, np.ndarray]  # one-hot (sparse), native, categorical
+
+
 @dataclass
-class RawDesign:
-    """The raw peers' shared inputs: the training outcomes and both sides' design matrices
-    (``None`` matrices when there is nothing to learn: every peer predicts the base rate)."""
+class RawTraining:
+    """The raw peers' training side: the outcomes, the encoder learned from the training
+    rows and their design matrices (``encoder`` None when there is nothing to learn:
+    every peer then predicts the base rate)."""
 
     y: np.ndarray
-    n_test: int
     seed: int
-    train: tuple[sparse.csr_matrix, np.ndarray, np.ndarray] | None = None
-    test: tuple[sparse.csr_matrix, np.ndarray, np.ndarray] | None = None
+    encoder: RawEncoder | None = None
+    design: Design | None = None
 
 
-def raw_design(
+def raw_training(
     train_rows: pd.DataFrame,
     train_won: np.ndarray,
-    test_rows: pd.DataFrame,
     kinds: dict[str, str],
     *,
     seed: int = 0,
     max_rows: int | None = None,
-) -> RawDesign:
-    """Encode the training and held-out rows once, for all three raw peers.
+) -> RawTraining:
+    """Learn the encoding from the training rows and encode them, once for all three peers.
 
     Above ``max_rows`` training rows the peers learn from a seeded sample of
     that many (``sampling`` says so in the report).
@@ -250,28 +252,29 @@ def raw_design(
     y = np.asarray(train_won, dtype=int)
     enc = RawEncoder().fit(train_rows, kinds)
     if enc.empty or y.min(initial=1) == y.max(initial=0):
-        return RawDesign(y, len(test_rows), seed)
-    # each side's columns are read once, into the matrices all three peers share
-    return RawDesign(y, len(test_rows), seed, enc.encode(train_rows), enc.encode(test_rows))
+        return RawTraining(y, seed)
+    return RawTraining(y, seed, enc, enc.encode(train_rows))
 
 
-def fit_predict_peer(name: str, design: RawDesign) -> np.ndarray:
-    """Win probability of each held-out row from one raw-column peer (``RAW_PEERS``)."""
-    y, n_test = design.y, design.n_test
-    if design.train is None or design.test is None:
-        return _constant(n_test, y)
-    Dtr, Ntr, cat = design.train
-    Dte, Nte, _ = design.test
+def raw_test(training: RawTraining, test_rows: pd.DataFrame) -> Design | None:
+    """The held-out rows in the training rows' encoding."""
+    return training.encoder.encode(test_rows) if training.encoder is not None else None
+
+
+def fit_peer(name: str, training: RawTraining) -> Any:
+    """One raw-column peer (``RAW_PEERS``) fitted on the training rows; None when there is
+    nothing to learn."""
+    if training.design is None:
+        return None
+    D, N, cat = training.design
+    y = training.y
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if name == "logistic":
-            lr = LogisticRegression(max_iter=2000, C=1.0)
-            lr.fit(Dtr, y)  # sparse: the same fit as on the dense matrix, several times faster
-            return np.asarray(lr.predict_proba(Dte)[:, 1])
+            # sparse: the same fit as on the dense matrix, several times faster
+            return LogisticRegression(max_iter=2000, C=1.0).fit(D, y)
         if name == "boosting":
-            hgb = _boosting(len(y), cat, design.seed)
-            hgb.fit(Ntr, y)
-            return np.asarray(hgb.predict_proba(Nte)[:, 1])
+            return _boosting(len(y), cat, training.seed).fit(N, y)
         if name == "forest":
             rf = RandomForestClassifier(
                 n_estimators=80,
@@ -279,14 +282,31 @@ def fit_predict_peer(name: str, design: RawDesign) -> np.ndarray:
                 min_samples_leaf=max(2, min(10, len(y) // 200)),
                 max_features="sqrt",
                 n_jobs=1,
-                random_state=design.seed,
+                random_state=training.seed,
             )
             # trees split on float32 whatever they are given: convert once, not per call
-            rf.fit(Dtr.toarray().astype(np.float32), y)
-            if len(rf.classes_) != 2:
-                return _constant(n_test, y)
-            return np.asarray(rf.predict_proba(Dte.toarray().astype(np.float32))[:, 1])
+            return rf.fit(D.toarray().astype(np.float32), y)
     raise ValueError(f"unknown raw peer {name!r}; expected one of {RAW_PEERS}")
+
+
+def predict_peer(
+    name: str, model: Any, training: RawTraining, test: Design | None, n_test: int
+) -> np.ndarray:
+    """Win probability of each held-out row from a peer :func:`fit_peer` fitted."""
+    if model is None or test is None or len(model.classes_) != 2:
+        return _constant(n_test, training.y)
+    D, N, _cat = test
+    X = N if name == "boosting" else D.toarray().astype(np.float32) if name == "forest" else D
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(model.predict_proba(X)[:, 1])
+
+
+def fit_predict_peer(
+    name: str, training: RawTraining, test: Design | None, n_test: int
+) -> np.ndarray:
+    """:func:`fit_peer` then :func:`predict_peer`."""
+    return predict_peer(name, fit_peer(name, training), training, test, n_test)
 
 
 def fit_predict_raw(
@@ -303,8 +323,9 @@ def fit_predict_raw(
     Above ``max_rows`` training rows the peers learn from a seeded sample of
     that many (``sampling`` says so in the report).
     """
-    design = raw_design(train_rows, train_won, test_rows, kinds, seed=seed, max_rows=max_rows)
-    return {name: fit_predict_peer(name, design) for name in RAW_PEERS}
+    training = raw_training(train_rows, train_won, kinds, seed=seed, max_rows=max_rows)
+    test = raw_test(training, test_rows)
+    return {name: fit_predict_peer(name, training, test, len(test_rows)) for name in RAW_PEERS}
 
 
 def fit_predict_bins(
