@@ -15,6 +15,11 @@ curves and the 3x recommendation, the training deals' out-of-fold scores, the
 peer comparison's bootstrap and scoring every account. ``--profile`` also
 writes a cProfile file of the validation.
 
+``--idle`` waits before each validation until two threads of compiled work
+get two cores (on a machine shared with other jobs, where another busy
+process leaves this one a single core and threads cannot overlap), and prints
+the cores found free before and after each run.
+
 ``--jobs`` runs the validation once per value, in this order, in the same
 process (1: one part after the other; more: the parts that can overlap run on
 that many threads), prints the wall and CPU time of each and checks that the
@@ -27,8 +32,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import resource
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -45,6 +52,33 @@ def cpu() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def free_cores(seconds: float = 0.3) -> float:
+    """Cores two threads of hashing (compiled, without the interpreter lock) get: about 2 on
+    an idle two-core machine, about 1 when another busy process shares it."""
+    data = b"x" * 4_000_000
+    stop = time.perf_counter() + seconds
+
+    def spin() -> None:
+        while time.perf_counter() < stop:
+            hashlib.sha256(data).digest()
+
+    t0, w0 = cpu(), time.perf_counter()
+    threads = [threading.Thread(target=spin) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return (cpu() - t0) / (time.perf_counter() - w0)
+
+
+def wait_idle(limit: float = 900.0) -> float:
+    """Wait (at most ``limit`` seconds) until two cores are free; the cores found."""
+    end = time.perf_counter() + limit
+    while (free := free_cores()) < 1.7 and time.perf_counter() < end:
+        time.sleep(5)
+    return free
 
 
 SPENT: dict[str, float] = defaultdict(float)
@@ -72,6 +106,7 @@ def main() -> None:
     ap.add_argument("--profile", type=Path, default=None)
     ap.add_argument("--split", choices=("time", "cv"), default=None, help="default: time (dated)")
     ap.add_argument("--repeats", type=int, default=2, help="cross-validation repeats")
+    ap.add_argument("--idle", action="store_true", help="wait for two free cores before each run")
     ap.add_argument(
         "--jobs",
         type=int,
@@ -139,6 +174,7 @@ def run(
 ) -> dict[str, Any]:
     options: dict[str, Any] = {"split": a.split, "repeats": a.repeats, "jobs": jobs}
     prof = cProfile.Profile() if a.profile else None
+    before = wait_idle() if a.idle else None
     w0 = time.perf_counter()
     t0 = cpu()
     if prof:
@@ -163,7 +199,10 @@ def run(
     print(
         f"\n{a.deals:,} deals ({closed:,} closed) on {len(acc):,} accounts; split {result['split']['method']}"
     )
-    print(f"validate, jobs {jobs or 'automatic'}: {total:.1f} s CPU, {wall:.1f} s wall\n")
+    print(f"validate, jobs {jobs or 'automatic'}: {total:.1f} s CPU, {wall:.1f} s wall")
+    if before is not None:
+        print(f"cores free before and after: {before:.1f}, {free_cores():.1f}")
+    print()
     print("| part | calls | CPU time | share of validate |\n|---|---:|---:|---:|")
     # the peers and held-out scoring run inside the refit timer's fold loop, not inside fit
     for name, s in sorted(SPENT.items(), key=lambda kv: -kv[1]):

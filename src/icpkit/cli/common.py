@@ -34,7 +34,7 @@ JobsOpt = Annotated[
         "--jobs",
         min=1,
         help="threads for validation's independent parts (default: automatic, several from "
-        "10,000 closed deals; 1: one after the other); the figures are the same either way",
+        "20,000 closed deals; 1: one after the other); the figures are the same either way",
     ),
 ]
 console = Console(stderr=True, highlight=False)

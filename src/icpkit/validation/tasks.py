@@ -3,10 +3,10 @@
 What overlaps and what does not (measured on two cores, 58,000 training
 deals): the ICP's fit is mostly Python and holds the interpreter lock, so two
 fits side by side take as long as one after the other; the peers' tree
-building (random forest, gradient boosting), their matrix work and much of
-the null control's counting run in compiled code that releases it. The
-backtest therefore fits one fold at a time and runs each fold's peers, its
-held-out scoring and the null control beside the next fit.
+building (random forest, gradient boosting) runs in compiled code that
+releases it. The backtest therefore fits one fold at a time and runs the
+rest beside the fits: each fold's peers and held-out scoring, the null
+control, scoring every account.
 
 Threads, not processes: inside ``icp run`` the fitting function reads the
 workspace's DuckDB file (retention as of each fold's cutoff), whose
@@ -32,10 +32,12 @@ from ..errors import InputError
 
 T = TypeVar("T")
 
-# closed deals from which automatic jobs (``jobs=None``) run validation on several threads:
-# below it validation takes a few seconds of CPU, and the threads' hand-offs of the
-# interpreter lock cost about what the overlap saves
-PARALLEL_MIN_DEALS = 10_000
+# closed deals from which automatic jobs (``jobs=None``) run validation on several threads.
+# Two threads side by side each take about a third more CPU time than alone (they contend
+# for the interpreter lock, the caches and memory), so the overlap must be long to pay: on
+# the mixed CRM of benchmarks/run.py, 10,000 deals took 5.7 s on two threads and 5.0 s on
+# one, 30,000 deals 10.3 s and 11.4 s (docs/performance.md)
+PARALLEL_MIN_DEALS = 20_000
 MAX_AUTO_JOBS = 4  # the parts that can overlap are about this many wide
 
 
