@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -209,3 +210,20 @@ def test_peers_started_beside_the_fit_give_the_serial_backtest(hint, monkeypatch
         assert events[-1] == "peers started" and events.index("fit returned") < len(events) - 1
     else:
         assert events.count("peers started") == 1  # what started beside the fit was used
+
+
+def test_jobs_option_on_the_commands_that_validate(small_crm, tmp_path):
+    from typer.testing import CliRunner
+
+    from icpkit.cli import app
+
+    files = ["--accounts", str(small_crm["accounts"]), "--deals", str(small_crm["deals"])]
+    for command in ("validate", "run"):
+        bad = CliRunner().invoke(
+            app, [command, *files, "--out", str(tmp_path / "x"), "--jobs", "0"]
+        )
+        assert bad.exit_code == 2 and "--jobs" in bad.output, bad.output
+    out = tmp_path / "val"
+    r = CliRunner().invoke(app, ["validate", *files, "--out", str(out), "--jobs", "2"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "validation.json").read_text())["heldout"]["n"] > 0
