@@ -421,6 +421,7 @@ def run_all(
     max_excluded_share: float = MAX_EXCLUDED_SHARE,
     validate: bool = True,
     crm: Sequence[str] = (),
+    jobs: int | None = None,
 ) -> StepResult:
     """``icp run``: ingest, build, validate, report and export, as the step commands do them.
 
@@ -436,6 +437,7 @@ def run_all(
     ``salesforce``) writes each CRM's import file of the scores with its property
     definitions, and, when the output folder holds a previous run's ``scores.csv``,
     an import file of only the accounts whose tier or route changed since then.
+    ``jobs`` is validation's threads (see :func:`icpkit.validation.validate`).
     """
     step = _progress(progress)
     out = Path(out_dir)
@@ -454,6 +456,7 @@ def run_all(
             max_excluded_share,
             validate,
             crm,
+            jobs,
         )
 
     if not atomic:
@@ -500,6 +503,7 @@ def _run_in(
     max_excluded_share: float = MAX_EXCLUDED_SHARE,
     validate: bool = True,
     crm: Sequence[str] = (),
+    jobs: int | None = None,
 ) -> StepResult:
     from . import crm as crm_files
     from .ingest import ingest
@@ -538,6 +542,7 @@ def _run_in(
                 previous_version=previous_version,
                 with_market=paths.get("market") is not None,
                 churn_source=conf.churn_source,
+                jobs=jobs,
             )
             result.warnings.extend(checked.warnings)
         else:

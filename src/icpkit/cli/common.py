@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +27,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+# the number is validation.tasks.PARALLEL_MIN_DEALS (not imported here: it loads the models)
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        min=1,
+        help="threads for validation's independent parts (default: automatic, several from "
+        "20,000 closed deals; 1: one after the other); the figures are the same either way",
+    ),
+]
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 # set by main(): the process is the command's own and ends with it

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from .common import console, handle_errors, loading, out, steps, warn_all, writing
+from .common import JobsOpt, console, handle_errors, loading, out, steps, warn_all, writing
 
 if TYPE_CHECKING:
     from ..icpfile import ICP
@@ -138,6 +138,7 @@ def register(app: typer.Typer) -> None:
                 "report says it was skipped)",
             ),
         ] = True,
+        jobs: JobsOpt = None,
         crm: Annotated[
             list[str] | None,
             typer.Option(
@@ -189,6 +190,7 @@ def register(app: typer.Typer) -> None:
                 product=product,
                 max_excluded_share=max_excluded,
                 validate=validate,
+                jobs=jobs,
                 crm=crm or (),
             )
         warn_all(result.warnings)

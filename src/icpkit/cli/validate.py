@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .common import console, handle_errors, out, steps, warn_all
+from .common import JobsOpt, console, handle_errors, out, steps, warn_all
 
 
 class SplitChoice(StrEnum):
@@ -222,6 +222,7 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(dir_okay=False, help="events file, to test the hypothesis' trigger"),
         ] = None,
+        jobs: JobsOpt = None,
     ) -> None:
         """Test the ICP on deals it has not seen: backtest, peers, null control, size, drift.
 
@@ -267,6 +268,7 @@ def register(app: typer.Typer) -> None:
                 sequential=not all_shuffles,
                 min_support=min_support,
                 progress=advance,
+                jobs=jobs,
             )
         warn_all(result["warnings"])
         show(result)

@@ -29,7 +29,7 @@ from .. import __version__, icpfile
 from ..errors import InputError
 from ..icpfile import ICP, now_iso
 from ..ingest import infer_family, load_mapping, read_table
-from ..profile import fit_icp
+from ..profile import BuildResult, fit_icp
 from ..scoring.scorer import score_accounts
 from . import breadth as breadth_mod
 from . import drift as drift_mod
@@ -56,6 +56,7 @@ from .metrics import (
     value_capture,
 )
 from .sizing import read_market, size_icp
+from .tasks import BESIDE, Tasks, workers
 
 __all__ = ["validate", "validate_files", "load_inputs", "write_result", "SCHEMA_VERSION"]
 
@@ -278,6 +279,7 @@ def validate(
     seed: int = 0,
     fit: FitFn = fit_icp,
     progress: Callable[[str], None] | None = None,
+    jobs: int | None = None,
 ) -> dict[str, Any]:
     """Backtest, compare, control and size the ICP learned from ``accounts`` and ``deals``.
 
@@ -302,7 +304,13 @@ def validate(
         Null-control shuffles, at most: with ``sequential`` they stop once more
         cannot change the answer (``shortcuts`` in the result says so).
     fit : callable
-        The fitting function; it only ever receives training deals.
+        The fitting function; it only ever receives training deals. With
+        several jobs it runs in a worker thread (one fit at a time).
+    jobs : int, optional
+        Threads for the independent parts (folds' peers and scoring beside the
+        next fit, the null control); 1 runs them one after the other. Default:
+        automatic, several only from ``tasks.PARALLEL_MIN_DEALS`` closed deals.
+        The figures are the same either way.
 
     Returns
     -------
@@ -332,6 +340,7 @@ def validate(
             seed=seed,
             fit=fit,
             progress=progress,
+            jobs=jobs,
         )
 
 
@@ -355,16 +364,82 @@ def _validate(
     seed: int,
     fit: FitFn,
     progress: Callable[[str], None] | None,
+    jobs: int | None,
+) -> dict[str, Any]:
+    closed = closed_deals(deals)
+    with Tasks(workers(jobs, len(closed))) as tasks:
+        return _validate_with(
+            accounts,
+            deals,
+            closed,
+            kinds=kinds,
+            families=families,
+            icp=icp,
+            market=market,
+            previous=previous,
+            revenue=revenue,
+            split=split,
+            cutoff=cutoff,
+            folds=folds,
+            repeats=repeats,
+            permutations=permutations,
+            sequential=sequential,
+            min_support=min_support,
+            seed=seed,
+            fit=fit,
+            progress=progress,
+            tasks=tasks,
+        )
+
+
+def _by_tier(icp: ICP, accounts: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Accounts per tier under the ICP learned from all deals."""
+    tiers_all = score_accounts(icp, accounts).frame["tier"].astype(str)
+    counts = tiers_all.value_counts()
+    return {
+        t: {
+            "accounts": int(counts.get(t, 0)),
+            "share": round(int(counts.get(t, 0)) / len(tiers_all), 4) if len(tiers_all) else None,
+        }
+        for t in ("1", "2", "3", "none", "excluded")
+    }
+
+
+def _validate_with(
+    accounts: pd.DataFrame,
+    deals: pd.DataFrame,
+    closed: pd.DataFrame,
+    *,
+    kinds: dict[str, str],
+    families: dict[str, str],
+    icp: ICP | None,
+    market: pd.DataFrame | None,
+    previous: ICP | None,
+    revenue: pd.DataFrame | None,
+    split: SplitMethod | None,
+    cutoff: str | None,
+    folds: int,
+    repeats: int,
+    permutations: int,
+    sequential: bool,
+    min_support: int | None,
+    seed: int,
+    fit: FitFn,
+    progress: Callable[[str], None] | None,
+    tasks: Tasks,
 ) -> dict[str, Any]:
     say = progress or (lambda _s: None)
     warnings: list[str] = []
     not_checked: list[str] = []
-    closed = closed_deals(deals)
     won_all = closed["outcome"].eq("won").to_numpy()
     amounts = (
         "amount" in closed.columns
         and pd.to_numeric(closed.loc[won_all, "amount"], errors="coerce").gt(0).any()
     )
+    # with several jobs, what needs only the ICP starts at once, beside the split and the fits
+    early: dict[str, Any] = {}
+    if tasks.parallel and icp is not None:
+        early["by_tier"] = tasks.submit(BESIDE, _by_tier, icp, accounts)
     say("validate: choosing the hold-out split")
     # on a large table every deal is still held out once: a second seed only re-measures
     reps = 1 if len(closed) > BIG_CV else repeats
@@ -376,6 +451,26 @@ def _validate(
             f"cross-validation: 1 of {repeats} repeats, as there are {len(closed):,} closed deals "
             f"(more than {BIG_CV:,}); every deal is still held out once"
         )
+
+    def null_control(build: BuildResult) -> dict[str, Any]:
+        return null_mod.null_control(
+            build.space,
+            build.training,
+            min_support=build.icp.evidence.min_support,
+            permutations=permutations,
+            seed=seed,
+            real=build.miner,
+            sequential=sequential,
+        )
+
+    # with several jobs, what needs only the first fold's model starts once it is fitted,
+    # beside the next fits
+    def first_fit(build: BuildResult) -> None:
+        say(f"validate: null control (up to {permutations} shuffles), beside the backtest")
+        early["build"] = build
+        early["null"] = tasks.submit(BESIDE, null_control, build)
+        early["train"] = tasks.submit(BESIDE, training_scores, build)
+
     bt = run_backtest(
         accounts,
         closed,
@@ -386,6 +481,10 @@ def _validate(
         min_support=min_support,
         seed=seed,
         progress=say,
+        tasks=tasks,
+        first_fit=first_fit if tasks.parallel else None,
+        # the folds usually exclude what the ICP learned from all deals excluded
+        excluded_hint={e.column for e in icp.excluded_columns} if icp is not None else None,
     )
     warnings += bt.notes
     held = bt.repeat(0)
@@ -436,30 +535,20 @@ def _validate(
         else [],
         "best_peer_name": best_peer,
     }
-    say(f"validate: null control (up to {permutations} shuffles)")
-    null = null_mod.null_control(
-        first.space,
-        first.training,
-        min_support=first.icp.evidence.min_support,
-        permutations=permutations,
-        seed=seed,
-        real=first.miner,
-        sequential=sequential,
-    )
+    # the early start used the first fold fitted; the first fold kept is that one unless
+    # its held-out part failed, and then the work is done again on the one kept
+    started = early.get("build") is first
+    if started:
+        null = early["null"].result()
+    else:
+        say(f"validate: null control (up to {permutations} shuffles)")
+        null = null_control(first)
     peers["sampling"] = peer_mod.sampling(len(bt.folds[0].split.train))
     shortcuts = cut + _shortcuts(null, peers["sampling"])
     if icp is None:
         say("validate: learning the ICP from all deals")
         icp = fit(accounts, deals, kinds=kinds, families=families, min_support=min_support).icp
-    tiers_all = score_accounts(icp, accounts).frame["tier"].astype(str)
-    counts = tiers_all.value_counts()
-    by_tier = {
-        t: {
-            "accounts": int(counts.get(t, 0)),
-            "share": round(int(counts.get(t, 0)) / len(tiers_all), 4) if len(tiers_all) else None,
-        }
-        for t in ("1", "2", "3", "none", "excluded")
-    }
+    by_tier = early["by_tier"].result() if "by_tier" in early else _by_tier(icp, accounts)
     # the threshold is chosen on the first fold's training deals, scored out of fold, and
     # only checked on the held-out deals
     rec = breadth_mod.recommend(
@@ -468,7 +557,7 @@ def _validate(
         tier_h,
         account=acc_h,
         tier_min={t.tier: t.min_score for t in icp.tiers},
-        train=training_scores(bt.folds[0]),
+        train=early["train"].result() if started else training_scores(first),
     )
     result: dict[str, Any] = {
         "version": SCHEMA_VERSION,

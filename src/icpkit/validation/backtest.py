@@ -16,7 +16,8 @@ several deals, repeated with different seeds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from ..profile import BuildResult, fit_icp
 from ..scoring.scorer import score_accounts
 from . import peers as peer_models
 from .metrics import probability_score, score_probability
+from .tasks import CHAIN, LONGEST, PEER, Tasks
 
 FitFn = Callable[..., BuildResult]
 SplitMethod = Literal["time", "cv"]
@@ -273,15 +275,14 @@ def score_heldout(build: BuildResult, rows: pd.DataFrame, won: np.ndarray) -> pd
     )
 
 
-def training_scores(fold: Fold) -> pd.DataFrame:
-    """The fold's training deals scored out of fold: what a threshold is chosen on.
+def training_scores(build: BuildResult) -> pd.DataFrame:
+    """A fold's training deals scored out of fold: what a threshold is chosen on.
 
     The scorecard's cross-validated probabilities (each deal predicted by a
     model that did not see it) put on the score scale, clipped to 0-100; a
     vetoed account scores 0 as it would in the ICP. Rows the cross-validation
     sampled out are left out.
     """
-    build = fold.build
     model = build.model
     data = build.training
     rows = np.asarray(getattr(model, "cv_rows_", np.arange(0)), dtype=int)
@@ -300,6 +301,63 @@ def training_scores(fold: Fold) -> pd.DataFrame:
     )
 
 
+def _fit_fold(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    split: Split,
+    *,
+    fit: FitFn,
+    kinds: dict[str, str],
+    families: dict[str, str],
+    min_support: int | None,
+) -> BuildResult:
+    return fit(
+        accounts,
+        closed.iloc[split.train].reset_index(drop=True),
+        kinds=kinds,
+        families=families,
+        min_support=min_support,
+    )
+
+
+def _allowed(kinds: dict[str, str], left_out: Collection[str]) -> dict[str, str]:
+    """The columns the raw peers learn from: those the ICP may learn from, not those it
+    excluded as the outcome in disguise or as deal descriptions."""
+    return {c: k for c, k in kinds.items() if c not in left_out}
+
+
+def _excluded(build: BuildResult) -> set[str]:
+    return {e.column for e in build.icp.excluded_columns}
+
+
+def _peer_training(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    split: Split,
+    allowed: dict[str, str],
+    seed: int,
+) -> peer_models.RawTraining:
+    # the raw peers see the training deals' raw account columns, not icpkit's bins
+    train = training_frame(accounts, closed.iloc[split.train].reset_index(drop=True))
+    return peer_models.raw_training(train.frame, train.won, allowed, seed=seed)
+
+
+def _bins_peer(build: BuildResult, rows: pd.DataFrame) -> np.ndarray:
+    return peer_models.fit_predict_bins(
+        build.space, build.training.assigned, build.training.won, build.space.assign(rows)
+    )["logistic_bins"]
+
+
+def _finish(
+    closed: pd.DataFrame, split: Split, build: BuildResult, rows: pd.DataFrame, scored: pd.DataFrame
+) -> Fold:
+    # an account with training deals is one a peer may recognise from its columns
+    trained = set(closed.iloc[split.train]["account_id"].astype(str))
+    scored["seen"] = scored["account_id"].astype(str).isin(trained).to_numpy()
+    scored["fold"] = split.name
+    return Fold(split, build, rows, scored)
+
+
 def run_fold(
     accounts: pd.DataFrame,
     closed: pd.DataFrame,
@@ -313,37 +371,24 @@ def run_fold(
     seed: int = 0,
 ) -> Fold:
     """Fit on the split's training deals only, then score its held-out deals."""
-    build = fit(
-        accounts,
-        closed.iloc[split.train].reset_index(drop=True),
-        kinds=kinds,
-        families=families,
-        min_support=min_support,
+    build = _fit_fold(
+        accounts, closed, split, fit=fit, kinds=kinds, families=families, min_support=min_support
     )
     # the fit has returned: only now are the held-out deals selected
     held = training_frame(accounts, closed.iloc[split.test].reset_index(drop=True))
     rows = held.frame.reset_index(drop=True)
     scored = score_heldout(build, rows, held.won)
     if peers:
-        # the raw peers see the training deals' raw account columns, not icpkit's bins
-        train = training_frame(accounts, closed.iloc[split.train].reset_index(drop=True))
-        # ... and the same columns the ICP may learn from: not those it excluded as the
-        # outcome in disguise or as deal descriptions
-        left_out = {e.column for e in build.icp.excluded_columns}
-        allowed = {c: k for c, k in kinds.items() if c not in left_out}
-        probs = peer_models.fit_predict_raw(train.frame, train.won, rows, allowed, seed=seed)
-        probs.update(
-            peer_models.fit_predict_bins(
-                build.space, build.training.assigned, build.training.won, build.space.assign(rows)
-            )
-        )
+        training = _peer_training(accounts, closed, split, _allowed(kinds, _excluded(build)), seed)
+        test = peer_models.raw_test(training, rows)
+        probs = {
+            name: peer_models.fit_predict_peer(name, training, test, len(rows))
+            for name in peer_models.RAW_PEERS
+        }
+        probs["logistic_bins"] = _bins_peer(build, rows)
         for name, p in probs.items():
             scored[f"p_{name}"] = p
-    # an account with training deals is one a peer may recognise from its columns
-    trained = set(closed.iloc[split.train]["account_id"].astype(str))
-    scored["seen"] = scored["account_id"].astype(str).isin(trained).to_numpy()
-    scored["fold"] = split.name
-    return Fold(split, build, rows, scored)
+    return _finish(closed, split, build, rows, scored)
 
 
 def run_backtest(
@@ -357,9 +402,39 @@ def run_backtest(
     min_support: int | None = None,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    tasks: Tasks | None = None,
+    first_fit: Callable[[BuildResult], None] | None = None,
+    excluded_hint: Collection[str] | None = None,
 ) -> Backtest:
-    """Run every fold of the plan. Peers are fitted on the first repeat's folds."""
+    """Run every fold of the plan. Peers are fitted on the first repeat's folds.
+
+    With parallel ``tasks`` (see :mod:`.tasks`) the folds' work overlaps: one
+    fit at a time (fits hold the interpreter lock), each fold's held-out
+    scoring and peers beside the next fit; the folds, their figures and their
+    notes are the same as one after the other. ``first_fit`` is called (in the
+    caller's thread) with the first fold's model as soon as it is fitted, so
+    the caller can start work that needs only that model. ``excluded_hint``
+    is the columns the folds' fits are expected to exclude (the ICP's own):
+    with parallel tasks the raw peers then start learning from the other
+    columns beside the fit, and what they learned is used only when the fold
+    excluded exactly those columns (else they learn again after the fit).
+    """
     with threadpool_limits(limits=1):  # many small fits: no thread oversubscription
+        if tasks is not None and tasks.parallel:
+            return _run_parallel(
+                accounts,
+                closed,
+                plan,
+                fit=fit,
+                kinds=kinds,
+                families=families,
+                min_support=min_support,
+                seed=seed,
+                progress=progress,
+                tasks=tasks,
+                first_fit=first_fit,
+                excluded_hint=excluded_hint,
+            )
         return _run(
             accounts,
             closed,
@@ -405,7 +480,15 @@ def _run(
                 )
             )
         except (InsufficientData, IcpkitError) as exc:
-            notes.append(f"{split.name}: skipped ({exc}); its {len(split.test)} deals are unscored")
+            notes.append(_skipped(split, exc))
+    return _backtest(plan, folds, notes)
+
+
+def _skipped(split: Split, exc: Exception) -> str:
+    return f"{split.name}: skipped ({exc}); its {len(split.test)} deals are unscored"
+
+
+def _backtest(plan: SplitPlan, folds: list[Fold], notes: list[str]) -> Backtest:
     if not any(f.split.repeat == 0 for f in folds):
         raise InsufficientData(
             "no training split could be learned from: " + "; ".join(notes)
@@ -413,3 +496,181 @@ def _run(
             else "no closed deals to split"
         )
     return Backtest(plan, folds, notes)
+
+
+Started = tuple[peer_models.RawTraining, dict[str, "Future[Any]"]]
+
+
+def _start_peers(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    split: Split,
+    allowed: dict[str, str],
+    seed: int,
+    tasks: Tasks,
+) -> Started:
+    """The raw peers' training side, as a task; each peer's fit a task of its own."""
+    training = _peer_training(accounts, closed, split, allowed, seed)
+    return training, {
+        name: tasks.submit(
+            LONGEST if name == "forest" else PEER, peer_models.fit_peer, name, training
+        )
+        for name in peer_models.RAW_PEERS
+    }
+
+
+def _predict(started: Started, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    training, models = started
+    test = peer_models.raw_test(training, rows)
+    return {
+        name: peer_models.predict_peer(name, models[name].result(), training, test, len(rows))
+        for name in peer_models.RAW_PEERS
+    }
+
+
+def _drop(started: Future[Started]) -> None:
+    """The peers started on other columns than the fold's: what has not begun is dropped."""
+
+    def cancel(done: Future[Started]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            for model in done.result()[1].values():
+                model.cancel()
+
+    if not started.cancel():
+        started.add_done_callback(cancel)
+
+
+Heldout = tuple[pd.DataFrame, pd.DataFrame, dict[str, "Future[Any]"]]
+
+
+def _heldout(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    split: Split,
+    build: BuildResult,
+    *,
+    kinds: dict[str, str],
+    raw: bool,
+    bins: bool,
+    seed: int,
+    tasks: Tasks,
+) -> Heldout:
+    """A fold's work after its fit, as a task: held-out rows and scores; each peer a task of
+    its own (``raw``: the raw peers here, when they did not start beside the fit)."""
+    held = training_frame(accounts, closed.iloc[split.test].reset_index(drop=True))
+    rows = held.frame.reset_index(drop=True)
+    scored = score_heldout(build, rows, held.won)
+    probs: dict[str, Future[Any]] = {}
+    if raw:
+        training = _peer_training(accounts, closed, split, _allowed(kinds, _excluded(build)), seed)
+        test = peer_models.raw_test(training, rows)
+        probs = {
+            name: tasks.submit(
+                LONGEST if name == "forest" else PEER,
+                peer_models.fit_predict_peer,
+                name,
+                training,
+                test,
+                len(rows),
+            )
+            for name in peer_models.RAW_PEERS
+        }
+    if bins:
+        probs["logistic_bins"] = tasks.submit(PEER, _bins_peer, build, rows)
+    return rows, scored, probs
+
+
+def _run_parallel(
+    accounts: pd.DataFrame,
+    closed: pd.DataFrame,
+    plan: SplitPlan,
+    *,
+    fit: FitFn,
+    kinds: dict[str, str],
+    families: dict[str, str],
+    min_support: int | None,
+    seed: int,
+    progress: Callable[[str], None] | None,
+    tasks: Tasks,
+    first_fit: Callable[[BuildResult], None] | None,
+    excluded_hint: Collection[str] | None,
+) -> Backtest:
+    n = len(plan.splits)
+    hinted = _allowed(kinds, excluded_hint) if excluded_hint is not None else None
+
+    def start(i: int) -> tuple[Future[BuildResult], Future[Started] | None]:
+        split = plan.splits[i]
+        if progress:
+            progress(f"backtest {split.name} ({i + 1}/{n})")
+        fitting = tasks.submit(
+            CHAIN,
+            _fit_fold,
+            accounts,
+            closed,
+            split,
+            fit=fit,
+            kinds=kinds,
+            families=families,
+            min_support=min_support,
+        )
+        # the raw peers learn from the training deals only: with the columns the fold is
+        # expected to keep, they need not wait for its fit (the held-out deals wait)
+        if hinted is None or split.repeat != 0:
+            return fitting, None
+        return fitting, tasks.submit(
+            CHAIN, _start_peers, accounts, closed, split, hinted, seed, tasks
+        )
+
+    after: list[tuple[BuildResult, Future[Heldout], Future[Started] | None] | Exception] = []
+    pending = start(0) if n else None
+    for i, split in enumerate(plan.splits):
+        assert pending is not None
+        fitting, started = pending
+        try:
+            build = fitting.result()
+        except (InsufficientData, IcpkitError) as exc:
+            build, failed = None, exc
+        # the next fit starts as soon as this one is back: one at a time, as two fits
+        # side by side hold the interpreter lock in turns and finish no sooner
+        pending = start(i + 1) if i + 1 < n else None
+        if started is not None and (build is None or _allowed(kinds, _excluded(build)) != hinted):
+            _drop(started)
+            started = None
+        if build is None:
+            after.append(failed)
+            continue
+        # the fit has returned: only now are the held-out deals selected
+        peers = split.repeat == 0
+        work = tasks.submit(
+            CHAIN,
+            _heldout,
+            accounts,
+            closed,
+            split,
+            build,
+            kinds=kinds,
+            raw=peers and started is None,
+            bins=peers,
+            seed=seed,
+            tasks=tasks,
+        )
+        after.append((build, work, started))
+        if first_fit is not None:
+            first_fit(build)
+            first_fit = None
+    folds: list[Fold] = []
+    notes: list[str] = []
+    for split, done in zip(plan.splits, after, strict=True):
+        try:
+            if isinstance(done, Exception):
+                raise done
+            build, work, started = done
+            rows, scored, waiting = work.result()
+            probs = _predict(started.result(), rows) if started is not None else {}
+            probs.update((name, p.result()) for name, p in waiting.items())
+            for name, p in probs.items():
+                scored[f"p_{name}"] = p
+            folds.append(_finish(closed, split, build, rows, scored))
+        except (InsufficientData, IcpkitError) as exc:
+            notes.append(_skipped(split, exc))
+    return _backtest(plan, folds, notes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ def validation_step(
     previous_version: int | None = None,
     with_market: bool = False,
     churn_source: str | None = None,
+    jobs: int | None = None,
 ) -> ValidationResult:
     """validate: backtest on held-out deals, peers, null control
 
@@ -50,6 +52,9 @@ def validation_step(
     still paying) when ``icp`` was, with retention as it stood at the fold's
     cutoff (from ``churn_source``, as the build read it), so what is validated
     is what ships; held-out figures are still measured on won and lost deals.
+    ``jobs`` is validation's threads (see :func:`icpkit.validation.validate`):
+    the fits then run in a worker thread, one at a time, and read retention
+    through the workspace's lock.
     """
     kinds, families = ws.attribute_meta()
     market = ws.table("market") if with_market and ws.has("market") else None
@@ -70,9 +75,10 @@ def validation_step(
                 ws=ws,
                 value=icp.training is not None and icp.training.objective == "value",
                 churn_source=churn_source or "revenue",
-                retention={},
+                retention=RetentionCache(),
                 keep_columns=icp.kept_columns,
             ),
+            jobs=jobs,
         )
     except (IcpkitError, ValueError) as exc:
         return ValidationResult(None, [f"validation skipped: {exc}"])
@@ -92,6 +98,15 @@ def validation_step(
     return ValidationResult(result, warnings)
 
 
+@dataclass
+class RetentionCache:
+    """Retention read per as-of date, for the folds that share one; the lock keeps a
+    date from being read twice when fits run in worker threads."""
+
+    read: dict[Any, RetentionResult | None] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 def _fit_as_built(
     accounts: pd.DataFrame,
     deals: pd.DataFrame,
@@ -99,19 +114,19 @@ def _fit_as_built(
     ws: Workspace,
     value: bool,
     churn_source: str,
-    retention: dict[Any, RetentionResult | None],
+    retention: RetentionCache,
     **options: Any,
 ) -> BuildResult:
     """A fold's fit under the ICP's own objective: under value, retention is read as it
-    stood when the fold's last training deal closed (nothing later is known to it).
-    ``retention`` keeps what was read per as-of date, for the folds that share one."""
+    stood when the fold's last training deal closed (nothing later is known to it)."""
     if not value:
         return fit_icp(accounts, deals, objective="win", **options)
     closed = pd.to_datetime(deals.get("closed_at"), errors="coerce")
     as_of = closed.max() if closed is not None and closed.notna().any() else None
-    if as_of not in retention:
-        retention[as_of] = retention_inputs(ws, churn_source, as_of=as_of)
-    ret = retention[as_of]
+    with retention.lock:
+        if as_of not in retention.read:
+            retention.read[as_of] = retention_inputs(ws, churn_source, as_of=as_of)
+        ret = retention.read[as_of]
     return fit_icp(
         accounts,
         deals,

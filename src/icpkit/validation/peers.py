@@ -217,6 +217,98 @@ def _max_samples(n: int) -> int | None:
     return None if n < 200 else _tree_rows(n)
 
 
+Design = tuple[sparse.csr_matrix, np.ndarray, np.ndarray]  # one-hot (sparse), native, categorical
+
+
+@dataclass
+class RawTraining:
+    """The raw peers' training side: the outcomes, the encoder learned from the training
+    rows and their design matrices (``encoder`` None when there is nothing to learn:
+    every peer then predicts the base rate)."""
+
+    y: np.ndarray
+    seed: int
+    encoder: RawEncoder | None = None
+    design: Design | None = None
+
+
+def raw_training(
+    train_rows: pd.DataFrame,
+    train_won: np.ndarray,
+    kinds: dict[str, str],
+    *,
+    seed: int = 0,
+    max_rows: int | None = None,
+) -> RawTraining:
+    """Learn the encoding from the training rows and encode them, once for all three peers.
+
+    Above ``max_rows`` training rows the peers learn from a seeded sample of
+    that many (``sampling`` says so in the report).
+    """
+    keep = training_sample(len(train_rows), seed, max_rows)
+    if len(keep) < len(train_rows):
+        train_rows = train_rows.iloc[keep]
+        train_won = np.asarray(train_won)[keep]
+    y = np.asarray(train_won, dtype=int)
+    enc = RawEncoder().fit(train_rows, kinds)
+    if enc.empty or y.min(initial=1) == y.max(initial=0):
+        return RawTraining(y, seed)
+    return RawTraining(y, seed, enc, enc.encode(train_rows))
+
+
+def raw_test(training: RawTraining, test_rows: pd.DataFrame) -> Design | None:
+    """The held-out rows in the training rows' encoding."""
+    return training.encoder.encode(test_rows) if training.encoder is not None else None
+
+
+def fit_peer(name: str, training: RawTraining) -> Any:
+    """One raw-column peer (``RAW_PEERS``) fitted on the training rows; None when there is
+    nothing to learn."""
+    if training.design is None:
+        return None
+    D, N, cat = training.design
+    y = training.y
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if name == "logistic":
+            # sparse: the same fit as on the dense matrix, several times faster
+            return LogisticRegression(max_iter=2000, C=1.0).fit(D, y)
+        if name == "boosting":
+            return _boosting(len(y), cat, training.seed).fit(N, y)
+        if name == "forest":
+            rf = RandomForestClassifier(
+                n_estimators=80,
+                max_samples=_max_samples(len(y)),
+                min_samples_leaf=max(2, min(10, len(y) // 200)),
+                max_features="sqrt",
+                n_jobs=1,
+                random_state=training.seed,
+            )
+            # trees split on float32 whatever they are given: convert once, not per call
+            return rf.fit(D.toarray().astype(np.float32), y)
+    raise ValueError(f"unknown raw peer {name!r}; expected one of {RAW_PEERS}")
+
+
+def predict_peer(
+    name: str, model: Any, training: RawTraining, test: Design | None, n_test: int
+) -> np.ndarray:
+    """Win probability of each held-out row from a peer :func:`fit_peer` fitted."""
+    if model is None or test is None or len(model.classes_) != 2:
+        return _constant(n_test, training.y)
+    D, N, _cat = test
+    X = N if name == "boosting" else D.toarray().astype(np.float32) if name == "forest" else D
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(model.predict_proba(X)[:, 1])
+
+
+def fit_predict_peer(
+    name: str, training: RawTraining, test: Design | None, n_test: int
+) -> np.ndarray:
+    """:func:`fit_peer` then :func:`predict_peer`."""
+    return predict_peer(name, fit_peer(name, training), training, test, n_test)
+
+
 def fit_predict_raw(
     train_rows: pd.DataFrame,
     train_won: np.ndarray,
@@ -231,43 +323,9 @@ def fit_predict_raw(
     Above ``max_rows`` training rows the peers learn from a seeded sample of
     that many (``sampling`` says so in the report).
     """
-    keep = training_sample(len(train_rows), seed, max_rows)
-    if len(keep) < len(train_rows):
-        train_rows = train_rows.iloc[keep]
-        train_won = np.asarray(train_won)[keep]
-    y = np.asarray(train_won, dtype=int)
-    n_test = len(test_rows)
-    enc = RawEncoder().fit(train_rows, kinds)
-    if enc.empty or y.min(initial=1) == y.max(initial=0):
-        return {name: _constant(n_test, y) for name in RAW_PEERS}
-    # each side's columns are read once, into the matrices all three peers share
-    Dtr, Ntr, cat = enc.encode(train_rows)
-    Dte, Nte, _ = enc.encode(test_rows)
-    out: dict[str, np.ndarray] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lr = LogisticRegression(max_iter=2000, C=1.0)
-        lr.fit(Dtr, y)  # sparse: the same fit as on the dense matrix, several times faster
-        out["logistic"] = lr.predict_proba(Dte)[:, 1]
-        hgb = _boosting(len(y), cat, seed)
-        hgb.fit(Ntr, y)
-        out["boosting"] = hgb.predict_proba(Nte)[:, 1]
-        rf = RandomForestClassifier(
-            n_estimators=80,
-            max_samples=_max_samples(len(y)),
-            min_samples_leaf=max(2, min(10, len(y) // 200)),
-            max_features="sqrt",
-            n_jobs=1,
-            random_state=seed,
-        )
-        # trees split on float32 whatever they are given: convert once, not per call
-        rf.fit(Dtr.toarray().astype(np.float32), y)
-        out["forest"] = (
-            rf.predict_proba(Dte.toarray().astype(np.float32))[:, 1]
-            if len(rf.classes_) == 2
-            else _constant(n_test, y)
-        )
-    return out
+    training = raw_training(train_rows, train_won, kinds, seed=seed, max_rows=max_rows)
+    test = raw_test(training, test_rows)
+    return {name: fit_predict_peer(name, training, test, len(test_rows)) for name in RAW_PEERS}
 
 
 def fit_predict_bins(
