@@ -318,56 +318,10 @@ def validate(
         Every figure, JSON-ready (see ``validation.json``).
     """
     _check_params(folds=folds, repeats=repeats, permutations=permutations)
+    closed = closed_deals(deals)
     # many small fits: one BLAS/OpenMP thread each is several times faster than
     # oversubscribed threads, and no slower on an idle machine
-    with threadpool_limits(limits=1):
-        return _validate(
-            accounts,
-            deals,
-            kinds=kinds,
-            families=families,
-            icp=icp,
-            market=market,
-            previous=previous,
-            revenue=revenue,
-            split=split,
-            cutoff=cutoff,
-            folds=folds,
-            repeats=repeats,
-            permutations=permutations,
-            sequential=sequential,
-            min_support=min_support,
-            seed=seed,
-            fit=fit,
-            progress=progress,
-            jobs=jobs,
-        )
-
-
-def _validate(
-    accounts: pd.DataFrame,
-    deals: pd.DataFrame,
-    *,
-    kinds: dict[str, str],
-    families: dict[str, str],
-    icp: ICP | None,
-    market: pd.DataFrame | None,
-    previous: ICP | None,
-    revenue: pd.DataFrame | None,
-    split: SplitMethod | None,
-    cutoff: str | None,
-    folds: int,
-    repeats: int,
-    permutations: int,
-    sequential: bool,
-    min_support: int | None,
-    seed: int,
-    fit: FitFn,
-    progress: Callable[[str], None] | None,
-    jobs: int | None,
-) -> dict[str, Any]:
-    closed = closed_deals(deals)
-    with Tasks(workers(jobs, len(closed))) as tasks:
+    with threadpool_limits(limits=1), Tasks(workers(jobs, len(closed))) as tasks:
         return _validate_with(
             accounts,
             deals,
