@@ -274,6 +274,20 @@ def test_spark_reads_raw_cells_alike(spark, tmp_path_factory: pytest.TempPathFac
     check()
 
 
+def spy_on_lookups(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, list[str]]]:
+    """What each DuckDB engine run looks up, one entry per run, in order."""
+    seen: list[dict[str, list[str]]] = []
+    lookups = duckdb_engine._lookups
+
+    def spy(*args: object, **kwargs: object) -> dict[str, list[str]]:
+        out = lookups(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(duckdb_engine, "_lookups", spy)
+    return seen
+
+
 def test_lookups_and_the_per_cell_sql_read_alike(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -335,15 +349,7 @@ def test_lookups_and_the_per_cell_sql_read_alike(
     csv, parquet = write_inputs(rows, tmp_path)
     python = score_with_engine(icp, csv, engine="python").frame
     assert python is not None
-    seen: list[dict[str, list[str]]] = []
-    lookups = duckdb_engine._lookups
-
-    def spy(*args: object, **kwargs: object) -> dict[str, list[str]]:
-        out = lookups(*args, **kwargs)  # type: ignore[arg-type]
-        seen.append(out)
-        return out
-
-    monkeypatch.setattr(duckdb_engine, "_lookups", spy)
+    seen = spy_on_lookups(monkeypatch)
     for first_rows, most in ((100_000, 5_000), (250, 5_000), (100_000, 30)):
         monkeypatch.setattr(duckdb_engine, "LOOKUP_ROWS", first_rows)
         monkeypatch.setattr(duckdb_engine, "LOOKUP_VALUES", most)
@@ -399,15 +405,7 @@ def test_a_parquet_column_of_many_values_is_looked_up_whole(
     csv, parquet = write_inputs(rows, tmp_path)
     python = score_with_engine(icp, csv, engine="python").frame
     assert python is not None
-    seen: list[dict[str, list[str]]] = []
-    lookups = duckdb_engine._lookups
-
-    def spy(*args: object, **kwargs: object) -> dict[str, list[str]]:
-        out = lookups(*args, **kwargs)  # type: ignore[arg-type]
-        seen.append(out)
-        return out
-
-    monkeypatch.setattr(duckdb_engine, "_lookups", spy)
+    seen = spy_on_lookups(monkeypatch)
     monkeypatch.setattr(duckdb_engine, "LOOKUP_ROWS", 100)
     distinct = rows["industry"].dropna().nunique()
     for whole, expected in ((4_096, distinct), (distinct - 1, None)):
@@ -456,15 +454,7 @@ def test_a_lookup_whose_values_keep_coming_is_read_per_cell(
     csv, parquet = write_inputs(rows, tmp_path)
     python = score_with_engine(icp, csv, engine="python").frame
     assert python is not None
-    seen: list[dict[str, list[str]]] = []
-    lookups = duckdb_engine._lookups
-
-    def spy(*args: object, **kwargs: object) -> dict[str, list[str]]:
-        out = lookups(*args, **kwargs)  # type: ignore[arg-type]
-        seen.append(out)
-        return out
-
-    monkeypatch.setattr(duckdb_engine, "_lookups", spy)
+    seen = spy_on_lookups(monkeypatch)
     for first_rows in (200, n):
         monkeypatch.setattr(duckdb_engine, "LOOKUP_ROWS", first_rows)
         for path in (csv, parquet):
